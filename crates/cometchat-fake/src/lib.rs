@@ -1,0 +1,2 @@
+//! A faithful, stateful fake of CometChat's REST API (work in progress).
+#![forbid(unsafe_code)]

@@ -1,0 +1,119 @@
+//! `cargo xtask`: the checks a contributor must pass, in one command.
+//!
+//! ```text
+//! cargo xtask verify   # fmt, clippy -D warnings, every test, docs with warnings denied
+//! ```
+//!
+//! Each step prints the command it runs; the first failing step stops the run with a message
+//! that names it.
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// One command of a check, with the environment it needs.
+struct Step {
+    name: &'static str,
+    program: &'static str,
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+}
+
+const VERIFY: &[Step] = &[
+    Step {
+        name: "formatting",
+        program: "cargo",
+        args: &["fmt", "--all", "--", "--check"],
+        env: &[],
+    },
+    Step {
+        name: "clippy",
+        program: "cargo",
+        args: &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        env: &[],
+    },
+    Step {
+        name: "tests",
+        program: "cargo",
+        args: &["test", "--workspace", "--locked"],
+        env: &[],
+    },
+    Step {
+        name: "docs",
+        program: "cargo",
+        args: &["doc", "--workspace", "--no-deps", "--locked"],
+        env: &[("RUSTDOCFLAGS", "-D warnings")],
+    },
+];
+
+fn run(step: &Step) -> Result<(), String> {
+    let shown_env: String = step
+        .env
+        .iter()
+        .map(|(k, v)| format!("{k}='{v}' "))
+        .collect();
+    println!(
+        "==> [{}] {shown_env}{} {}",
+        step.name,
+        step.program,
+        step.args.join(" ")
+    );
+    let started = Instant::now();
+    let status = Command::new(step.program)
+        .args(step.args)
+        .envs(step.env.iter().copied())
+        .status()
+        .map_err(|e| {
+            format!(
+                "step '{}': could not start {}: {e}",
+                step.name, step.program
+            )
+        })?;
+    if status.success() {
+        println!(
+            "==> [{}] ok in {:.1}s",
+            step.name,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "step '{}' failed ({status}); rerun the command above to see why",
+            step.name
+        ))
+    }
+}
+
+fn usage() -> ExitCode {
+    eprintln!("usage: cargo xtask <verify>");
+    eprintln!("  verify   formatting, clippy (-D warnings), all tests, docs (warnings denied)");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let steps = match args.first().map(String::as_str) {
+        Some("verify") => VERIFY,
+        _ => return usage(),
+    };
+    let started = Instant::now();
+    for step in steps {
+        if let Err(message) = run(step) {
+            eprintln!("xtask: {message}");
+            return ExitCode::FAILURE;
+        }
+    }
+    println!(
+        "==> all {} steps passed in {:.0}s",
+        steps.len(),
+        started.elapsed().as_secs_f64()
+    );
+    ExitCode::SUCCESS
+}
