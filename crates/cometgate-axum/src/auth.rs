@@ -1,0 +1,299 @@
+//! How the layer learns who is calling: the backend's own [`Identity`](cometgate::Identity)
+//! ([`ByIdentity`]), or an axum extractor the app already has ([`ByExtractor`] plus
+//! [`IntoPrincipal`]).
+//!
+//! # Where the app's auth layer goes
+//!
+//! In axum, `.layer(a).layer(b)` runs `b` **first**: a layer added later wraps the ones added
+//! before it. An auth layer that inserts a session or verified claims into the request
+//! extensions must therefore be added **after** the token layer:
+//!
+//! ```text
+//! Router::new()
+//!     .route("/todos", get(todos))
+//!     .layer(TokenLayer::from_extractor::<CurrentUser>(gate))  // runs second
+//!     .layer(auth_layer)                                        // runs first
+//! ```
+//!
+//! If the extractor fails with a server error (axum's `Extension<T>` when `T` is absent,
+//! axum-login's `AuthSession` without `AuthManagerLayer`, ...), the token layer answers
+//! `500` with the problem type [`MISCONFIGURED`](crate::problem_types::MISCONFIGURED) and logs a
+//! `tracing` error that names the extractor type and repeats this rule. Debug builds also put
+//! the explanation in the problem's `detail`; release builds keep it in the log only.
+
+use std::any::type_name;
+use std::future::Future;
+use std::marker::PhantomData;
+
+use axum::Extension;
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use cometgate::{Principal, Rejection};
+use http::StatusCode;
+use http::header::WWW_AUTHENTICATE;
+use http::request::Parts;
+use http_body_util::BodyExt;
+
+use crate::response::LocalProblem;
+use crate::{Backend, PartsView, problem_types};
+
+/// How much of an extractor's rejection body is quoted in the log.
+const QUOTED_REJECTION_BYTES: usize = 512;
+
+/// Turns the value an axum extractor produced into the [`Principal`] a token is minted for.
+///
+/// Implement it for the app's verified-claims or user type, then hand the extractor to
+/// [`TokenLayer::from_extractor`](crate::TokenLayer::from_extractor).
+///
+/// ```
+/// use cometgate::{Principal, Rejection};
+/// use cometgate_axum::IntoPrincipal;
+///
+/// /// What the app's auth middleware puts into the request extensions.
+/// #[derive(Clone)]
+/// struct Claims { sub: String, name: Option<String>, banned: bool }
+///
+/// impl IntoPrincipal for Claims {
+///     fn into_principal(self) -> Result<Principal, Rejection> {
+///         if self.banned {
+///             return Err(Rejection::refused("account banned"));
+///         }
+///         let principal = Principal::new("https://myapp.example", self.sub);
+///         Ok(match self.name {
+///             Some(name) => principal.with_name(name),
+///             None => principal,
+///         })
+///     }
+/// }
+///
+/// let claims = Claims { sub: "42".into(), name: Some("Ada".into()), banned: false };
+/// assert_eq!(claims.into_principal().unwrap().subject(), "42");
+/// ```
+pub trait IntoPrincipal {
+    /// The principal this value proves, or why it proves none.
+    fn into_principal(self) -> Result<Principal, Rejection>;
+}
+
+impl IntoPrincipal for Principal {
+    fn into_principal(self) -> Result<Principal, Rejection> {
+        Ok(self)
+    }
+}
+
+/// A user that may be absent (axum-login's `AuthSession::user`, an optional-claims extractor):
+/// `None` is [`Rejection::Missing`].
+impl<T: IntoPrincipal> IntoPrincipal for Option<T> {
+    fn into_principal(self) -> Result<Principal, Rejection> {
+        self.ok_or(Rejection::Missing)?.into_principal()
+    }
+}
+
+/// axum's `Extension<T>` extractor: the value an upstream layer inserted.
+impl<T: IntoPrincipal> IntoPrincipal for Extension<T> {
+    fn into_principal(self) -> Result<Principal, Rejection> {
+        self.0.into_principal()
+    }
+}
+
+/// How a [`TokenLayer`](crate::TokenLayer) identifies the caller. Implemented by
+/// [`ByIdentity`] and [`ByExtractor`]; you choose one through the layer's constructors and
+/// rarely name it except in type aliases.
+pub trait Authenticate<B: Backend>: Send + Sync + 'static {
+    /// Identifies the caller from the request head and lets `backend` answer.
+    fn answer(
+        &self,
+        backend: &B,
+        parts: Parts,
+        request_id: &str,
+    ) -> impl Future<Output = Response> + Send;
+}
+
+/// Identify the caller with the backend's own [`Identity`](cometgate::Identity), reading the
+/// request head through a [`PartsView`]. The default of [`TokenLayer::new`](crate::TokenLayer::new).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ByIdentity;
+
+impl<B: Backend> Authenticate<B> for ByIdentity {
+    async fn answer(&self, backend: &B, parts: Parts, request_id: &str) -> Response {
+        backend
+            .answer_request(&PartsView::new(&parts), request_id)
+            .await
+    }
+}
+
+/// Identify the caller with the app's own axum extractor `E` (run against `state`), converted
+/// with [`IntoPrincipal`]. Built by [`TokenLayer::from_extractor`](crate::TokenLayer::from_extractor)
+/// and [`TokenLayer::from_extractor_with_state`](crate::TokenLayer::from_extractor_with_state).
+///
+/// The extractor's rejections are mapped by the status of their response:
+///
+/// | extractor rejection | answer |
+/// |---|---|
+/// | 401 whose `WWW-Authenticate` has an `error=` parameter, or any other 4xx | 401 invalid credentials |
+/// | 401 without `error=`, or a redirect | 401 missing credentials |
+/// | 403 | 403 refused |
+/// | 5xx | 500 [`MISCONFIGURED`](crate::problem_types::MISCONFIGURED): the layer that provides the extractor is missing or misplaced (see the [module docs](self)) |
+pub struct ByExtractor<E, S = ()> {
+    state: S,
+    extractor: PhantomData<fn() -> E>,
+}
+
+impl<E, S> ByExtractor<E, S> {
+    pub(crate) fn new(state: S) -> Self {
+        Self {
+            state,
+            extractor: PhantomData,
+        }
+    }
+}
+
+impl<E, S: Clone> Clone for ByExtractor<E, S> {
+    fn clone(&self) -> Self {
+        Self::new(self.state.clone())
+    }
+}
+
+impl<E, S> std::fmt::Debug for ByExtractor<E, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ByExtractor")
+            .field("extractor", &type_name::<E>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B, E, S> Authenticate<B> for ByExtractor<E, S>
+where
+    B: Backend,
+    E: FromRequestParts<S> + IntoPrincipal + 'static,
+    S: Send + Sync + 'static,
+{
+    async fn answer(&self, backend: &B, mut parts: Parts, request_id: &str) -> Response {
+        // Settle into owned, non-generic values before awaiting anything else, so the future
+        // stays `Send` whatever `E` and its rejection are.
+        let extracted: Result<Result<Principal, Rejection>, Response> =
+            match E::from_request_parts(&mut parts, &self.state).await {
+                Ok(value) => Ok(value.into_principal()),
+                Err(rejection) => Err(rejection.into_response()),
+            };
+        match extracted {
+            Ok(Ok(principal)) => backend.answer_principal(principal, request_id).await,
+            Ok(Err(rejection)) => backend.answer_rejection(rejection, request_id),
+            Err(response) => match classify::<E>(&response) {
+                Some(rejection) => backend.answer_rejection(rejection, request_id),
+                None => misconfigured::<E>(response, request_id).await,
+            },
+        }
+    }
+}
+
+/// The core rejection an extractor's rejection response stands for, or `None` when it is a
+/// server error (the extractor's own layer is missing or misconfigured).
+fn classify<E>(rejection: &Response) -> Option<Rejection> {
+    let status = rejection.status();
+    let says_invalid = rejection
+        .headers()
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .any(|v| v.as_bytes().windows(6).any(|w| w == b"error="));
+    let reason = || format!("the extractor `{}` answered {status}", type_name::<E>());
+    match status {
+        s if s.is_server_error() => None,
+        StatusCode::UNAUTHORIZED if !says_invalid => Some(Rejection::Missing),
+        StatusCode::FORBIDDEN => Some(Rejection::refused(reason())),
+        s if s.is_client_error() => Some(Rejection::invalid(reason())),
+        // A redirect to a login page, or a success status used as a rejection: the caller is
+        // not signed in.
+        _ => Some(Rejection::Missing),
+    }
+}
+
+/// The 500 answer for an extractor that failed with a server error, and the log line that says
+/// which layer is missing and where it goes.
+async fn misconfigured<E>(rejection: Response, request_id: &str) -> Response {
+    let status = rejection.status();
+    let body = match http_body_util::Limited::new(rejection.into_body(), QUOTED_REJECTION_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+        Err(_) => String::from("(the rejection body was too long or unreadable)"),
+    };
+    let extractor = type_name::<E>();
+    let explanation = format!(
+        "the token endpoint identifies callers with the extractor `{extractor}`, which failed \
+         with {status}: \"{body}\". This usually means the layer that provides it (e.g. the \
+         auth/session layer that inserts `{extractor}` or its data into the request extensions) \
+         is missing, or was added before the token layer. In axum, a layer added later runs \
+         first, so add it after: `.layer(TokenLayer::...).layer(your_auth_layer)`."
+    );
+    tracing::error!(
+        request_id,
+        extractor,
+        rejection_status = status.as_u16(),
+        "cometgate token endpoint is misconfigured: {explanation}"
+    );
+    let detail = if cfg!(debug_assertions) {
+        explanation
+    } else {
+        "The server's authentication setup is incomplete; the server log says what to fix."
+            .to_owned()
+    };
+    LocalProblem {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        kind: problem_types::MISCONFIGURED,
+        title: "Token endpoint misconfigured",
+        detail,
+    }
+    .into_response(request_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejection(status: StatusCode, challenge: Option<&'static str>) -> Response {
+        let mut response = status.into_response();
+        if let Some(challenge) = challenge {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, http::HeaderValue::from_static(challenge));
+        }
+        response
+    }
+
+    #[test]
+    fn rejections_are_classified_by_status() {
+        let c = |s, h| classify::<()>(&rejection(s, h));
+        assert_eq!(c(StatusCode::UNAUTHORIZED, None), Some(Rejection::Missing));
+        assert_eq!(
+            c(StatusCode::UNAUTHORIZED, Some("Bearer realm=\"x\"")),
+            Some(Rejection::Missing)
+        );
+        assert!(matches!(
+            c(
+                StatusCode::UNAUTHORIZED,
+                Some("Bearer error=\"invalid_token\"")
+            ),
+            Some(Rejection::Invalid { .. })
+        ));
+        assert!(matches!(
+            c(StatusCode::FORBIDDEN, None),
+            Some(Rejection::Refused { .. })
+        ));
+        assert!(matches!(
+            c(StatusCode::BAD_REQUEST, None),
+            Some(Rejection::Invalid { .. })
+        ));
+        assert_eq!(c(StatusCode::SEE_OTHER, None), Some(Rejection::Missing));
+        assert_eq!(c(StatusCode::INTERNAL_SERVER_ERROR, None), None);
+        assert_eq!(c(StatusCode::BAD_GATEWAY, None), None);
+    }
+
+    #[test]
+    fn optional_and_extension_values_convert() {
+        let none: Option<Principal> = None;
+        assert_eq!(none.into_principal(), Err(Rejection::Missing));
+        let some = Extension(Some(Principal::new("iss", "bob")));
+        assert_eq!(some.into_principal().unwrap().subject(), "bob");
+    }
+}

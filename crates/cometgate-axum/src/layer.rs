@@ -1,0 +1,435 @@
+//! [`TokenLayer`] and its service: the token endpoint wrapped around an existing app.
+
+use std::convert::Infallible;
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::Router;
+use axum_core::body::Body;
+use axum_core::extract::FromRequestParts;
+use axum_core::response::Response;
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::auth::{Authenticate, ByExtractor, ByIdentity, IntoPrincipal};
+use crate::response::LocalProblem;
+use crate::{Backend, problem_types, request_id};
+
+/// The path the endpoint answers on unless [`TokenLayer::with_path`] says otherwise.
+pub const DEFAULT_PATH: &str = "/cometchat-token";
+
+/// The largest request body accepted by default (bytes). Clients send no body or `{}`: the
+/// endpoint never reads the body for identity, it only refuses oversized ones with 413.
+pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024;
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// A tower [`Layer`] that adds the CometChat token endpoint to an existing service or axum
+/// [`Router`], and passes every other request to it untouched.
+///
+/// `POST {path}` (default [`DEFAULT_PATH`]) answers `200 {"authToken": "...", "uid": "..."}`
+/// with `Cache-Control: no-store`, or an RFC 9457 `application/problem+json` error. Any other
+/// method on that path gets `405` with `Allow: POST`; a body larger than the limit gets `413`.
+/// Requests to other paths reach the wrapped service exactly as they came in (method, headers,
+/// extensions, body).
+///
+/// `B` is the [`Backend`] that vends tokens (cometgate's `Gate`); `A` is how the caller is
+/// identified: [`ByIdentity`] (the backend's own identity, via [`TokenLayer::new`]) or
+/// [`ByExtractor`] (an axum extractor, via [`TokenLayer::from_extractor`]).
+///
+/// Add it with `Router::layer` **after** your routes (axum only wraps routes that already
+/// exist) and **before** (inside) your auth layer, so that the auth layer runs first.
+pub struct TokenLayer<B, A = ByIdentity> {
+    endpoint: Endpoint<B, A>,
+}
+
+/// Everything a token request needs; cheap to clone (one per wrapped route).
+struct Endpoint<B, A> {
+    identify: Arc<(B, A)>,
+    path: Arc<str>,
+    body_limit: usize,
+}
+
+impl<B, A> Clone for Endpoint<B, A> {
+    fn clone(&self) -> Self {
+        Self {
+            identify: Arc::clone(&self.identify),
+            path: Arc::clone(&self.path),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+impl<B, A> Clone for TokenLayer<B, A> {
+    fn clone(&self) -> Self {
+        Self {
+            endpoint: self.endpoint.clone(),
+        }
+    }
+}
+
+impl<B, A> fmt::Debug for TokenLayer<B, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenLayer")
+            .field("path", &self.endpoint.path)
+            .field("body_limit", &self.endpoint.body_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The token path given to [`TokenLayer::with_path`] is not a plain absolute path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid token path {0:?}: use an absolute path of letters, digits, `-`, `_`, `.`, `~` and `/` \
+     segments, e.g. \"/cometchat-token\" or \"/api/chat/token\""
+)]
+pub struct InvalidPath(String);
+
+impl<B: Backend> TokenLayer<B, ByIdentity> {
+    /// A layer that identifies callers with `backend`'s own identity.
+    pub fn new(backend: B) -> Self {
+        Self::with_auth(backend, ByIdentity)
+    }
+}
+
+impl<B: Backend> TokenLayer<B, ByExtractor<(), ()>> {
+    /// A layer that identifies callers with the app's own axum extractor `E` (for example its
+    /// verified-claims type, `axum::Extension<Claims>`, or axum-login's `AuthSession`), converted
+    /// with [`IntoPrincipal`]. `E` must extract without app state (`FromRequestParts<()>`, true
+    /// of extractors generic over the state); otherwise use
+    /// [`from_extractor_with_state`](TokenLayer::from_extractor_with_state).
+    pub fn from_extractor<E>(backend: B) -> TokenLayer<B, ByExtractor<E, ()>>
+    where
+        E: FromRequestParts<()> + IntoPrincipal + 'static,
+    {
+        TokenLayer::with_auth(backend, ByExtractor::new(()))
+    }
+
+    /// Like [`from_extractor`](TokenLayer::from_extractor), for an extractor that needs the
+    /// app's state `S` (a layer does not see the router's state, so it is passed here).
+    pub fn from_extractor_with_state<E, S>(backend: B, state: S) -> TokenLayer<B, ByExtractor<E, S>>
+    where
+        E: FromRequestParts<S> + IntoPrincipal + 'static,
+        S: Send + Sync + 'static,
+    {
+        TokenLayer::with_auth(backend, ByExtractor::new(state))
+    }
+}
+
+impl<B: Backend, A: Authenticate<B>> TokenLayer<B, A> {
+    fn with_auth(backend: B, auth: A) -> Self {
+        Self {
+            endpoint: Endpoint {
+                identify: Arc::new((backend, auth)),
+                path: Arc::from(DEFAULT_PATH),
+                body_limit: DEFAULT_BODY_LIMIT,
+            },
+        }
+    }
+
+    /// Answers on `path` instead of [`DEFAULT_PATH`]. The path is matched exactly against the
+    /// request path the layer sees (inside `Router::nest`, that is the path below the prefix).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidPath`] unless `path` starts with `/` and contains only letters, digits, `-`,
+    /// `_`, `.`, `~` and non-empty `/` segments.
+    pub fn with_path(mut self, path: impl Into<String>) -> Result<Self, InvalidPath> {
+        let path = path.into();
+        let valid = path.starts_with('/')
+            && path[1..].split('/').all(|segment| {
+                !segment.is_empty()
+                    && segment.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+                    })
+            });
+        if !valid {
+            return Err(InvalidPath(path));
+        }
+        self.endpoint.path = Arc::from(path);
+        Ok(self)
+    }
+
+    /// Refuses request bodies longer than `bytes` with 413 (default [`DEFAULT_BODY_LIMIT`]).
+    #[must_use]
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.endpoint.body_limit = bytes;
+        self
+    }
+
+    /// The path the endpoint answers on.
+    pub fn path(&self) -> &str {
+        &self.endpoint.path
+    }
+
+    /// A [`Router`] with only the token route, to `merge` into an app or `nest` under a prefix.
+    ///
+    /// Other paths fall through to the router's fallback (404), like any route.
+    pub fn into_router<S>(self) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let path = Arc::clone(&self.endpoint.path);
+        // The inner service is never reached: the route only matches the token path, which the
+        // layer always answers itself.
+        let unreachable = tower_service_fn(|_req: Request<Body>| async {
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        });
+        Router::new().route_service(&path, self.layer(unreachable))
+    }
+}
+
+/// A service from an async function, without pulling in all of `tower::util`.
+fn tower_service_fn<F, Fut>(f: F) -> ServiceFn<F>
+where
+    F: FnMut(Request<Body>) -> Fut,
+{
+    ServiceFn(f)
+}
+
+#[derive(Clone)]
+struct ServiceFn<F>(F);
+
+impl<F, Fut> Service<Request<Body>> for ServiceFn<F>
+where
+    F: FnMut(Request<Body>) -> Fut,
+    Fut: Future<Output = Result<Response, Infallible>>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Fut;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Fut {
+        (self.0)(req)
+    }
+}
+
+impl<S, B, A> Layer<S> for TokenLayer<B, A> {
+    type Service = TokenService<S, B, A>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TokenService {
+            inner,
+            endpoint: self.endpoint.clone(),
+        }
+    }
+}
+
+/// The [`Service`] made by [`TokenLayer`]: answers the token path, forwards everything else to
+/// `S`.
+pub struct TokenService<S, B, A = ByIdentity> {
+    inner: S,
+    endpoint: Endpoint<B, A>,
+}
+
+impl<S: Clone, B, A> Clone for TokenService<S, B, A> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            endpoint: self.endpoint.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, B, A> fmt::Debug for TokenService<S, B, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenService")
+            .field("inner", &self.inner)
+            .field("path", &self.endpoint.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B, A> TokenService<S, B, A> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the wrapped service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B, A, ReqBody, ResBody> Service<Request<ReqBody>> for TokenService<S, B, A>
+where
+    S: Service<Request<ReqBody>, Response = http::Response<ResBody>>,
+    B: Backend,
+    A: Authenticate<B>,
+    ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<BoxError>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        if request.uri().path() != &*self.endpoint.path {
+            return ResponseFuture {
+                kind: Kind::Inner {
+                    future: self.inner.call(request),
+                },
+            };
+        }
+        let endpoint = self.endpoint.clone();
+        ResponseFuture {
+            kind: Kind::Token {
+                future: Box::pin(async move { endpoint.answer(request).await }),
+            },
+        }
+    }
+}
+
+impl<B: Backend, A: Authenticate<B>> Endpoint<B, A> {
+    async fn answer<ReqBody>(&self, request: Request<ReqBody>) -> Response
+    where
+        ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
+        ReqBody::Error: Into<BoxError>,
+    {
+        let (parts, body) = request.into_parts();
+        let request_id = request_id::from_headers(&parts.headers);
+        let mut response = match self.precheck(&parts, body).await {
+            Err(problem) => {
+                tracing::info!(
+                    request_id,
+                    outcome = "rejected",
+                    status = problem.status.as_u16(),
+                    reason = problem.kind,
+                    "cometgate token request"
+                );
+                let status = problem.status;
+                let mut response = problem.into_response(&request_id);
+                if status == StatusCode::METHOD_NOT_ALLOWED {
+                    response
+                        .headers_mut()
+                        .insert(ALLOW, HeaderValue::from_static("POST"));
+                }
+                response
+            }
+            Ok(()) => {
+                let (backend, auth) = &*self.identify;
+                auth.answer(backend, parts, &request_id).await
+            }
+        };
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(request_id::HEADER, value);
+        }
+        response
+    }
+
+    /// Method and body size, checked before anything identifies the caller. The body is read
+    /// (up to the limit) only to enforce the limit and keep the connection reusable; its
+    /// content is dropped unread.
+    async fn precheck<ReqBody>(
+        &self,
+        parts: &http::request::Parts,
+        body: ReqBody,
+    ) -> Result<(), LocalProblem>
+    where
+        ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
+        ReqBody::Error: Into<BoxError>,
+    {
+        if parts.method != Method::POST {
+            return Err(LocalProblem {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                kind: problem_types::METHOD_NOT_ALLOWED,
+                title: "Method not allowed",
+                detail: format!(
+                    "The token endpoint only accepts POST, not {}.",
+                    parts.method
+                ),
+            });
+        }
+        let too_large = || LocalProblem {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            kind: problem_types::BODY_TOO_LARGE,
+            title: "Request body too large",
+            detail: format!(
+                "The token endpoint accepts bodies of at most {} bytes; it needs none.",
+                self.body_limit
+            ),
+        };
+        let declared = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > self.body_limit as u64) {
+            return Err(too_large());
+        }
+        match Limited::new(body, self.body_limit).collect().await {
+            Ok(_) => Ok(()),
+            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+            Err(_) => Err(LocalProblem {
+                status: StatusCode::BAD_REQUEST,
+                kind: problem_types::BAD_REQUEST,
+                title: "Unreadable request body",
+                detail: "The request body could not be read.".to_owned(),
+            }),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`TokenService`]: the wrapped service's future for pass-through requests,
+    /// a boxed token answer for the token path.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Inner { #[pin] future: F },
+        Token { future: Pin<Box<dyn Future<Output = Response> + Send>> },
+    }
+}
+
+impl<F> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<http::Response<ResBody>, E>>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            // `Body::new` does not re-box a body that already is an axum `Body`.
+            KindProj::Inner { future } => future.poll(cx).map_ok(|r| r.map(Body::new)),
+            KindProj::Token { future } => future.as_mut().poll(cx).map(Ok),
+        }
+    }
+}

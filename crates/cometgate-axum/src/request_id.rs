@@ -1,0 +1,69 @@
+//! The request id that ties a token request to its tracing event.
+//!
+//! A proxy's `x-request-id` is reused when it is short and made of safe characters, so that log
+//! lines can be joined across hops; anything else (too long, control characters, quotes, spaces)
+//! is replaced by a fresh random id, because a client-chosen header must never be able to forge
+//! or break log lines.
+
+use http::HeaderMap;
+
+/// The header the id is read from and echoed in.
+pub(crate) const HEADER: &str = "x-request-id";
+
+/// Longest accepted incoming id; longer ones are replaced.
+const MAX_LEN: usize = 64;
+
+/// The incoming `x-request-id` if it is safe to log, otherwise a new random id.
+pub(crate) fn from_headers(headers: &HeaderMap) -> String {
+    headers
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_safe(v))
+        .map_or_else(generate, str::to_owned)
+}
+
+fn is_safe(id: &str) -> bool {
+    (1..=MAX_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// 128 random bits as 32 lower-case hex digits.
+fn generate() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(value: &[u8]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(HEADER, http::HeaderValue::from_bytes(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn safe_ids_are_kept() {
+        assert_eq!(from_headers(&with(b"abc-123_x.y:z")), "abc-123_x.y:z");
+    }
+
+    #[test]
+    fn unsafe_or_missing_ids_are_replaced() {
+        for bad in [
+            &b"a b"[..],
+            b"a\"b",
+            b"line\tbreak",
+            &[0xff, 0x41],
+            &[b'a'; MAX_LEN + 1],
+        ] {
+            let id = from_headers(&with(bad));
+            assert_eq!(id.len(), 32, "{id}");
+            assert!(is_safe(&id));
+        }
+        let generated = from_headers(&HeaderMap::new());
+        assert!(is_safe(&generated));
+        assert_ne!(generated, from_headers(&HeaderMap::new()));
+    }
+}
