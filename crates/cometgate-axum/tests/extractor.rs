@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use cometgate::{Principal, Rejection};
 use cometgate_axum::{IntoPrincipal, TokenLayer, problem_types};
-use common::{StubBackend, post, serve};
+use common::{StubBackend, send_token_request as post, serve};
 use http::StatusCode;
 use http::request::Parts;
 use serde_json::Value;

@@ -11,7 +11,7 @@ use axum::middleware::{self, Next};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use cometgate_axum::{DEFAULT_BODY_LIMIT, TokenLayer, problem_types};
-use common::{StubBackend, post, serve, token_post};
+use common::{StubBackend, send_token_request, serve, token_post};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -352,7 +352,7 @@ async fn layer_sees_what_outer_middleware_inserted() {
         .layer(TokenLayer::new(stub.clone()))
         .layer(middleware::from_fn(auth));
     let base = serve(app).await;
-    let body: Value = post(&base, None).await.json().await.unwrap();
+    let body: Value = send_token_request(&base, None).await.json().await.unwrap();
     assert_eq!(body["uid"], "from-middleware");
 }
 

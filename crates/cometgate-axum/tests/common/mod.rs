@@ -36,7 +36,7 @@ pub fn token_post(base: &str, bearer: &str) -> reqwest::RequestBuilder {
 }
 
 /// Sends a `POST` to the default token path, with a bearer token if given.
-pub async fn post(base: &str, bearer: Option<&str>) -> reqwest::Response {
+pub async fn send_token_request(base: &str, bearer: Option<&str>) -> reqwest::Response {
     let request = reqwest::Client::new().post(format!("{base}/cometchat-token"));
     let request = match bearer {
         Some(token) => request.bearer_auth(token),
