@@ -47,6 +47,53 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 ///
 /// Add it with `Router::layer` **after** your routes (axum only wraps routes that already
 /// exist) and **before** (inside) your auth layer, so that the auth layer runs first.
+///
+/// # Example
+///
+/// ```
+/// use axum::{Router, body::Body, routing::get};
+/// use cometgate_axum::TokenLayer;
+/// use http::{Request, StatusCode};
+/// use tower::ServiceExt; // `oneshot`
+/// # include!("doc_stub.rs");
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let gate = DemoGate; // in an app: cometgate's `Gate`
+///
+/// let app = Router::new()
+///     .route("/todos", get(|| async { "[]" }))
+///     .layer(TokenLayer::new(gate));
+///
+/// // The token endpoint.
+/// let response = app
+///     .clone()
+///     .oneshot(
+///         Request::post("/cometchat-token")
+///             .header("authorization", "Bearer alice")
+///             .body(Body::empty())
+///             .unwrap(),
+///     )
+///     .await
+///     .unwrap();
+/// assert_eq!(response.status(), StatusCode::OK);
+///
+/// // Only POST.
+/// let response = app
+///     .clone()
+///     .oneshot(Request::get("/cometchat-token").body(Body::empty()).unwrap())
+///     .await
+///     .unwrap();
+/// assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+/// assert_eq!(response.headers()["allow"], "POST");
+///
+/// // Everything else is the app's.
+/// let response = app
+///     .oneshot(Request::get("/todos").body(Body::empty()).unwrap())
+///     .await
+///     .unwrap();
+/// assert_eq!(response.status(), StatusCode::OK);
+/// # }
+/// ```
 pub struct TokenLayer<B, A = ByIdentity> {
     endpoint: Endpoint<B, A>,
 }
@@ -94,7 +141,9 @@ impl<B, A> fmt::Debug for TokenLayer<B, A> {
 pub struct InvalidPath(String);
 
 impl<B: Backend> TokenLayer<B, ByIdentity> {
-    /// A layer that identifies callers with `backend`'s own identity.
+    /// A layer that identifies callers with `backend`'s own
+    /// [`Identity`](cometgate::Identity), which reads the request head through a [`PartsView`](crate::PartsView).
+    /// See the [type docs](TokenLayer) for an example.
     pub fn new(backend: B) -> Self {
         Self::with_auth(backend, ByIdentity)
     }
@@ -106,6 +155,49 @@ impl<B: Backend> TokenLayer<B, ByExtractor<(), ()>> {
     /// with [`IntoPrincipal`]. `E` must extract without app state (`FromRequestParts<()>`, true
     /// of extractors generic over the state); otherwise use
     /// [`from_extractor_with_state`](TokenLayer::from_extractor_with_state).
+    ///
+    /// Put the layer that feeds the extractor (session, JWT middleware) **after** this one in
+    /// the builder chain so that it runs first; if it is missing, requests get a 500 problem
+    /// and the log names the extractor (see [`ByExtractor`]).
+    ///
+    /// ```
+    /// use axum::{Extension, Router, body::Body, middleware::{self, Next}, extract::Request};
+    /// use cometgate::{Principal, Rejection};
+    /// use cometgate_axum::{IntoPrincipal, TokenLayer};
+    /// use http::StatusCode;
+    /// use tower::ServiceExt;
+    /// # include!("doc_stub.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let gate = DemoGate;
+    ///
+    /// /// What the app's auth middleware stores after verifying a session.
+    /// #[derive(Clone)]
+    /// struct SessionUser { id: u64 }
+    ///
+    /// impl IntoPrincipal for SessionUser {
+    ///     fn into_principal(self) -> Result<Principal, Rejection> {
+    ///         Ok(Principal::new("https://myapp.example", self.id.to_string()))
+    ///     }
+    /// }
+    ///
+    /// async fn sessions(mut request: Request, next: Next) -> axum::response::Response {
+    ///     // ... look the session cookie up ...
+    ///     request.extensions_mut().insert(SessionUser { id: 7 });
+    ///     next.run(request).await
+    /// }
+    ///
+    /// let app = Router::new()
+    ///     .layer(TokenLayer::from_extractor::<Extension<SessionUser>>(gate))
+    ///     .layer(middleware::from_fn(sessions)); // added later, so it runs first
+    ///
+    /// let response = app
+    ///     .oneshot(Request::post("/cometchat-token").body(Body::empty()).unwrap())
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(response.status(), StatusCode::OK);
+    /// # }
+    /// ```
     pub fn from_extractor<E>(backend: B) -> TokenLayer<B, ByExtractor<E, ()>>
     where
         E: FromRequestParts<()> + IntoPrincipal + 'static,
@@ -115,6 +207,39 @@ impl<B: Backend> TokenLayer<B, ByExtractor<(), ()>> {
 
     /// Like [`from_extractor`](TokenLayer::from_extractor), for an extractor that needs the
     /// app's state `S` (a layer does not see the router's state, so it is passed here).
+    ///
+    /// ```
+    /// use axum::{Router, extract::FromRequestParts};
+    /// use cometgate::{Principal, Rejection};
+    /// use cometgate_axum::{IntoPrincipal, TokenLayer};
+    /// use http::{StatusCode, request::Parts};
+    /// # include!("doc_stub.rs");
+    /// # fn main() {
+    /// # let gate = DemoGate;
+    ///
+    /// #[derive(Clone)]
+    /// struct AppState { admins_only: bool }
+    ///
+    /// struct Admin(String);
+    ///
+    /// impl FromRequestParts<AppState> for Admin {
+    ///     type Rejection = StatusCode;
+    ///     async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, StatusCode> {
+    ///         if state.admins_only { Ok(Admin("root".into())) } else { Err(StatusCode::FORBIDDEN) }
+    ///     }
+    /// }
+    ///
+    /// impl IntoPrincipal for Admin {
+    ///     fn into_principal(self) -> Result<Principal, Rejection> {
+    ///         Ok(Principal::new("https://myapp.example", self.0))
+    ///     }
+    /// }
+    ///
+    /// let state = AppState { admins_only: true };
+    /// let app: Router = Router::new()
+    ///     .layer(TokenLayer::from_extractor_with_state::<Admin, _>(gate, state));
+    /// # }
+    /// ```
     pub fn from_extractor_with_state<E, S>(backend: B, state: S) -> TokenLayer<B, ByExtractor<E, S>>
     where
         E: FromRequestParts<S> + IntoPrincipal + 'static,
@@ -142,6 +267,18 @@ impl<B: Backend, A: Authenticate<B>> TokenLayer<B, A> {
     ///
     /// [`InvalidPath`] unless `path` starts with `/` and contains only letters, digits, `-`,
     /// `_`, `.`, `~` and non-empty `/` segments.
+    ///
+    /// ```
+    /// use cometgate_axum::TokenLayer;
+    /// # include!("doc_stub.rs");
+    /// # fn main() -> Result<(), cometgate_axum::InvalidPath> {
+    /// let layer = TokenLayer::new(DemoGate).with_path("/api/chat/token")?;
+    /// assert_eq!(layer.path(), "/api/chat/token");
+    ///
+    /// assert!(TokenLayer::new(DemoGate).with_path("/users/{id}/token").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_path(mut self, path: impl Into<String>) -> Result<Self, InvalidPath> {
         let path = path.into();
         let valid = path.starts_with('/')
@@ -159,6 +296,9 @@ impl<B: Backend, A: Authenticate<B>> TokenLayer<B, A> {
     }
 
     /// Refuses request bodies longer than `bytes` with 413 (default [`DEFAULT_BODY_LIMIT`]).
+    ///
+    /// A `Content-Length` above the limit is refused without reading; a chunked body is read
+    /// up to the limit and dropped.
     #[must_use]
     pub fn with_body_limit(mut self, bytes: usize) -> Self {
         self.endpoint.body_limit = bytes;
@@ -173,6 +313,26 @@ impl<B: Backend, A: Authenticate<B>> TokenLayer<B, A> {
     /// A [`Router`] with only the token route, to `merge` into an app or `nest` under a prefix.
     ///
     /// Other paths fall through to the router's fallback (404), like any route.
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, routing::get};
+    /// use cometgate_axum::TokenLayer;
+    /// use http::{Request, StatusCode};
+    /// use tower::ServiceExt;
+    /// # include!("doc_stub.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = Router::new()
+    ///     .route("/todos", get(|| async { "[]" }))
+    ///     .nest("/api", TokenLayer::new(DemoGate).into_router());
+    ///
+    /// let request = Request::post("/api/cometchat-token")
+    ///     .header("authorization", "Bearer alice")
+    ///     .body(Body::empty())
+    ///     .unwrap();
+    /// assert_eq!(app.oneshot(request).await.unwrap().status(), StatusCode::OK);
+    /// # }
+    /// ```
     pub fn into_router<S>(self) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
@@ -180,39 +340,10 @@ impl<B: Backend, A: Authenticate<B>> TokenLayer<B, A> {
         let path = Arc::clone(&self.endpoint.path);
         // The inner service is never reached: the route only matches the token path, which the
         // layer always answers itself.
-        let unreachable = tower_service_fn(|_req: Request<Body>| async {
+        let unreachable = tower::service_fn(|_req: Request<Body>| async {
             Ok::<_, Infallible>(Response::new(Body::empty()))
         });
         Router::new().route_service(&path, self.layer(unreachable))
-    }
-}
-
-/// A service from an async function, without pulling in all of `tower::util`.
-fn tower_service_fn<F, Fut>(f: F) -> ServiceFn<F>
-where
-    F: FnMut(Request<Body>) -> Fut,
-{
-    ServiceFn(f)
-}
-
-#[derive(Clone)]
-struct ServiceFn<F>(F);
-
-impl<F, Fut> Service<Request<Body>> for ServiceFn<F>
-where
-    F: FnMut(Request<Body>) -> Fut,
-    Fut: Future<Output = Result<Response, Infallible>>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Fut;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Fut {
-        (self.0)(req)
     }
 }
 

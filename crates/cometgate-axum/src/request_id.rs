@@ -44,6 +44,25 @@ mod tests {
         headers
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever the client sends, the id that reaches the logs is short and made of safe
+        /// characters, and a safe id survives unchanged.
+        #[test]
+        fn logged_ids_are_always_safe(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..100)) {
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = http::HeaderValue::from_bytes(&raw) {
+                headers.insert(HEADER, value);
+            }
+            let id = from_headers(&headers);
+            proptest::prop_assert!(is_safe(&id), "{id:?}");
+            if headers.contains_key(HEADER) && is_safe(std::str::from_utf8(&raw).unwrap_or("")) {
+                proptest::prop_assert_eq!(id.as_bytes(), &raw[..]);
+            }
+        }
+    }
+
     #[test]
     fn safe_ids_are_kept() {
         assert_eq!(from_headers(&with(b"abc-123_x.y:z")), "abc-123_x.y:z");
