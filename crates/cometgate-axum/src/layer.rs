@@ -13,7 +13,7 @@ use axum_core::body::Body;
 use axum_core::extract::FromRequestParts;
 use axum_core::response::Response;
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, HeaderValue};
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower_layer::Layer;
@@ -466,9 +466,15 @@ impl<B: Backend, A: Authenticate<B>> Endpoint<B, A> {
                 auth.answer(backend, parts, &request_id).await
             }
         };
+        let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&request_id) {
-            response.headers_mut().insert(request_id::HEADER, value);
+            headers.insert(request_id::HEADER, value);
         }
+        // Whatever the backend answered, a token answer (or an error standing in its place)
+        // must not be cached by the client or a proxy.
+        headers
+            .entry(CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
         response
     }
 
