@@ -113,6 +113,8 @@ async fn extractor_identity_and_its_rejections() {
         response.headers()["www-authenticate"],
         "Bearer realm=\"stub\""
     );
+    // The backend set no Cache-Control on its problem; the layer adds it.
+    assert_eq!(response.headers()["cache-control"], "no-store");
 
     // The extractor said the token is invalid: the core's "invalid" answer.
     let response = post(&base, Some("garbage")).await;
