@@ -122,8 +122,10 @@ impl<B: Backend> Authenticate<B> for ByIdentity {
 }
 
 /// Identify the caller with the app's own axum extractor `E` (run against `state`), converted
-/// with [`IntoPrincipal`]. Built by [`TokenLayer::from_extractor`](crate::TokenLayer::from_extractor)
-/// and [`TokenLayer::from_extractor_with_state`](crate::TokenLayer::from_extractor_with_state).
+/// by `F` ([`IntoPrincipal`] by default, or a closure). Built by
+/// [`TokenLayer::from_extractor`](crate::TokenLayer::from_extractor),
+/// [`TokenLayer::from_extractor_with_state`](crate::TokenLayer::from_extractor_with_state) and
+/// [`TokenLayer::from_extractor_fn`](crate::TokenLayer::from_extractor_fn).
 ///
 /// The extractor's rejections are mapped by the status of their response:
 ///
@@ -133,27 +135,33 @@ impl<B: Backend> Authenticate<B> for ByIdentity {
 /// | 401 without `error=`, or a redirect | 401 missing credentials |
 /// | 403 | 403 refused |
 /// | 5xx | 500 [`MISCONFIGURED`](crate::problem_types::MISCONFIGURED): the layer that provides the extractor is missing or misplaced (see the [module docs](self)) |
-pub struct ByExtractor<E, S = ()> {
+pub struct ByExtractor<E, S = (), F = IntoPrincipalFn<E>> {
     state: S,
+    convert: F,
     extractor: PhantomData<fn() -> E>,
 }
 
-impl<E, S> ByExtractor<E, S> {
-    pub(crate) fn new(state: S) -> Self {
+/// The conversion [`TokenLayer::from_extractor`](crate::TokenLayer::from_extractor) uses:
+/// [`IntoPrincipal::into_principal`].
+pub type IntoPrincipalFn<E> = fn(E) -> Result<Principal, Rejection>;
+
+impl<E, S, F> ByExtractor<E, S, F> {
+    pub(crate) fn new(state: S, convert: F) -> Self {
         Self {
             state,
+            convert,
             extractor: PhantomData,
         }
     }
 }
 
-impl<E, S: Clone> Clone for ByExtractor<E, S> {
+impl<E, S: Clone, F: Clone> Clone for ByExtractor<E, S, F> {
     fn clone(&self) -> Self {
-        Self::new(self.state.clone())
+        Self::new(self.state.clone(), self.convert.clone())
     }
 }
 
-impl<E, S> std::fmt::Debug for ByExtractor<E, S> {
+impl<E, S, F> std::fmt::Debug for ByExtractor<E, S, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ByExtractor")
             .field("extractor", &type_name::<E>())
@@ -161,18 +169,19 @@ impl<E, S> std::fmt::Debug for ByExtractor<E, S> {
     }
 }
 
-impl<B, E, S> Authenticate<B> for ByExtractor<E, S>
+impl<B, E, S, F> Authenticate<B> for ByExtractor<E, S, F>
 where
     B: Backend,
-    E: FromRequestParts<S> + IntoPrincipal + 'static,
+    E: FromRequestParts<S> + 'static,
     S: Send + Sync + 'static,
+    F: Fn(E) -> Result<Principal, Rejection> + Send + Sync + 'static,
 {
     async fn answer(&self, backend: &B, mut parts: Parts, request_id: &str) -> Response {
         // Settle into owned, non-generic values before awaiting anything else, so the future
         // stays `Send` whatever `E` and its rejection are.
         let extracted: Result<Result<Principal, Rejection>, Response> =
             match E::from_request_parts(&mut parts, &self.state).await {
-                Ok(value) => Ok(value.into_principal()),
+                Ok(value) => Ok((self.convert)(value)),
                 Err(rejection) => Err(rejection.into_response()),
             };
         match extracted {

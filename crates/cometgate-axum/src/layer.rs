@@ -19,6 +19,8 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use cometgate::{Principal, Rejection};
+
 use crate::auth::{Authenticate, ByExtractor, ByIdentity, IntoPrincipal};
 use crate::response::LocalProblem;
 use crate::{Backend, problem_types, request_id};
@@ -149,7 +151,7 @@ impl<B: Backend> TokenLayer<B, ByIdentity> {
     }
 }
 
-impl<B: Backend> TokenLayer<B, ByExtractor<(), ()>> {
+impl<B: Backend> TokenLayer<B, ByExtractor<()>> {
     /// A layer that identifies callers with the app's own axum extractor `E` (for example its
     /// verified-claims type, `axum::Extension<Claims>`, or axum-login's `AuthSession`), converted
     /// with [`IntoPrincipal`]. `E` must extract without app state (`FromRequestParts<()>`, true
@@ -198,11 +200,11 @@ impl<B: Backend> TokenLayer<B, ByExtractor<(), ()>> {
     /// assert_eq!(response.status(), StatusCode::OK);
     /// # }
     /// ```
-    pub fn from_extractor<E>(backend: B) -> TokenLayer<B, ByExtractor<E, ()>>
+    pub fn from_extractor<E>(backend: B) -> TokenLayer<B, ByExtractor<E>>
     where
         E: FromRequestParts<()> + IntoPrincipal + 'static,
     {
-        TokenLayer::with_auth(backend, ByExtractor::new(()))
+        TokenLayer::with_auth(backend, ByExtractor::new((), E::into_principal as _))
     }
 
     /// Like [`from_extractor`](TokenLayer::from_extractor), for an extractor that needs the
@@ -245,7 +247,53 @@ impl<B: Backend> TokenLayer<B, ByExtractor<(), ()>> {
         E: FromRequestParts<S> + IntoPrincipal + 'static,
         S: Send + Sync + 'static,
     {
-        TokenLayer::with_auth(backend, ByExtractor::new(state))
+        TokenLayer::with_auth(backend, ByExtractor::new(state, E::into_principal as _))
+    }
+
+    /// Like [`from_extractor`](TokenLayer::from_extractor), converting the extracted value with
+    /// `convert` instead of [`IntoPrincipal`]. Use it for extractor types your crate does not
+    /// own (Rust's orphan rule forbids `impl IntoPrincipal for axum_login::AuthSession<_>`).
+    ///
+    /// ```
+    /// use axum::{Router, extract::Extension};
+    /// use cometgate::{Principal, Rejection};
+    /// use cometgate_axum::TokenLayer;
+    /// # include!("doc_stub.rs");
+    /// # fn main() {
+    /// # let gate = DemoGate;
+    ///
+    /// /// A session type from another crate, stored in the extensions by its layer.
+    /// #[derive(Clone)]
+    /// struct Session { user: Option<(u64, String)> }
+    ///
+    /// let layer = TokenLayer::from_extractor_fn(gate, |Extension(session): Extension<Session>| {
+    ///     let (id, name) = session.user.ok_or(Rejection::Missing)?;
+    ///     Ok(Principal::new("https://myapp.example", id.to_string()).with_name(name))
+    /// });
+    /// let app: Router = Router::new().layer(layer);
+    /// # }
+    /// ```
+    pub fn from_extractor_fn<E, F>(backend: B, convert: F) -> TokenLayer<B, ByExtractor<E, (), F>>
+    where
+        E: FromRequestParts<()> + 'static,
+        F: Fn(E) -> Result<Principal, Rejection> + Send + Sync + 'static,
+    {
+        TokenLayer::with_auth(backend, ByExtractor::new((), convert))
+    }
+
+    /// [`from_extractor_fn`](TokenLayer::from_extractor_fn) for an extractor that needs the
+    /// app's state `S`.
+    pub fn from_extractor_fn_with_state<E, S, F>(
+        backend: B,
+        state: S,
+        convert: F,
+    ) -> TokenLayer<B, ByExtractor<E, S, F>>
+    where
+        E: FromRequestParts<S> + 'static,
+        S: Send + Sync + 'static,
+        F: Fn(E) -> Result<Principal, Rejection> + Send + Sync + 'static,
+    {
+        TokenLayer::with_auth(backend, ByExtractor::new(state, convert))
     }
 }
 

@@ -26,7 +26,7 @@ mod request_id;
 mod response;
 mod view;
 
-pub use auth::{Authenticate, ByExtractor, ByIdentity, IntoPrincipal};
+pub use auth::{Authenticate, ByExtractor, ByIdentity, IntoPrincipal, IntoPrincipalFn};
 pub use backend::Backend;
 pub use layer::{
     DEFAULT_BODY_LIMIT, DEFAULT_PATH, InvalidPath, ResponseFuture, TokenLayer, TokenService,

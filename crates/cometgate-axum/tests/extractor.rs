@@ -252,3 +252,52 @@ async fn missing_auth_layer_is_named_with_where_it_goes() {
     assert!(logged.contains("Extension<extractor::Claims>"), "{logged}");
     assert!(logged.contains("Missing request extension"), "{logged}");
 }
+
+/// Like axum-login's `AuthSession`: always present when its layer runs, with an optional user.
+#[derive(Clone)]
+struct Session {
+    user: Option<String>,
+}
+
+async fn session_middleware(mut request: Request, next: Next) -> Response {
+    let user = request
+        .headers()
+        .get("cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("session="))
+        .map(str::to_owned);
+    request.extensions_mut().insert(Session { user });
+    next.run(request).await
+}
+
+#[tokio::test]
+async fn extractor_with_a_conversion_closure() {
+    let stub = StubBackend::default();
+    let layer =
+        TokenLayer::from_extractor_fn(stub.clone(), |Extension(session): Extension<Session>| {
+            let user = session.user.ok_or(Rejection::Missing)?;
+            Ok(Principal::new("sessions", user))
+        });
+    let app = Router::new()
+        .layer(layer)
+        .layer(middleware::from_fn(session_middleware));
+    let base = serve(app).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{base}/cometchat-token"))
+        .header("cookie", "session=sam")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["uid"], "sam");
+
+    // Session layer present, nobody signed in: 401 missing, not a misconfiguration.
+    let response = post(&base, None).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"stub\""
+    );
+    assert_eq!(stub.calls(), 1);
+}
