@@ -1,25 +1,6 @@
 //! How the layer learns who is calling: the backend's own [`Identity`](cometgate::Identity)
 //! ([`ByIdentity`]), or an axum extractor the app already has ([`ByExtractor`] plus
 //! [`IntoPrincipal`]).
-//!
-//! # Where the app's auth layer goes
-//!
-//! In axum, `.layer(a).layer(b)` runs `b` **first**: a layer added later wraps the ones added
-//! before it. An auth layer that inserts a session or verified claims into the request
-//! extensions must therefore be added **after** the token layer:
-//!
-//! ```text
-//! Router::new()
-//!     .route("/todos", get(todos))
-//!     .layer(TokenLayer::from_extractor::<CurrentUser>(gate))  // runs second
-//!     .layer(auth_layer)                                        // runs first
-//! ```
-//!
-//! If the extractor fails with a server error (axum's `Extension<T>` when `T` is absent,
-//! axum-login's `AuthSession` without `AuthManagerLayer`, ...), the token layer answers
-//! `500` with the problem type [`MISCONFIGURED`](crate::problem_types::MISCONFIGURED) and logs a
-//! `tracing` error that names the extractor type and repeats this rule. Debug builds also put
-//! the explanation in the problem's `detail`; release builds keep it in the log only.
 
 use std::any::type_name;
 use std::future::Future;
@@ -110,6 +91,10 @@ pub trait Authenticate<B: Backend>: Send + Sync + 'static {
 
 /// Identify the caller with the backend's own [`Identity`](cometgate::Identity), reading the
 /// request head through a [`PartsView`]. The default of [`TokenLayer::new`](crate::TokenLayer::new).
+///
+/// An identity that reads an extension set by the app's auth layer cannot tell "that layer is
+/// missing" from "nobody is signed in": both look like [`Rejection::Missing`]. For that case
+/// prefer [`ByExtractor`] with axum's `Extension<T>`, which reports a missing layer by name.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ByIdentity;
 
@@ -134,7 +119,26 @@ impl<B: Backend> Authenticate<B> for ByIdentity {
 /// | 401 whose `WWW-Authenticate` has an `error=` parameter, or any other 4xx | 401 invalid credentials |
 /// | 401 without `error=`, or a redirect | 401 missing credentials |
 /// | 403 | 403 refused |
-/// | 5xx | 500 [`MISCONFIGURED`](crate::problem_types::MISCONFIGURED): the layer that provides the extractor is missing or misplaced (see the [module docs](self)) |
+/// | 5xx | 500 [`MISCONFIGURED`](crate::problem_types::MISCONFIGURED): the layer that provides the extractor is missing or misplaced (see below) |
+///
+/// # Where the app's auth layer goes
+///
+/// In axum, `.layer(a).layer(b)` runs `b` **first**: a layer added later wraps the ones added
+/// before it. An auth layer that inserts a session or verified claims into the request
+/// extensions must therefore be added **after** the token layer:
+///
+/// ```text
+/// Router::new()
+///     .route("/todos", get(todos))
+///     .layer(TokenLayer::from_extractor::<CurrentUser>(gate))  // runs second
+///     .layer(auth_layer)                                        // runs first
+/// ```
+///
+/// If the extractor fails with a server error (axum's `Extension<T>` when `T` is absent,
+/// axum-login's `AuthSession` without `AuthManagerLayer`, ...), the token layer answers
+/// `500` with the problem type [`MISCONFIGURED`](crate::problem_types::MISCONFIGURED) and logs a
+/// `tracing` error that names the extractor type and repeats this rule. Debug builds also put
+/// the explanation in the problem's `detail`; release builds keep it in the log only.
 pub struct ByExtractor<E, S = (), F = IntoPrincipalFn<E>> {
     state: S,
     convert: F,

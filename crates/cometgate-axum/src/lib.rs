@@ -7,14 +7,68 @@
 //! `CometChatUIKit.login({ authToken })`. The UID comes only from your app's verified identity;
 //! the REST API key never leaves the server.
 //!
+//! ```
+//! use axum::{Router, body::Body, routing::get};
+//! use cometgate_axum::TokenLayer;
+//! use http::{Request, StatusCode};
+//! use tower::ServiceExt; // `oneshot`
+//! # include!("doc_stub.rs");
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! # let gate = DemoGate; // in an app: cometgate's `Gate`, built from the environment
+//! let app = Router::new()
+//!     .route("/todos", get(|| async { "[]" }))   // your routes, untouched
+//!     .layer(TokenLayer::new(gate));              // adds POST /cometchat-token
+//!
+//! let request = Request::post("/cometchat-token")
+//!     .header("authorization", "Bearer alice")
+//!     .body(Body::empty())
+//!     .unwrap();
+//! let response = app.oneshot(request).await.unwrap();
+//! assert_eq!(response.status(), StatusCode::OK);
+//! assert_eq!(response.headers()["cache-control"], "no-store");
+//! # }
+//! ```
+//!
+//! ## Pieces
+//!
 //! - [`TokenLayer`]: `.layer(...)` on an existing `Router`; answers the token path and passes
 //!   every other request through untouched. [`TokenLayer::into_router`] gives a `Router` to
 //!   `merge` or `nest` instead.
 //! - Identity, two ways: the core's [`Identity`](cometgate::Identity) trait, read through
-//!   [`PartsView`] ([`TokenLayer::new`]), or an axum extractor your app already has plus
-//!   [`IntoPrincipal`] ([`TokenLayer::from_extractor`]).
+//!   [`PartsView`] ([`TokenLayer::new`]), or an axum extractor your app already has, converted
+//!   with [`IntoPrincipal`] or a closure ([`TokenLayer::from_extractor`],
+//!   [`TokenLayer::from_extractor_fn`]).
 //! - [`Backend`]: the seam to the token-vending core.
 //! - [`problem_types`]: the `type` URIs of the errors this crate itself answers.
+//!
+//! ## The endpoint
+//!
+//! | request | answer |
+//! |---|---|
+//! | `POST` with valid credentials | `200 {"authToken", "uid"}`, `Cache-Control: no-store` |
+//! | any other method | `405`, `Allow: POST` |
+//! | body over the limit ([`DEFAULT_BODY_LIMIT`]) | `413` |
+//! | no / invalid credentials, refused identity, limits, CometChat failures | the core's `application/problem+json` (401, 403, 429, 502, 503, 504) |
+//!
+//! Every answer on the token path carries `Cache-Control: no-store` and an `x-request-id`
+//! (the caller's, if it is short and safe to log, otherwise a fresh one), which is also the id
+//! in the core's tracing event. The body, the query string and headers other than the
+//! credential are never used to decide who the caller is.
+//!
+//! ## Layer order
+//!
+//! In axum a layer added later runs first. Add the token layer after your routes (axum only
+//! wraps routes that exist when `.layer` is called) and before your auth, CORS or tracing
+//! layers, so that they run first:
+//!
+//! ```text
+//! Router::new()
+//!     .route(...)                // routes first
+//!     .layer(TokenLayer::...)    // then the token layer
+//!     .layer(auth_layer)         // auth runs before it
+//!     .layer(CorsLayer::...)     // CORS preflights are answered before the token layer's 405
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
