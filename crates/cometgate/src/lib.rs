@@ -10,7 +10,10 @@
 //!
 //! - [`identity`]: the seam between the app's own authentication and cometgate
 //!   ([`Identity`], [`RequestView`], [`Principal`], [`Rejection`]).
-//! - [`config`]: where CometChat lives and the REST API key, validated at construction.
+//! - [`uid`] and [`uid_mapper`]: validated CometChat UIDs ([`Uid`]) and the deterministic,
+//!   injective mapping from an identity provider's subject to a UID ([`UidMapper`]).
+//! - [`config`]: where CometChat lives and the REST API key, validated at construction
+//!   ([`Config`]).
 //!
 //! The HTTP adapters (`cometgate-axum`, `cometgate-actix`) build on these types; this crate
 //! depends on neither framework.
@@ -19,6 +22,10 @@
 
 pub mod config;
 pub mod identity;
+pub mod uid;
+pub mod uid_mapper;
 
-pub use config::Config;
+pub use config::{Config, ConfigError, Region};
 pub use identity::{Identity, Principal, Rejection, RequestView};
+pub use uid::{Uid, UidError};
+pub use uid_mapper::{UidMapError, UidMapper, UidMapping};
