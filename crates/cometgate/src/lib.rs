@@ -14,14 +14,18 @@
 //!   injective mapping from an identity provider's subject to a UID ([`UidMapper`]).
 //! - [`config`]: where CometChat lives and the REST API key, validated at construction
 //!   ([`Config`]).
+//! - [`client`]: a typed client for CometChat's users and auth-token REST API, with
+//!   [`retry`] of transport failures and `5xx` (never `4xx`) under an overall deadline.
 //!
 //! The HTTP adapters (`cometgate-axum`, `cometgate-actix`) build on these types; this crate
 //! depends on neither framework.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod config;
 pub mod identity;
+pub mod retry;
 pub mod uid;
 pub mod uid_mapper;
 

@@ -1,0 +1,456 @@
+//! A typed client for CometChat's REST API v3 (users and auth tokens).
+//!
+//! Every call sends the server-only REST API key in the `apikey` header (marked sensitive), only
+//! to the configured host (redirects are never followed), and retries transport failures,
+//! timeouts and `5xx` answers by the [`RetryPolicy`] — never `4xx`.
+//!
+//! ```no_run
+//! use cometgate::{Config, Uid, client::Client};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::new(Config::from_env()?)?;
+//! let token = client.create_auth_token(&Uid::parse("alice")?).await?;
+//! println!("hand this to CometChatUIKit.login: {}", token.auth_token.expose());
+//! # Ok(()) }
+//! ```
+//!
+//! The crate's tests run every call against a real loopback server; see
+//! `crates/cometgate/tests/client.rs`.
+
+mod error;
+mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+pub use error::{Error, codes};
+pub use types::{
+    AuthToken, DeleteMode, NewUser, Page, PageMeta, PageRequest, Pagination, TokenValue,
+    UnsetField, User, UserUpdate,
+};
+
+use crate::config::Config;
+use crate::retry::{RetryPolicy, Timer, TokioTimer};
+use crate::uid::Uid;
+use error::Kind;
+
+/// Why a [`Client`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("could not build the CometChat HTTP client: {0}")]
+pub struct BuildError(#[source] reqwest::Error);
+
+/// A CometChat REST API client. Cheap to clone (it shares one connection pool).
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: Config,
+    retry: RetryPolicy,
+    timer: Arc<dyn Timer>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`] with non-default timeouts, retry policy or timer.
+pub struct ClientBuilder {
+    config: Config,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    retry: RetryPolicy,
+    timer: Arc<dyn Timer>,
+}
+
+impl ClientBuilder {
+    /// How long to wait for a connection (default 3 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one attempt may take, connection included (default 5 s).
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The retry schedule and overall deadline (default [`RetryPolicy::default`]).
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The clock used for backoff waits and the deadline (default [`TokioTimer`]); tests pass a
+    /// [`ManualTimer`](crate::retry::ManualTimer).
+    #[must_use]
+    pub fn timer(mut self, timer: impl Timer) -> Self {
+        self.timer = Arc::new(timer);
+        self
+    }
+
+    /// Builds the client. No network I/O.
+    pub fn build(self) -> Result<Client, BuildError> {
+        let mut key = HeaderValue::from_str(self.config.rest_api_key().expose_secret())
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        key.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert("apikey", key);
+        if let Ok(app_id) = HeaderValue::from_str(self.config.app_id()) {
+            headers.insert("appid", app_id);
+        }
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("cometgate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(BuildError)?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                config: self.config,
+                retry: self.retry,
+                timer: self.timer,
+            }),
+        })
+    }
+}
+
+/// `{"data": …}`, the envelope of every CometChat success answer.
+#[derive(serde::Deserialize)]
+struct Data<T> {
+    data: T,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorBody,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Force {
+    force: bool,
+}
+
+#[derive(Serialize)]
+struct Permanent {
+    permanent: bool,
+}
+
+/// The data of delete answers, which differ between endpoints; only success matters.
+#[derive(serde::Deserialize)]
+struct Ignored {}
+
+impl Client {
+    /// A client with default timeouts and retry policy.
+    pub fn new(config: Config) -> Result<Self, BuildError> {
+        Self::builder(config).build()
+    }
+
+    /// Starts a builder.
+    pub fn builder(config: Config) -> ClientBuilder {
+        ClientBuilder {
+            config,
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(5),
+            retry: RetryPolicy::default(),
+            timer: Arc::new(TokioTimer),
+        }
+    }
+
+    /// The configuration this client talks to.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The retry policy in force.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// `POST /users`: creates a user.
+    ///
+    /// If an attempt fails in a retryable way and a later one answers `ERR_UID_ALREADY_EXISTS`,
+    /// the first attempt most likely created the user: the existing user is fetched and
+    /// returned as success (without an auth token, even if one was asked for).
+    pub async fn create_user(&self, user: &NewUser) -> Result<User, Error> {
+        let url = self.url(&["users"]);
+        let outcome = self
+            .call::<User>(Method::POST, url, Some(json_body(user)))
+            .await;
+        match outcome {
+            Err((e, retried)) if retried && e.is_uid_already_exists() => {
+                tracing::debug!(uid = %user.uid(), "create retried after a failure found the user: treating as created");
+                self.get_user(user.uid()).await
+            }
+            other => other.map_err(|(e, _)| e),
+        }
+    }
+
+    /// `GET /users/{uid}`.
+    pub async fn get_user(&self, uid: &Uid) -> Result<User, Error> {
+        self.send(Method::GET, self.url(&["users", uid.as_str()]), None)
+            .await
+    }
+
+    /// `GET /users`: one page of users, newest first.
+    pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>, Error> {
+        let url = self.paged(self.url(&["users"]), page);
+        self.send_page(url).await
+    }
+
+    /// `PUT /users/{uid}`.
+    pub async fn update_user(&self, uid: &Uid, update: &UserUpdate) -> Result<User, Error> {
+        let url = self.url(&["users", uid.as_str()]);
+        self.send(Method::PUT, url, Some(json_body(update))).await
+    }
+
+    /// `DELETE /users/{uid}`, permanently or by deactivating.
+    pub async fn delete_user(&self, uid: &Uid, mode: DeleteMode) -> Result<(), Error> {
+        let body = json_body(&Permanent {
+            permanent: mode == DeleteMode::Permanent,
+        });
+        let url = self.url(&["users", uid.as_str()]);
+        self.send::<Ignored>(Method::DELETE, url, Some(body))
+            .await
+            .map(drop)
+    }
+
+    /// `POST /users/{uid}/auth_tokens` with `{"force": true}`: mints a new auth token.
+    ///
+    /// Tokens do not expire on their own; CometChat keeps the newest 100 per user valid.
+    pub async fn create_auth_token(&self, uid: &Uid) -> Result<AuthToken, Error> {
+        let url = self.url(&["users", uid.as_str(), "auth_tokens"]);
+        self.send(Method::POST, url, Some(json_body(&Force { force: true })))
+            .await
+    }
+
+    /// `GET /users/{uid}/auth_tokens`: one page of the user's tokens, newest first.
+    pub async fn list_auth_tokens(
+        &self,
+        uid: &Uid,
+        page: PageRequest,
+    ) -> Result<Page<AuthToken>, Error> {
+        let url = self.paged(self.url(&["users", uid.as_str(), "auth_tokens"]), page);
+        self.send_page(url).await
+    }
+
+    /// `GET /users/{uid}/auth_tokens/{authToken}`.
+    pub async fn get_auth_token(&self, uid: &Uid, token: &TokenValue) -> Result<AuthToken, Error> {
+        let url = self.url(&["users", uid.as_str(), "auth_tokens", token.expose()]);
+        self.send(Method::GET, url, None).await
+    }
+
+    /// `DELETE /users/{uid}/auth_tokens/{authToken}`: logs out the device that holds it.
+    pub async fn delete_auth_token(&self, uid: &Uid, token: &TokenValue) -> Result<(), Error> {
+        let url = self.url(&["users", uid.as_str(), "auth_tokens", token.expose()]);
+        self.send::<Ignored>(Method::DELETE, url, None)
+            .await
+            .map(drop)
+    }
+
+    /// `DELETE /users/{uid}/auth_tokens`: revokes every token of the user (every device).
+    pub async fn flush_auth_tokens(&self, uid: &Uid) -> Result<(), Error> {
+        let url = self.url(&["users", uid.as_str(), "auth_tokens"]);
+        self.send::<Ignored>(Method::DELETE, url, None)
+            .await
+            .map(drop)
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.config.api_base().clone();
+        // `api_base` always has a path ending in `/` (never "cannot-be-a-base"), so segments
+        // can be pushed; each one is percent-encoded, so nothing in it can change the path.
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    fn paged(&self, mut url: Url, page: PageRequest) -> Url {
+        url.query_pairs_mut()
+            .append_pair("perPage", &page.per_page.to_string())
+            .append_pair("page", &page.page.to_string());
+        url
+    }
+
+    async fn send_page<T: DeserializeOwned>(&self, url: Url) -> Result<Page<T>, Error> {
+        let bytes = self
+            .with_retry(Method::GET, url, None)
+            .await
+            .map_err(|(e, _)| e)?;
+        serde_json::from_slice::<Page<T>>(&bytes).map_err(decode_error)
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, Error> {
+        self.call(method, url, body).await.map_err(|(e, _)| e)
+    }
+
+    /// Sends with retries and decodes `{"data": T}`; the flag tells whether any attempt failed
+    /// retryably before the final outcome.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, (Error, bool)> {
+        let bytes = self.with_retry(method, url, body).await?;
+        serde_json::from_slice::<Data<T>>(&bytes)
+            .map(|d| d.data)
+            .map_err(|e| (decode_error(e), false))
+    }
+
+    async fn with_retry(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, (Error, bool)> {
+        let policy = &self.inner.retry;
+        let timer = &self.inner.timer;
+        let started = timer.now();
+        let deadline = started + policy.deadline();
+        let mut retried = false;
+        let mut attempt = 0u32;
+        loop {
+            let remaining = deadline.saturating_duration_since(timer.now());
+            if remaining.is_zero() {
+                return Err((Error::deadline(None), retried));
+            }
+            let result = tokio::time::timeout(
+                remaining,
+                self.attempt(method.clone(), url.clone(), body.clone()),
+            )
+            .await
+            .unwrap_or_else(|_| Err(Error::deadline(None)));
+            let error = match result {
+                Ok(ok) => return Ok(ok),
+                Err(e) if !e.is_retryable() => return Err((e, retried)),
+                Err(e) => e,
+            };
+            let Some(delay) = policy.delay(attempt) else {
+                tracing::warn!(%method, path = url.path(), attempts = attempt + 1, error = %error, "CometChat call failed; no retries left");
+                return Err((error, true));
+            };
+            if timer.now() + delay >= deadline {
+                tracing::warn!(%method, path = url.path(), attempts = attempt + 1, error = %error, "CometChat call failed; the next retry would pass the deadline");
+                return Err((Error::deadline(Some(error)), true));
+            }
+            tracing::info!(%method, path = url.path(), attempt = attempt + 1, status = error.status(), delay_ms = delay.as_millis() as u64, error = %error, "retrying CometChat call");
+            retried = true;
+            attempt += 1;
+            timer.sleep(delay).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, Error> {
+        let mut request = self.inner.http.request(method, url);
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body);
+        }
+        let response = request.send().await.map_err(transport_error)?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = response.bytes().await.map_err(transport_error)?.to_vec();
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        let (code, message) = match serde_json::from_slice::<ErrorEnvelope>(&bytes) {
+            Ok(ErrorEnvelope { error }) => (error.code, error.message),
+            Err(_) => (None, None),
+        };
+        Err(Error::new(Kind::Api {
+            status: status.as_u16(),
+            code: code.map(|c| self.scrub(c)),
+            message: message.map(|m| self.scrub(m)),
+            retry_after,
+        }))
+    }
+
+    /// Removes the REST API key from text that came from upstream, in case a misbehaving
+    /// server echoes it.
+    fn scrub(&self, text: String) -> String {
+        let key = self.inner.config.rest_api_key().expose_secret();
+        if !key.is_empty() && text.contains(key) {
+            text.replace(key, "[REDACTED]")
+        } else {
+            text
+        }
+    }
+}
+
+fn json_body(value: &impl Serialize) -> Vec<u8> {
+    // Our request types are plain structs of strings, numbers and JSON values: serializing
+    // them cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// serde_json's messages quote the offending value, which could be anything the upstream sent
+/// (even a secret it echoes): keep only where the body went wrong.
+fn decode_error(e: serde_json::Error) -> Error {
+    Error::new(Kind::Decode {
+        detail: format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ),
+    })
+}
+
+fn transport_error(e: reqwest::Error) -> Error {
+    let kind = if e.is_timeout() {
+        Kind::Timeout
+    } else if e.is_connect() {
+        Kind::Connect
+    } else {
+        Kind::Transport
+    };
+    Error::with_source(kind, e.without_url())
+}
