@@ -1,0 +1,93 @@
+//! The core client against the stateful fake: the example the fake's README shows.
+
+use cometchat_fake::{FakeCometChat, Fault};
+use cometgate::client::{Client, DeleteMode, NewUser, PageRequest};
+use cometgate::retry::ManualTimer;
+use cometgate::{Config, Region, Uid};
+
+fn client_for(cc: &FakeCometChat) -> Client {
+    let config = Config::builder()
+        .app_id(cc.app_id())
+        .region(Region::Us)
+        .rest_api_key(cc.api_key())
+        .api_base(cc.base_url())
+        .build()
+        .unwrap();
+    Client::builder(config)
+        .timer(ManualTimer::new())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn provision_mint_and_delete_a_user() {
+    let cc = FakeCometChat::start().await;
+    let client = client_for(&cc);
+    let alice = Uid::parse("alice").unwrap();
+
+    let err = client.create_auth_token(&alice).await.unwrap_err();
+    assert!(err.is_uid_not_found());
+
+    client
+        .create_user(&NewUser::new(alice.clone(), "Alice"))
+        .await
+        .unwrap();
+    let token = client.create_auth_token(&alice).await.unwrap();
+    assert_eq!(
+        cc.tokens("alice"),
+        vec![token.auth_token.expose().to_owned()]
+    );
+    let listed = client
+        .list_auth_tokens(&alice, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.data.len(), 1);
+
+    client
+        .delete_user(&alice, DeleteMode::Permanent)
+        .await
+        .unwrap();
+    assert!(cc.user("alice").is_none());
+    cc.assert_secret_never_sent(cc.api_key());
+}
+
+#[tokio::test]
+async fn a_retried_create_that_finds_the_user_counts_as_success() {
+    let cc = FakeCometChat::start().await;
+    let client = client_for(&cc);
+    let neo = Uid::parse("neo").unwrap();
+    // As if an earlier attempt created the user but its answer was lost in a 503.
+    cc.seed_user(cometchat_fake::FakeUser::new("neo", "Neo"));
+    cc.push_faults("POST /users", [Fault::status(503)]);
+    let user = client
+        .create_user(&NewUser::new(neo.clone(), "Neo"))
+        .await
+        .unwrap();
+    assert_eq!(user.uid, neo);
+    assert_eq!(cc.count("POST /users"), 2);
+    assert_eq!(cc.count("GET /users/{uid}"), 1);
+
+    // Without a failed attempt before it, "already exists" is an error.
+    let err = client
+        .create_user(&NewUser::new(neo, "Neo"))
+        .await
+        .unwrap_err();
+    assert!(err.is_uid_already_exists());
+}
+
+#[tokio::test]
+async fn four_hundreds_reach_the_fake_once_five_hundreds_four_times() {
+    let cc = FakeCometChat::start().await;
+    let client = client_for(&cc);
+    let bob = Uid::parse("bob").unwrap();
+    client.create_auth_token(&bob).await.unwrap_err();
+    assert_eq!(cc.count("POST /users/{uid}/auth_tokens"), 1);
+
+    cc.push_faults(
+        "POST /users/{uid}/auth_tokens",
+        std::iter::repeat_n(Fault::status(503), 4),
+    );
+    let err = client.create_auth_token(&bob).await.unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(cc.count("POST /users/{uid}/auth_tokens"), 1 + 4);
+}
