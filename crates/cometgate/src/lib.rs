@@ -16,6 +16,9 @@
 //!   ([`Config`]).
 //! - [`client`]: a typed client for CometChat's users and auth-token REST API, with
 //!   [`retry`] of transport failures and `5xx` (never `4xx`) under an overall deadline.
+//! - [`vend`]: the token endpoint without an HTTP framework: [`Gate`] (identity, UID mapping,
+//!   rate limits, single-flight mint, just-in-time provisioning) answering a [`TokenResponse`]
+//!   or an RFC 9457 [`Problem`].
 //!
 //! The HTTP adapters (`cometgate-axum`, `cometgate-actix`) build on these types; this crate
 //! depends on neither framework.
@@ -28,8 +31,10 @@ pub mod identity;
 pub mod retry;
 pub mod uid;
 pub mod uid_mapper;
+pub mod vend;
 
 pub use config::{Config, ConfigError, Region};
 pub use identity::{Identity, Principal, Rejection, RequestView};
 pub use uid::{Uid, UidError};
 pub use uid_mapper::{UidMapError, UidMapper, UidMapping};
+pub use vend::{Answer, Gate, GateBuilder, Problem, ProblemType, RateLimit, TokenResponse};

@@ -1,0 +1,316 @@
+//! Rate limits, on [`governor`]: one per user, and one budget for all calls to CometChat.
+//!
+//! * **Per user** (keyed by [`Uid`]): a user may start a new token mint `burst` times at once,
+//!   then once per `period / rate`. The default, [`RateLimit::PER_USER_DEFAULT`], is a burst of 5
+//!   then 10 per minute: apps mint once per sign-in, so a client that asks more often is broken
+//!   or hostile. Exceeding it answers `429` with `Retry-After` from governor's
+//!   [`NotUntil`](governor::NotUntil).
+//! * **Upstream budget** (one for the process): every call cometgate makes to CometChat (a mint,
+//!   a user creation) takes one cell. The default, [`RateLimit::UPSTREAM_DEFAULT`], is 1,000 per
+//!   minute with a burst of 100, so at most 1,100 calls in any minute: a tenth of CometChat's
+//!   documented limit for "core" operations (10,000 per minute per app), which leaves room for
+//!   the app's other CometChat traffic and for retries (which the client makes within one call
+//!   and are not counted). Spent budget answers `503` with `Retry-After`.
+//!
+//! Memory stays bounded: keys whose cells have all refilled carry no information and are
+//! dropped (`retain_recent` + `shrink_to_fit`) at most once per [`CLEANUP_INTERVAL`], on the
+//! calls themselves, so no background task outlives the gate.
+//!
+//! ```
+//! use cometgate::vend::RateLimit;
+//!
+//! let limit = RateLimit::per_minute(10).with_burst(5);
+//! assert_eq!(limit, RateLimit::PER_USER_DEFAULT);
+//! assert!(RateLimit::per_second(0).validate().is_err());
+//! ```
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
+
+use crate::uid::Uid;
+
+/// How often idle per-user entries are swept.
+pub const CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A rate: `rate` cells per `period`, of which up to `burst` may be used at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    rate: u32,
+    period: Duration,
+    burst: u32,
+    unlimited: bool,
+}
+
+/// Why a [`RateLimit`] cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RateLimitError {
+    /// The rate, the burst or the period is zero.
+    #[error(
+        "a rate limit needs a rate, a burst and a period above zero (got {rate} per {period:?}, burst {burst}); use RateLimit::unlimited() to switch a limit off"
+    )]
+    Zero {
+        /// The rate given.
+        rate: u32,
+        /// The period given.
+        period: Duration,
+        /// The burst given.
+        burst: u32,
+    },
+}
+
+impl RateLimit {
+    /// The per-user default: a burst of 5, then 10 per minute.
+    pub const PER_USER_DEFAULT: RateLimit = RateLimit::per_minute(10).with_burst(5);
+
+    /// The upstream default: 1,000 per minute with a burst of 100 (see the
+    /// [module documentation](self) for why).
+    pub const UPSTREAM_DEFAULT: RateLimit = RateLimit::per_minute(1_000).with_burst(100);
+
+    /// `rate` per `period`, with a burst of `rate`.
+    pub const fn new(rate: u32, period: Duration) -> Self {
+        Self {
+            rate,
+            period,
+            burst: rate,
+            unlimited: false,
+        }
+    }
+
+    /// `rate` per second, with a burst of `rate`.
+    pub const fn per_second(rate: u32) -> Self {
+        Self::new(rate, Duration::from_secs(1))
+    }
+
+    /// `rate` per minute, with a burst of `rate`.
+    pub const fn per_minute(rate: u32) -> Self {
+        Self::new(rate, Duration::from_secs(60))
+    }
+
+    /// No limit at all (for benchmarks, or when a proxy in front already limits).
+    pub const fn unlimited() -> Self {
+        Self {
+            rate: u32::MAX,
+            period: Duration::from_secs(1),
+            burst: u32::MAX,
+            unlimited: true,
+        }
+    }
+
+    /// Sets how many cells may be used at once.
+    #[must_use]
+    pub const fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = burst;
+        self
+    }
+
+    /// Checks that the limit can be built.
+    pub fn validate(&self) -> Result<(), RateLimitError> {
+        self.quota().map(drop)
+    }
+
+    /// The governor quota, or `None` when unlimited.
+    fn quota(&self) -> Result<Option<Quota>, RateLimitError> {
+        if self.unlimited {
+            return Ok(None);
+        }
+        let zero = RateLimitError::Zero {
+            rate: self.rate,
+            period: self.period,
+            burst: self.burst,
+        };
+        let (Some(rate), Some(burst)) = (NonZeroU32::new(self.rate), NonZeroU32::new(self.burst))
+        else {
+            return Err(zero);
+        };
+        // One cell refills every period / rate.
+        let interval = self.period / rate.get();
+        Quota::with_period(interval)
+            .map(|q| Some(q.allow_burst(burst)))
+            .ok_or(zero)
+    }
+}
+
+/// The per-user limiter: a keyed governor limiter with amortized cleanup.
+pub(crate) struct UserLimiter {
+    limiter: Option<DefaultKeyedRateLimiter<Uid>>,
+    clock: DefaultClock,
+    last_cleanup: Mutex<Instant>,
+}
+
+impl UserLimiter {
+    pub(crate) fn new(limit: RateLimit) -> Result<Self, RateLimitError> {
+        Ok(Self {
+            limiter: limit.quota()?.map(DefaultKeyedRateLimiter::keyed),
+            clock: DefaultClock::default(),
+            last_cleanup: Mutex::new(Instant::now()),
+        })
+    }
+
+    /// Takes one cell for `uid`, or says how long until one is free.
+    pub(crate) fn check(&self, uid: &Uid) -> Result<(), Duration> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        self.maybe_cleanup(limiter);
+        limiter
+            .check_key(uid)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// At most once per [`CLEANUP_INTERVAL`], forgets users whose cells have all refilled.
+    fn maybe_cleanup(&self, limiter: &DefaultKeyedRateLimiter<Uid>) {
+        // `try_lock`: if another caller is sweeping right now, this one need not wait.
+        let Ok(mut last) = self.last_cleanup.try_lock() else {
+            return;
+        };
+        if last.elapsed() < CLEANUP_INTERVAL {
+            return;
+        }
+        *last = Instant::now();
+        drop(last);
+        limiter.retain_recent();
+        limiter.shrink_to_fit();
+    }
+
+    /// How many users the limiter currently remembers.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.limiter.as_ref().map_or(0, |l| l.len())
+    }
+
+    /// Forces the next check to sweep (tests).
+    #[cfg(test)]
+    pub(crate) fn expire_cleanup_timer(&self) {
+        if let Ok(mut last) = self.last_cleanup.lock() {
+            *last = Instant::now()
+                .checked_sub(CLEANUP_INTERVAL)
+                .unwrap_or(*last);
+        }
+    }
+}
+
+/// The app-wide budget of CometChat calls.
+pub(crate) struct UpstreamBudget {
+    limiter: Option<DefaultDirectRateLimiter>,
+    clock: DefaultClock,
+}
+
+impl UpstreamBudget {
+    pub(crate) fn new(limit: RateLimit) -> Result<Self, RateLimitError> {
+        Ok(Self {
+            limiter: limit.quota()?.map(DefaultDirectRateLimiter::direct),
+            clock: DefaultClock::default(),
+        })
+    }
+
+    /// Takes one cell, or says how long until one is free.
+    pub(crate) fn check(&self) -> Result<(), Duration> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        limiter
+            .check()
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vend::problem::retry_after_secs;
+
+    fn uid(s: &str) -> Uid {
+        Uid::parse(s).unwrap()
+    }
+
+    #[test]
+    fn burst_then_limited_with_a_positive_wait() {
+        let limiter = UserLimiter::new(RateLimit::PER_USER_DEFAULT).unwrap();
+        let alice = uid("alice");
+        for i in 0..5 {
+            assert_eq!(
+                limiter.check(&alice),
+                Ok(()),
+                "request {i} is within the burst"
+            );
+        }
+        let wait = limiter.check(&alice).unwrap_err();
+        // 10 per minute: one cell every 6 s.
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(6),
+            "{wait:?}"
+        );
+        let secs = retry_after_secs(wait);
+        assert!((1..=6).contains(&secs), "{secs}");
+    }
+
+    #[test]
+    fn one_users_burst_never_limits_another() {
+        let limiter = UserLimiter::new(RateLimit::per_minute(10).with_burst(3)).unwrap();
+        let mallory = uid("mallory");
+        for _ in 0..50 {
+            let _ = limiter.check(&mallory);
+        }
+        assert!(limiter.check(&mallory).is_err());
+        for name in ["alice", "bob", "carol"] {
+            for _ in 0..3 {
+                assert_eq!(limiter.check(&uid(name)), Ok(()), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn unlimited_never_limits_and_remembers_nothing() {
+        let limiter = UserLimiter::new(RateLimit::unlimited()).unwrap();
+        for _ in 0..10_000 {
+            assert_eq!(limiter.check(&uid("alice")), Ok(()));
+        }
+        assert_eq!(limiter.len(), 0);
+        let budget = UpstreamBudget::new(RateLimit::unlimited()).unwrap();
+        assert!((0..10_000).all(|_| budget.check().is_ok()));
+    }
+
+    #[test]
+    fn idle_users_are_swept() {
+        // Cells refill every millisecond, so after a short pause every key is idle.
+        let limiter = UserLimiter::new(RateLimit::per_second(1_000).with_burst(1)).unwrap();
+        for i in 0..500 {
+            assert_eq!(limiter.check(&uid(&format!("u{i}"))), Ok(()));
+        }
+        assert_eq!(limiter.len(), 500);
+        std::thread::sleep(Duration::from_millis(20));
+        limiter.expire_cleanup_timer();
+        assert_eq!(limiter.check(&uid("fresh")), Ok(()));
+        assert!(limiter.len() <= 1, "{} keys left", limiter.len());
+    }
+
+    #[test]
+    fn budget_runs_out_and_names_a_wait() {
+        let budget = UpstreamBudget::new(RateLimit::per_minute(60).with_burst(2)).unwrap();
+        assert!(budget.check().is_ok());
+        assert!(budget.check().is_ok());
+        let wait = budget.check().unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
+    }
+
+    #[test]
+    fn zero_limits_are_refused_with_a_clear_error() {
+        for bad in [
+            RateLimit::per_minute(0),
+            RateLimit::per_minute(5).with_burst(0),
+            RateLimit::new(5, Duration::ZERO),
+        ] {
+            let err = bad.validate().unwrap_err();
+            assert!(err.to_string().contains("unlimited()"), "{err}");
+            assert!(UserLimiter::new(bad).is_err());
+        }
+        assert!(RateLimit::UPSTREAM_DEFAULT.validate().is_ok());
+    }
+}
