@@ -445,6 +445,7 @@ impl<I: Identity> Gate<I> {
             name: principal.name().map(str::to_owned),
             avatar: principal.avatar().map(str::to_owned),
         };
+        self.inner.users.housekeeping();
         let vendor = Arc::clone(&self.inner.vendor);
         let flight = self.inner.flights.join_or_start(
             &uid,
@@ -550,4 +551,59 @@ fn clean_request_id(id: &str) -> String {
         .filter(|c| c.is_ascii_graphic())
         .take(128)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::SimpleRequest;
+
+    fn assert_send<F: Future + Send>(_: &F) {}
+
+    fn assert_static<F: Future + Send + 'static>(_: &F) {}
+
+    #[test]
+    fn answer_futures_are_send_and_static_on_a_clone() {
+        let config = Config::builder()
+            .app_id("demo")
+            .region(crate::Region::Us)
+            .rest_api_key("k")
+            .build()
+            .unwrap();
+        let gate = Gate::builder().config(config).build().unwrap();
+        let request = SimpleRequest::post("/t");
+        assert_send(&gate.answer(&request, "r"));
+        assert_send(&gate.answer_principal(Principal::new("i", "s"), "r"));
+        let owned = gate.clone();
+        let credentials = gate.extract(&request);
+        assert_static(&async move { owned.answer_credentials(credentials, "r").await });
+    }
+
+    #[test]
+    fn request_ids_are_made_log_safe() {
+        assert_eq!(clean_request_id("abc-123"), "abc-123");
+        assert_eq!(clean_request_id("a\nb\u{1b}[31mc d"), "ab[31mcd");
+        assert_eq!(clean_request_id(&"x".repeat(500)).len(), 128);
+    }
+
+    #[test]
+    fn zero_limits_fail_the_build_with_a_clear_error() {
+        let config = Config::builder()
+            .app_id("demo")
+            .region(crate::Region::Us)
+            .rest_api_key("k")
+            .build()
+            .unwrap();
+        let err = Gate::builder()
+            .config(config)
+            .per_user_limit(RateLimit::per_minute(0))
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, GateBuildError::PerUserLimit(_)), "{err}");
+        let missing = Gate::builder().build().unwrap_err();
+        assert!(
+            missing.to_string().contains("Config::from_env"),
+            "{missing}"
+        );
+    }
 }
