@@ -579,6 +579,10 @@ proptest! {
         bearer in prop::sample::select(vec!["good:alice", "good:alice:Alice", "banned:x", "junk"]),
     ) {
         let runtime = runtime();
+        // Capture every event of the case: the key must not be logged either.
+        let events = Events::default();
+        let subscriber = tracing_subscriber::registry().with(Collect(events.clone()));
+        let _logs = tracing::subscriber::set_default(subscriber);
         runtime.block_on(async {
             let server = shared_server().await;
             server.reset().await;
@@ -610,6 +614,9 @@ proptest! {
             prop_assert!(!debug.contains(&key), "key in Debug: {}", debug);
             Ok(())
         })?;
+        let logged = format!("{:?}", events.lock().unwrap());
+        prop_assert!(logged.contains("token request"), "the gate logged nothing: {}", logged);
+        prop_assert!(!logged.contains(&key), "key in logs: {}", logged);
     }
 }
 

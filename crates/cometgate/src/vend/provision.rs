@@ -233,3 +233,48 @@ impl Vendor {
         Ok(result)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(profile: Profile) -> serde_json::Value {
+        let uid = Uid::parse("u1").unwrap();
+        serde_json::to_value(profile.new_user(&uid)).unwrap()
+    }
+
+    #[test]
+    fn new_users_get_a_usable_name_and_only_web_avatars() {
+        let full = json(Profile {
+            name: Some("  Ada Lovelace ".into()),
+            avatar: Some("https://img.example/ada.png".into()),
+        });
+        assert_eq!(full["name"], "Ada Lovelace");
+        assert_eq!(full["avatar"], "https://img.example/ada.png");
+
+        for name in [None, Some(String::new()), Some("   ".into())] {
+            let user = json(Profile { name, avatar: None });
+            assert_eq!(user["name"], "u1", "the UID stands in for a missing name");
+            assert!(user.get("avatar").is_none());
+        }
+
+        let long = json(Profile {
+            name: Some("é".repeat(150)),
+            avatar: None,
+        });
+        assert_eq!(long["name"].as_str().unwrap().chars().count(), 100);
+
+        for avatar in [
+            "javascript:alert(1)",
+            "not a url",
+            "ftp://x/y.png",
+            "data:image/png;base64,AA",
+        ] {
+            let user = json(Profile {
+                name: Some("A".into()),
+                avatar: Some(avatar.into()),
+            });
+            assert!(user.get("avatar").is_none(), "{avatar} must be dropped");
+        }
+    }
+}
