@@ -1,1 +1,319 @@
-//! Shared helpers for the cross-crate conformance tests in `tests/tests/`.
+//! The security property suite, written once and run against every HTTP adapter.
+//!
+//! An adapter test file implements [`Adapter`] (how to serve a [`Gate`] on a loopback socket
+//! next to an ordinary route) and invokes [`security_suite!`]. Every property runs against the
+//! real app over HTTP, with `cometchat-fake` as CometChat, real HS256 JWTs signed with a secret
+//! generated per run, and ≥ 256 proptest cases.
+//!
+//! ```text
+//! struct Axum;
+//! impl cometgate_conformance::Adapter for Axum { /* serve the gate */ }
+//! cometgate_conformance::security_suite!(Axum);
+//! ```
+
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cometchat_fake::FakeCometChat;
+use cometgate::retry::RetryPolicy;
+use cometgate::vend::{Gate, RateLimit};
+use cometgate::{
+    Config, Identity, Principal, Region, Rejection, RequestView, UidMapper, UidMapping,
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+pub use proptest;
+
+/// The issuer of the suite's demo tokens.
+pub const ISSUER: &str = "https://suite.cometgate.test";
+
+/// HS256 bearer tokens: the demo app authentication the quickstarts use.
+#[derive(Clone)]
+pub struct DemoJwt {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+/// Claims of a demo token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user.
+    pub sub: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Expiry, unix seconds.
+    pub exp: u64,
+}
+
+impl DemoJwt {
+    /// Verifies tokens signed with `secret`.
+    pub fn new(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.leeway = 0;
+        Self {
+            key: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+}
+
+impl Identity for DemoJwt {
+    type Credentials = String;
+
+    fn extract<R: RequestView + ?Sized>(&self, request: &R) -> Result<String, Rejection> {
+        let value = request.header("authorization").ok_or(Rejection::Missing)?;
+        let value = std::str::from_utf8(value).map_err(|_| Rejection::invalid("not UTF-8"))?;
+        match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() => {
+                Ok(token.to_owned())
+            }
+            _ => Err(Rejection::invalid("not a bearer token")),
+        }
+    }
+
+    async fn verify(&self, token: String) -> Result<Principal, Rejection> {
+        let data = jsonwebtoken::decode::<Claims>(&token, &self.key, &self.validation)
+            .map_err(|e| Rejection::invalid(e.to_string()))?;
+        let mut principal = Principal::new(ISSUER, data.claims.sub);
+        if let Some(name) = data.claims.name {
+            principal = principal.with_name(name);
+        }
+        Ok(principal)
+    }
+}
+
+/// Now, in unix seconds.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Signs demo claims with HS256.
+pub fn sign(secret: &[u8], claims: &Claims) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .expect("HS256 signing cannot fail")
+}
+
+/// How an adapter serves a gate for the suite.
+pub trait Adapter {
+    /// Shown in failure messages.
+    const NAME: &'static str;
+
+    /// Serves an app on `127.0.0.1:0` that has an ordinary `GET /todos` route and the gate's
+    /// token endpoint at `POST /cometchat-token`; returns the bound address. The server runs in
+    /// the background on the current tokio runtime (or its own thread, for `!Send` frameworks).
+    fn serve(gate: Gate<DemoJwt>) -> impl Future<Output = SocketAddr>;
+}
+
+/// The knobs a property needs on the gate.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Per-user limit.
+    pub per_user: RateLimit,
+    /// Retry schedule and deadline.
+    pub retry: RetryPolicy,
+}
+
+impl Tuning {
+    /// Limits far above what a test sends; fast retries (20 ms, 40 ms, 80 ms), 2 s deadline.
+    pub fn relaxed() -> Self {
+        Self {
+            per_user: RateLimit::per_minute(1_000_000).with_burst(1_000_000),
+            retry: RetryPolicy::builder()
+                .initial_delay(Duration::from_millis(20))
+                .deadline(Duration::from_secs(2))
+                .build(),
+        }
+    }
+
+    /// The default per-user limit (burst 5, then 10 a minute), fast retries.
+    pub fn default_limits() -> Self {
+        Self {
+            per_user: RateLimit::PER_USER_DEFAULT,
+            ..Self::relaxed()
+        }
+    }
+
+    /// Relaxed limits and a short deadline, for hung upstreams.
+    pub fn short_deadline(deadline: Duration) -> Self {
+        Self {
+            retry: RetryPolicy::builder()
+                .initial_delay(Duration::from_millis(20))
+                .deadline(deadline)
+                .build(),
+            ..Self::relaxed()
+        }
+    }
+}
+
+/// One app under test, its fake upstream, and the means to call it.
+pub struct Env {
+    /// The fake CometChat the gate talks to.
+    pub fake: FakeCometChat,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The demo JWT secret (generated per environment).
+    pub secret: Vec<u8>,
+    /// The mapper the gate uses, to compute expected UIDs.
+    pub mapper: UidMapper,
+    /// A client for the app.
+    pub http: reqwest::Client,
+}
+
+/// A REST API key that is easy to spot in output.
+pub fn sentinel_key() -> String {
+    format!("RESTKEYSENTINEL{:032x}", rand_u128())
+}
+
+fn rand_u128() -> u128 {
+    // Good enough for unique test secrets; not cryptographic.
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    t ^ (std::process::id() as u128) << 64
+}
+
+impl Env {
+    /// Starts a fake and the app, with the gate tuned as asked.
+    pub async fn start<A: Adapter>(tuning: Tuning) -> Self {
+        let fake = FakeCometChat::builder()
+            .api_key(sentinel_key())
+            .start()
+            .await
+            .expect("start the fake");
+        let secret = format!("suite-secret-{:x}", rand_u128()).into_bytes();
+        let mapper = UidMapper::new(UidMapping::Encoded);
+        let config = Config::builder()
+            .app_id(fake.app_id())
+            .region(Region::Us)
+            .rest_api_key(fake.api_key())
+            .api_base(fake.base_url())
+            .build()
+            .expect("config for the fake");
+        let gate = Gate::builder()
+            .config(config)
+            .identity(DemoJwt::new(&secret))
+            .uid_mapper(mapper.clone())
+            .per_user_limit(tuning.per_user)
+            .upstream_budget(RateLimit::per_minute(1_000_000).with_burst(1_000_000))
+            .retry_policy(tuning.retry)
+            .build()
+            .expect("gate");
+        let addr = A::serve(gate).await;
+        Self {
+            fake,
+            base: format!("http://{addr}"),
+            secret,
+            mapper,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    /// A valid token for `sub`, expiring in an hour.
+    pub fn token_for(&self, sub: &str) -> String {
+        sign(
+            &self.secret,
+            &Claims {
+                sub: sub.to_owned(),
+                name: None,
+                exp: now() + 3600,
+            },
+        )
+    }
+
+    /// The UID the gate must mint for `sub`.
+    pub fn uid_for(&self, sub: &str) -> String {
+        self.mapper
+            .map(&Principal::new(ISSUER, sub))
+            .expect("suite subjects map")
+            .into_string()
+    }
+
+    /// `POST /cometchat-token` with an optional bearer token.
+    pub fn token_request(&self, bearer: Option<&str>) -> reqwest::RequestBuilder {
+        let req = self.http.post(format!("{}/cometchat-token", self.base));
+        match bearer {
+            Some(token) => req.header("authorization", format!("Bearer {token}")),
+            None => req,
+        }
+    }
+}
+
+/// Captured `tracing` output of the whole test binary.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    /// Installs a global subscriber (once per binary) that writes every event at TRACE level
+    /// here, and returns the shared buffer.
+    pub fn capture() -> Logs {
+        static LOGS: OnceLock<Logs> = OnceLock::new();
+        LOGS.get_or_init(|| {
+            let logs = Logs::default();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(logs.clone())
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .finish();
+            // Another subscriber may already be set by a test in this binary; then ours is a
+            // no-op and the captured text stays empty, which the tests check.
+            let _ = tracing::subscriber::set_global_default(subscriber);
+            logs
+        })
+        .clone()
+    }
+
+    /// Everything captured so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+/// A multi-thread runtime for one property (built outside `proptest!`: a nested runtime panics).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+#[doc(hidden)]
+pub mod suite;
