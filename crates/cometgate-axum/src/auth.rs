@@ -1,4 +1,4 @@
-//! How the layer learns who is calling: the backend's own [`Identity`](cometgate::Identity)
+//! How the layer learns who is calling: the gate's own [`Identity`](cometgate::Identity)
 //! ([`ByIdentity`]), or an axum extractor the app already has ([`ByExtractor`] plus
 //! [`IntoPrincipal`]).
 
@@ -9,14 +9,14 @@ use std::marker::PhantomData;
 use axum::Extension;
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
-use cometgate::{Principal, Rejection};
+use cometgate::vend::{Gate, Problem};
+use cometgate::{Identity, Principal, Rejection};
 use http::StatusCode;
 use http::header::WWW_AUTHENTICATE;
 use http::request::Parts;
 use http_body_util::BodyExt;
 
-use crate::response::LocalProblem;
-use crate::{Backend, PartsView, problem_types};
+use crate::{PartsView, response};
 
 /// How much of an extractor's rejection body is quoted in the log.
 const QUOTED_REJECTION_BYTES: usize = 512;
@@ -79,17 +79,17 @@ impl<T: IntoPrincipal> IntoPrincipal for Extension<T> {
 /// How a [`TokenLayer`](crate::TokenLayer) identifies the caller. Implemented by
 /// [`ByIdentity`] and [`ByExtractor`]; you choose one through the layer's constructors and
 /// rarely name it except in type aliases.
-pub trait Authenticate<B: Backend>: Send + Sync + 'static {
-    /// Identifies the caller from the request head and lets `backend` answer.
+pub trait Authenticate<I: Identity>: Send + Sync + 'static {
+    /// Identifies the caller from the request head and lets `gate` answer.
     fn answer(
         &self,
-        backend: &B,
+        gate: &Gate<I>,
         parts: Parts,
         request_id: &str,
     ) -> impl Future<Output = Response> + Send;
 }
 
-/// Identify the caller with the backend's own [`Identity`](cometgate::Identity), reading the
+/// Identify the caller with the gate's own [`Identity`](cometgate::Identity), reading the
 /// request head through a [`PartsView`]. The default of [`TokenLayer::new`](crate::TokenLayer::new).
 ///
 /// An identity that reads an extension set by the app's auth layer cannot tell "that layer is
@@ -98,11 +98,10 @@ pub trait Authenticate<B: Backend>: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ByIdentity;
 
-impl<B: Backend> Authenticate<B> for ByIdentity {
-    async fn answer(&self, backend: &B, parts: Parts, request_id: &str) -> Response {
-        backend
-            .answer_request(&PartsView::new(&parts), request_id)
-            .await
+impl<I: Identity> Authenticate<I> for ByIdentity {
+    async fn answer(&self, gate: &Gate<I>, parts: Parts, request_id: &str) -> Response {
+        let answer = gate.answer(&PartsView::new(&parts), request_id).await;
+        response::from_answer(&answer)
     }
 }
 
@@ -119,7 +118,7 @@ impl<B: Backend> Authenticate<B> for ByIdentity {
 /// | 401 whose `WWW-Authenticate` has an `error=` parameter, or any other 4xx | 401 invalid credentials |
 /// | 401 without `error=`, or a redirect | 401 missing credentials |
 /// | 403 | 403 refused |
-/// | 5xx | 500 [`MISCONFIGURED`](crate::problem_types::MISCONFIGURED): the layer that provides the extractor is missing or misplaced (see below) |
+/// | 5xx | 500 `misconfigured` ([`ProblemType::Misconfigured`](cometgate::ProblemType::Misconfigured)): the layer that provides the extractor is missing or misplaced (see below) |
 ///
 /// # Where the app's auth layer goes
 ///
@@ -136,7 +135,7 @@ impl<B: Backend> Authenticate<B> for ByIdentity {
 ///
 /// If the extractor fails with a server error (axum's `Extension<T>` when `T` is absent,
 /// axum-login's `AuthSession` without `AuthManagerLayer`, ...), the token layer answers
-/// `500` with the problem type [`MISCONFIGURED`](crate::problem_types::MISCONFIGURED) and logs a
+/// `500` with the problem type `misconfigured` ([`ProblemType::Misconfigured`](cometgate::ProblemType::Misconfigured)) and logs a
 /// `tracing` error that names the extractor type and repeats this rule. Debug builds also put
 /// the explanation in the problem's `detail`; release builds keep it in the log only.
 pub struct ByExtractor<E, S = (), F = IntoPrincipalFn<E>> {
@@ -173,14 +172,14 @@ impl<E, S, F> std::fmt::Debug for ByExtractor<E, S, F> {
     }
 }
 
-impl<B, E, S, F> Authenticate<B> for ByExtractor<E, S, F>
+impl<I, E, S, F> Authenticate<I> for ByExtractor<E, S, F>
 where
-    B: Backend,
+    I: Identity,
     E: FromRequestParts<S> + 'static,
     S: Send + Sync + 'static,
     F: Fn(E) -> Result<Principal, Rejection> + Send + Sync + 'static,
 {
-    async fn answer(&self, backend: &B, mut parts: Parts, request_id: &str) -> Response {
+    async fn answer(&self, gate: &Gate<I>, mut parts: Parts, request_id: &str) -> Response {
         // Settle into owned, non-generic values before awaiting anything else, so the future
         // stays `Send` whatever `E` and its rejection are.
         let extracted: Result<Result<Principal, Rejection>, Response> =
@@ -188,14 +187,15 @@ where
                 Ok(value) => Ok((self.convert)(value)),
                 Err(rejection) => Err(rejection.into_response()),
             };
-        match extracted {
-            Ok(Ok(principal)) => backend.answer_principal(principal, request_id).await,
-            Ok(Err(rejection)) => backend.answer_rejection(rejection, request_id),
-            Err(response) => match classify::<E>(&response) {
-                Some(rejection) => backend.answer_rejection(rejection, request_id),
-                None => misconfigured::<E>(response, request_id).await,
+        let answer = match extracted {
+            Ok(Ok(principal)) => gate.answer_principal(principal, request_id).await,
+            Ok(Err(rejection)) => gate.answer_rejection(rejection, request_id),
+            Err(rejection) => match classify::<E>(&rejection) {
+                Some(rejection) => gate.answer_rejection(rejection, request_id),
+                None => return misconfigured::<E, I>(gate, rejection, request_id).await,
             },
-        }
+        };
+        response::from_answer(&answer)
     }
 }
 
@@ -222,7 +222,11 @@ fn classify<E>(rejection: &Response) -> Option<Rejection> {
 
 /// The 500 answer for an extractor that failed with a server error, and the log line that says
 /// which layer is missing and where it goes.
-async fn misconfigured<E>(rejection: Response, request_id: &str) -> Response {
+async fn misconfigured<E, I: Identity>(
+    gate: &Gate<I>,
+    rejection: Response,
+    request_id: &str,
+) -> Response {
     let status = rejection.status();
     let body = match http_body_util::Limited::new(rejection.into_body(), QUOTED_REJECTION_BYTES)
         .collect()
@@ -245,19 +249,16 @@ async fn misconfigured<E>(rejection: Response, request_id: &str) -> Response {
         rejection_status = status.as_u16(),
         "cometgate token endpoint is misconfigured: {explanation}"
     );
-    let detail = if cfg!(debug_assertions) {
-        explanation
-    } else {
-        "The server's authentication setup is incomplete; the server log says what to fix."
-            .to_owned()
-    };
-    LocalProblem {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        kind: problem_types::MISCONFIGURED,
-        title: "Token endpoint misconfigured",
-        detail,
+    // The gate logs the request's one event and attaches the request id.
+    let answer = gate.answer_problem(Problem::misconfigured(), request_id);
+    match answer.problem() {
+        // Debug builds show the developer what to fix; release builds keep the core's fixed,
+        // client-safe detail (the explanation names internal types).
+        Some(problem) if cfg!(debug_assertions) => {
+            response::from_problem_with_detail(problem, &explanation)
+        }
+        _ => response::from_answer(&answer),
     }
-    .into_response(request_id)
 }
 
 #[cfg(test)]

@@ -1,39 +1,58 @@
-// Shared by the doc examples (pulled in with a hidden `include!`): a stand-in for cometgate's
-// `Gate` that identifies `Authorization: Bearer <user>` as `<user>` and "mints" `token-<user>`.
-// It is not compiled into the crate.
-#[derive(Clone)]
-struct DemoGate;
+// Shared by the doc examples (pulled in with a hidden `include!`); not compiled into the crate.
+//
+// `DemoIdentity` identifies `Authorization: Bearer <user>` as `<user>`. The gates use readable
+// UIDs so that examples can show them; real apps usually keep the default encoded mapping.
 
-impl cometgate_axum::Backend for DemoGate {
-    async fn answer_request(
+struct DemoIdentity;
+
+impl cometgate::Identity for DemoIdentity {
+    type Credentials = String;
+
+    fn extract<R: cometgate::RequestView + ?Sized>(
         &self,
-        request: &cometgate_axum::PartsView<'_>,
-        request_id: &str,
-    ) -> axum::response::Response {
-        use cometgate::RequestView;
-        match request.header_str("authorization").and_then(|v| v.strip_prefix("Bearer ")) {
-            Some(user) => self.answer_principal(cometgate::Principal::new("demo", user), request_id).await,
-            None => self.answer_rejection(cometgate::Rejection::Missing, request_id),
-        }
+        request: &R,
+    ) -> Result<String, cometgate::Rejection> {
+        request
+            .header_str("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned)
+            .ok_or(cometgate::Rejection::Missing)
     }
 
-    async fn answer_principal(
-        &self,
-        principal: cometgate::Principal,
-        _request_id: &str,
-    ) -> axum::response::Response {
-        let uid = principal.subject();
-        axum::response::IntoResponse::into_response(axum::Json(serde_json::json!({
-            "authToken": format!("token-{uid}"),
-            "uid": uid,
-        })))
+    async fn verify(&self, user: String) -> Result<cometgate::Principal, cometgate::Rejection> {
+        Ok(cometgate::Principal::new("https://myapp.example", user))
     }
+}
 
-    fn answer_rejection(
-        &self,
-        _rejection: cometgate::Rejection,
-        _request_id: &str,
-    ) -> axum::response::Response {
-        axum::response::IntoResponse::into_response(http::StatusCode::UNAUTHORIZED)
-    }
+/// A gate in front of an embedded `cometchat-fake` (keep the fake alive while using the gate).
+#[allow(dead_code)]
+async fn demo_gate() -> (cometchat_fake::FakeCometChat, cometgate::Gate<DemoIdentity>) {
+    let fake = cometchat_fake::FakeCometChat::start().await;
+    let config = cometgate::Config::builder()
+        .app_id(fake.app_id())
+        .region(fake.region().parse().unwrap())
+        .rest_api_key(fake.api_key())
+        .api_base(fake.base_url())
+        .build()
+        .unwrap();
+    let gate = cometgate::Gate::builder()
+        .config(config)
+        .identity(DemoIdentity)
+        .uid_mapper(cometgate::UidMapper::new(cometgate::UidMapping::Readable))
+        .build()
+        .unwrap();
+    (fake, gate)
+}
+
+/// A gate without an identity (for extractor-based layers), pointing at a CometChat it never
+/// calls in these examples.
+#[allow(dead_code)]
+fn offline_gate() -> cometgate::Gate {
+    let config = cometgate::Config::builder()
+        .app_id("demo")
+        .region(cometgate::Region::Us)
+        .rest_api_key("0123456789abcdef")
+        .build()
+        .unwrap();
+    cometgate::Gate::builder().config(config).build().unwrap()
 }

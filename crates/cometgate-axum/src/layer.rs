@@ -13,17 +13,17 @@ use axum_core::body::Body;
 use axum_core::extract::FromRequestParts;
 use axum_core::response::Response;
 use bytes::Bytes;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, HeaderValue};
-use http::{Method, Request, StatusCode};
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, HeaderValue};
+use http::{Method, Request};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use cometgate::{Principal, Rejection};
+use cometgate::vend::{Gate, NoIdentity, Problem};
+use cometgate::{Identity, Principal, Rejection};
 
 use crate::auth::{Authenticate, ByExtractor, ByIdentity, IntoPrincipal};
-use crate::response::LocalProblem;
-use crate::{Backend, problem_types, request_id};
+use crate::{request_id, response};
 
 /// The path the endpoint answers on unless [`TokenLayer::with_path`] says otherwise.
 pub const DEFAULT_PATH: &str = "/cometchat-token";
@@ -43,8 +43,8 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// Requests to other paths reach the wrapped service exactly as they came in (method, headers,
 /// extensions, body).
 ///
-/// `B` is the [`Backend`] that vends tokens (cometgate's `Gate`); `A` is how the caller is
-/// identified: [`ByIdentity`] (the backend's own identity, via [`TokenLayer::new`]) or
+/// `I` is the [`Identity`] of the cometgate [`Gate`] that vends the tokens; `A` is how the
+/// caller is identified: [`ByIdentity`] (the gate's own identity, via [`TokenLayer::new`]) or
 /// [`ByExtractor`] (an axum extractor, via [`TokenLayer::from_extractor`]).
 ///
 /// Add it with `Router::layer` **after** your routes (axum only wraps routes that already
@@ -60,7 +60,7 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// # include!("doc_stub.rs");
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// # let gate = DemoGate; // in an app: cometgate's `Gate`
+/// # let (_fake, gate) = demo_gate().await; // in an app: cometgate's `Gate`
 ///
 /// let app = Router::new()
 ///     .route("/todos", get(|| async { "[]" }))
@@ -96,28 +96,30 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// assert_eq!(response.status(), StatusCode::OK);
 /// # }
 /// ```
-pub struct TokenLayer<B, A = ByIdentity> {
-    endpoint: Endpoint<B, A>,
+pub struct TokenLayer<I = NoIdentity, A = ByIdentity> {
+    endpoint: Endpoint<I, A>,
 }
 
 /// Everything a token request needs; cheap to clone (one per wrapped route).
-struct Endpoint<B, A> {
-    identify: Arc<(B, A)>,
+struct Endpoint<I, A> {
+    gate: Gate<I>,
+    auth: Arc<A>,
     path: Arc<str>,
     body_limit: usize,
 }
 
-impl<B, A> Clone for Endpoint<B, A> {
+impl<I, A> Clone for Endpoint<I, A> {
     fn clone(&self) -> Self {
         Self {
-            identify: Arc::clone(&self.identify),
+            gate: self.gate.clone(),
+            auth: Arc::clone(&self.auth),
             path: Arc::clone(&self.path),
             body_limit: self.body_limit,
         }
     }
 }
 
-impl<B, A> Clone for TokenLayer<B, A> {
+impl<I, A> Clone for TokenLayer<I, A> {
     fn clone(&self) -> Self {
         Self {
             endpoint: self.endpoint.clone(),
@@ -125,7 +127,7 @@ impl<B, A> Clone for TokenLayer<B, A> {
     }
 }
 
-impl<B, A> fmt::Debug for TokenLayer<B, A> {
+impl<I, A> fmt::Debug for TokenLayer<I, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenLayer")
             .field("path", &self.endpoint.path)
@@ -142,16 +144,16 @@ impl<B, A> fmt::Debug for TokenLayer<B, A> {
 )]
 pub struct InvalidPath(String);
 
-impl<B: Backend> TokenLayer<B, ByIdentity> {
-    /// A layer that identifies callers with `backend`'s own
+impl<I: Identity> TokenLayer<I, ByIdentity> {
+    /// A layer that identifies callers with the gate's own
     /// [`Identity`](cometgate::Identity), which reads the request head through a [`PartsView`](crate::PartsView).
     /// See the [type docs](TokenLayer) for an example.
-    pub fn new(backend: B) -> Self {
-        Self::with_auth(backend, ByIdentity)
+    pub fn new(gate: Gate<I>) -> Self {
+        Self::with_auth(gate, ByIdentity)
     }
 }
 
-impl<B: Backend> TokenLayer<B, ByExtractor<()>> {
+impl<I: Identity> TokenLayer<I, ByExtractor<()>> {
     /// A layer that identifies callers with the app's own axum extractor `E` (for example its
     /// verified-claims type, `axum::Extension<Claims>`, or axum-login's `AuthSession`), converted
     /// with [`IntoPrincipal`]. `E` must extract without app state (`FromRequestParts<()>`, true
@@ -171,7 +173,7 @@ impl<B: Backend> TokenLayer<B, ByExtractor<()>> {
     /// # include!("doc_stub.rs");
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// # let gate = DemoGate;
+    /// # let (_fake, gate) = demo_gate().await;
     ///
     /// /// What the app's auth middleware stores after verifying a session.
     /// #[derive(Clone)]
@@ -200,11 +202,11 @@ impl<B: Backend> TokenLayer<B, ByExtractor<()>> {
     /// assert_eq!(response.status(), StatusCode::OK);
     /// # }
     /// ```
-    pub fn from_extractor<E>(backend: B) -> TokenLayer<B, ByExtractor<E>>
+    pub fn from_extractor<E>(gate: Gate<I>) -> TokenLayer<I, ByExtractor<E>>
     where
         E: FromRequestParts<()> + IntoPrincipal + 'static,
     {
-        TokenLayer::with_auth(backend, ByExtractor::new((), E::into_principal as _))
+        TokenLayer::with_auth(gate, ByExtractor::new((), E::into_principal as _))
     }
 
     /// Like [`from_extractor`](TokenLayer::from_extractor), for an extractor that needs the
@@ -217,7 +219,7 @@ impl<B: Backend> TokenLayer<B, ByExtractor<()>> {
     /// use http::{StatusCode, request::Parts};
     /// # include!("doc_stub.rs");
     /// # fn main() {
-    /// # let gate = DemoGate;
+    /// # let gate = offline_gate();
     ///
     /// #[derive(Clone)]
     /// struct AppState { admins_only: bool }
@@ -242,12 +244,15 @@ impl<B: Backend> TokenLayer<B, ByExtractor<()>> {
     ///     .layer(TokenLayer::from_extractor_with_state::<Admin, _>(gate, state));
     /// # }
     /// ```
-    pub fn from_extractor_with_state<E, S>(backend: B, state: S) -> TokenLayer<B, ByExtractor<E, S>>
+    pub fn from_extractor_with_state<E, S>(
+        gate: Gate<I>,
+        state: S,
+    ) -> TokenLayer<I, ByExtractor<E, S>>
     where
         E: FromRequestParts<S> + IntoPrincipal + 'static,
         S: Send + Sync + 'static,
     {
-        TokenLayer::with_auth(backend, ByExtractor::new(state, E::into_principal as _))
+        TokenLayer::with_auth(gate, ByExtractor::new(state, E::into_principal as _))
     }
 
     /// Like [`from_extractor`](TokenLayer::from_extractor), converting the extracted value with
@@ -260,7 +265,7 @@ impl<B: Backend> TokenLayer<B, ByExtractor<()>> {
     /// use cometgate_axum::TokenLayer;
     /// # include!("doc_stub.rs");
     /// # fn main() {
-    /// # let gate = DemoGate;
+    /// # let gate = offline_gate();
     ///
     /// /// A session type from another crate, stored in the extensions by its layer.
     /// #[derive(Clone)]
@@ -273,35 +278,39 @@ impl<B: Backend> TokenLayer<B, ByExtractor<()>> {
     /// let app: Router = Router::new().layer(layer);
     /// # }
     /// ```
-    pub fn from_extractor_fn<E, F>(backend: B, convert: F) -> TokenLayer<B, ByExtractor<E, (), F>>
+    pub fn from_extractor_fn<E, F>(
+        gate: Gate<I>,
+        convert: F,
+    ) -> TokenLayer<I, ByExtractor<E, (), F>>
     where
         E: FromRequestParts<()> + 'static,
         F: Fn(E) -> Result<Principal, Rejection> + Send + Sync + 'static,
     {
-        TokenLayer::with_auth(backend, ByExtractor::new((), convert))
+        TokenLayer::with_auth(gate, ByExtractor::new((), convert))
     }
 
     /// [`from_extractor_fn`](TokenLayer::from_extractor_fn) for an extractor that needs the
     /// app's state `S`.
     pub fn from_extractor_fn_with_state<E, S, F>(
-        backend: B,
+        gate: Gate<I>,
         state: S,
         convert: F,
-    ) -> TokenLayer<B, ByExtractor<E, S, F>>
+    ) -> TokenLayer<I, ByExtractor<E, S, F>>
     where
         E: FromRequestParts<S> + 'static,
         S: Send + Sync + 'static,
         F: Fn(E) -> Result<Principal, Rejection> + Send + Sync + 'static,
     {
-        TokenLayer::with_auth(backend, ByExtractor::new(state, convert))
+        TokenLayer::with_auth(gate, ByExtractor::new(state, convert))
     }
 }
 
-impl<B: Backend, A: Authenticate<B>> TokenLayer<B, A> {
-    fn with_auth(backend: B, auth: A) -> Self {
+impl<I: Identity, A: Authenticate<I>> TokenLayer<I, A> {
+    fn with_auth(gate: Gate<I>, auth: A) -> Self {
         Self {
             endpoint: Endpoint {
-                identify: Arc::new((backend, auth)),
+                gate,
+                auth: Arc::new(auth),
                 path: Arc::from(DEFAULT_PATH),
                 body_limit: DEFAULT_BODY_LIMIT,
             },
@@ -320,10 +329,10 @@ impl<B: Backend, A: Authenticate<B>> TokenLayer<B, A> {
     /// use cometgate_axum::TokenLayer;
     /// # include!("doc_stub.rs");
     /// # fn main() -> Result<(), cometgate_axum::InvalidPath> {
-    /// let layer = TokenLayer::new(DemoGate).with_path("/api/chat/token")?;
+    /// let layer = TokenLayer::new(offline_gate()).with_path("/api/chat/token")?;
     /// assert_eq!(layer.path(), "/api/chat/token");
     ///
-    /// assert!(TokenLayer::new(DemoGate).with_path("/users/{id}/token").is_err());
+    /// assert!(TokenLayer::new(offline_gate()).with_path("/users/{id}/token").is_err());
     /// # Ok(())
     /// # }
     /// ```
@@ -370,9 +379,10 @@ impl<B: Backend, A: Authenticate<B>> TokenLayer<B, A> {
     /// # include!("doc_stub.rs");
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
+    /// # let (_fake, gate) = demo_gate().await;
     /// let app = Router::new()
     ///     .route("/todos", get(|| async { "[]" }))
-    ///     .nest("/api", TokenLayer::new(DemoGate).into_router());
+    ///     .nest("/api", TokenLayer::new(gate).into_router());
     ///
     /// let request = Request::post("/api/cometchat-token")
     ///     .header("authorization", "Bearer alice")
@@ -395,8 +405,8 @@ impl<B: Backend, A: Authenticate<B>> TokenLayer<B, A> {
     }
 }
 
-impl<S, B, A> Layer<S> for TokenLayer<B, A> {
-    type Service = TokenService<S, B, A>;
+impl<S, I, A> Layer<S> for TokenLayer<I, A> {
+    type Service = TokenService<S, I, A>;
 
     fn layer(&self, inner: S) -> Self::Service {
         TokenService {
@@ -408,12 +418,12 @@ impl<S, B, A> Layer<S> for TokenLayer<B, A> {
 
 /// The [`Service`] made by [`TokenLayer`]: answers the token path, forwards everything else to
 /// `S`.
-pub struct TokenService<S, B, A = ByIdentity> {
+pub struct TokenService<S, I = NoIdentity, A = ByIdentity> {
     inner: S,
-    endpoint: Endpoint<B, A>,
+    endpoint: Endpoint<I, A>,
 }
 
-impl<S: Clone, B, A> Clone for TokenService<S, B, A> {
+impl<S: Clone, I, A> Clone for TokenService<S, I, A> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -422,7 +432,7 @@ impl<S: Clone, B, A> Clone for TokenService<S, B, A> {
     }
 }
 
-impl<S: fmt::Debug, B, A> fmt::Debug for TokenService<S, B, A> {
+impl<S: fmt::Debug, I, A> fmt::Debug for TokenService<S, I, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenService")
             .field("inner", &self.inner)
@@ -431,7 +441,7 @@ impl<S: fmt::Debug, B, A> fmt::Debug for TokenService<S, B, A> {
     }
 }
 
-impl<S, B, A> TokenService<S, B, A> {
+impl<S, I, A> TokenService<S, I, A> {
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -448,11 +458,11 @@ impl<S, B, A> TokenService<S, B, A> {
     }
 }
 
-impl<S, B, A, ReqBody, ResBody> Service<Request<ReqBody>> for TokenService<S, B, A>
+impl<S, I, A, ReqBody, ResBody> Service<Request<ReqBody>> for TokenService<S, I, A>
 where
     S: Service<Request<ReqBody>, Response = http::Response<ResBody>>,
-    B: Backend,
-    A: Authenticate<B>,
+    I: Identity,
+    A: Authenticate<I>,
     ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<BoxError>,
     ResBody: http_body::Body<Data = Bytes> + Send + 'static,
@@ -483,7 +493,7 @@ where
     }
 }
 
-impl<B: Backend, A: Authenticate<B>> Endpoint<B, A> {
+impl<I: Identity, A: Authenticate<I>> Endpoint<I, A> {
     async fn answer<ReqBody>(&self, request: Request<ReqBody>) -> Response
     where
         ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
@@ -492,33 +502,15 @@ impl<B: Backend, A: Authenticate<B>> Endpoint<B, A> {
         let (parts, body) = request.into_parts();
         let request_id = request_id::from_headers(&parts.headers);
         let mut response = match self.precheck(&parts, body).await {
-            Err(problem) => {
-                tracing::info!(
-                    request_id,
-                    outcome = "rejected",
-                    status = problem.status.as_u16(),
-                    reason = problem.kind,
-                    "cometgate token request"
-                );
-                let status = problem.status;
-                let mut response = problem.into_response(&request_id);
-                if status == StatusCode::METHOD_NOT_ALLOWED {
-                    response
-                        .headers_mut()
-                        .insert(ALLOW, HeaderValue::from_static("POST"));
-                }
-                response
-            }
-            Ok(()) => {
-                let (backend, auth) = &*self.identify;
-                auth.answer(backend, parts, &request_id).await
-            }
+            // The gate logs the request's one event and attaches the request id.
+            Err(problem) => response::from_answer(&self.gate.answer_problem(problem, &request_id)),
+            Ok(()) => self.auth.answer(&self.gate, parts, &request_id).await,
         };
         let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             headers.insert(request_id::HEADER, value);
         }
-        // Whatever the backend answered, a token answer (or an error standing in its place)
+        // Whatever the gate answered, a token answer (or an error standing in its place)
         // must not be cached by the client or a proxy.
         headers
             .entry(CACHE_CONTROL)
@@ -533,48 +525,29 @@ impl<B: Backend, A: Authenticate<B>> Endpoint<B, A> {
         &self,
         parts: &http::request::Parts,
         body: ReqBody,
-    ) -> Result<(), LocalProblem>
+    ) -> Result<(), Problem>
     where
         ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
         ReqBody::Error: Into<BoxError>,
     {
         if parts.method != Method::POST {
-            return Err(LocalProblem {
-                status: StatusCode::METHOD_NOT_ALLOWED,
-                kind: problem_types::METHOD_NOT_ALLOWED,
-                title: "Method not allowed",
-                detail: format!(
-                    "The token endpoint only accepts POST, not {}.",
-                    parts.method
-                ),
-            });
+            return Err(Problem::method_not_allowed());
         }
-        let too_large = || LocalProblem {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            kind: problem_types::BODY_TOO_LARGE,
-            title: "Request body too large",
-            detail: format!(
-                "The token endpoint accepts bodies of at most {} bytes; it needs none.",
-                self.body_limit
-            ),
-        };
+        let limit = u64::try_from(self.body_limit).unwrap_or(u64::MAX);
         let declared = parts
             .headers
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > self.body_limit as u64) {
-            return Err(too_large());
+        if declared.is_some_and(|len| len > limit) {
+            return Err(Problem::body_too_large(limit));
         }
         match Limited::new(body, self.body_limit).collect().await {
             Ok(_) => Ok(()),
-            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-            Err(_) => Err(LocalProblem {
-                status: StatusCode::BAD_REQUEST,
-                kind: problem_types::BAD_REQUEST,
-                title: "Unreadable request body",
-                detail: "The request body could not be read.".to_owned(),
-            }),
+            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+                Err(Problem::body_too_large(limit))
+            }
+            Err(_) => Err(Problem::bad_request()),
         }
     }
 }

@@ -15,7 +15,7 @@
 //! # include!("doc_stub.rs");
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! # let gate = DemoGate; // in an app: cometgate's `Gate`, built from the environment
+//! # let (_fake, gate) = demo_gate().await; // in an app: `Gate::from_env()?.identity(...).build()?`
 //! let app = Router::new()
 //!     .route("/todos", get(|| async { "[]" }))   // your routes, untouched
 //!     .layer(TokenLayer::new(gate));              // adds POST /cometchat-token
@@ -39,8 +39,8 @@
 //!   [`PartsView`] ([`TokenLayer::new`]), or an axum extractor your app already has, converted
 //!   with [`IntoPrincipal`] or a closure ([`TokenLayer::from_extractor`],
 //!   [`TokenLayer::from_extractor_fn`]).
-//! - [`Backend`]: the seam to the token-vending core.
-//! - [`problem_types`]: the `type` URIs of the errors this crate itself answers.
+//! - Every error is the core's RFC 9457 [`Problem`](cometgate::Problem); the table of types is
+//!   in [`cometgate::vend::problem`].
 //!
 //! ## The endpoint
 //!
@@ -73,15 +73,12 @@
 #![warn(missing_docs)]
 
 mod auth;
-mod backend;
 mod layer;
-pub mod problem_types;
 mod request_id;
 mod response;
 mod view;
 
 pub use auth::{Authenticate, ByExtractor, ByIdentity, IntoPrincipal, IntoPrincipalFn};
-pub use backend::Backend;
 pub use layer::{
     DEFAULT_BODY_LIMIT, DEFAULT_PATH, InvalidPath, ResponseFuture, TokenLayer, TokenService,
 };

@@ -1,45 +1,77 @@
-//! Building the endpoint's HTTP answers: the token body and RFC 9457 problems.
+//! Turning the core's framework-neutral [`Answer`] into an axum response.
 
 use axum_core::body::Body;
 use axum_core::response::Response;
+use cometgate::vend::{Answer, Problem};
 use http::StatusCode;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use http::header::{HeaderName, HeaderValue};
 
-/// `Content-Type` of every error answer (RFC 9457).
-pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
+/// The response for `answer`: its status, every header pair, its body.
+pub(crate) fn from_answer(answer: &Answer) -> Response {
+    build(answer.status(), answer.headers(), answer.body())
+}
 
-/// A JSON response with `Cache-Control: no-store`: token answers must never be cached, and
-/// error answers must not be cached in place of a later token.
-pub(crate) fn json(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+/// The response for `problem`, with `detail` replaced (used only for debug-build diagnostics
+/// that are safe to show the developer).
+pub(crate) fn from_problem_with_detail(problem: &Problem, detail: &str) -> Response {
+    let mut body = problem.to_json();
+    if let Some(map) = body.as_object_mut() {
+        map.insert("detail".to_owned(), detail.into());
+    }
+    // A `Value` of strings and integers always serializes.
+    let body = serde_json::to_vec(&body).unwrap_or_default();
+    build(problem.status(), problem.headers(), body)
+}
+
+fn build(status: u16, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in headers {
+        // The core only produces lower-case names and visible-ASCII values; anything else is
+        // dropped with a log line rather than failing the whole answer.
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::try_from(value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                response.headers_mut().append(name, value);
+            }
+            _ => tracing::warn!(
+                header = name,
+                "dropping a response header that is not valid HTTP"
+            ),
+        }
+    }
     response
 }
 
-/// A problem answer the adapter itself produces (405, 413, 500 misconfiguration): the endpoint
-/// rejected the request before the core saw it.
-pub(crate) struct LocalProblem {
-    pub(crate) status: StatusCode,
-    /// The `type` URI; see [`crate::problem_types`].
-    pub(crate) kind: &'static str,
-    pub(crate) title: &'static str,
-    pub(crate) detail: String,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl LocalProblem {
-    pub(crate) fn into_response(self, request_id: &str) -> Response {
-        let body = serde_json::json!({
-            "type": self.kind,
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-            "requestId": request_id,
-        });
-        // Serialising a `Value` built from strings and integers cannot fail.
-        let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        json(self.status, PROBLEM_JSON, bytes)
+    #[test]
+    fn problems_keep_status_headers_and_body() {
+        let answer = Answer::Problem(Problem::method_not_allowed().with_request_id("r1"));
+        let response = from_answer(&answer);
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()["allow"], "POST");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        assert_eq!(response.headers()["cache-control"], "no-store");
+    }
+
+    #[tokio::test]
+    async fn detail_can_be_replaced() {
+        let response = from_problem_with_detail(&Problem::misconfigured(), "add the layer");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["detail"], "add the layer");
+        assert_eq!(body["type"], "https://cometgate.dev/problems/misconfigured");
     }
 }

@@ -11,9 +11,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
+use cometgate::ProblemType;
 use cometgate::{Principal, Rejection};
-use cometgate_axum::{IntoPrincipal, TokenLayer, problem_types};
-use common::{StubBackend, send_token_request as post, serve};
+use cometgate_axum::{IntoPrincipal, TokenLayer};
+use common::{fake_and_plain_gate, send_token_request as post, serve, upstream_calls};
 use http::StatusCode;
 use http::request::Parts;
 use serde_json::Value;
@@ -95,10 +96,10 @@ async fn claims_middleware(mut request: Request, next: Next) -> Response {
 
 #[tokio::test]
 async fn extractor_identity_and_its_rejections() {
-    let stub = StubBackend::default();
+    let (fake, gate) = fake_and_plain_gate().await;
     let app = Router::new()
         .route("/todos", get(|| async { "[]" }))
-        .layer(TokenLayer::from_extractor::<CurrentUser>(stub.clone()));
+        .layer(TokenLayer::from_extractor::<CurrentUser>(gate));
     let base = serve(app).await;
 
     let response = post(&base, Some("user:alice")).await;
@@ -111,9 +112,8 @@ async fn extractor_identity_and_its_rejections() {
     assert_eq!(response.status(), 401);
     assert_eq!(
         response.headers()["www-authenticate"],
-        "Bearer realm=\"stub\""
+        "Bearer realm=\"cometgate\""
     );
-    // The backend set no Cache-Control on its problem; the layer adds it.
     assert_eq!(response.headers()["cache-control"], "no-store");
 
     // The extractor said the token is invalid: the core's "invalid" answer.
@@ -121,17 +121,19 @@ async fn extractor_identity_and_its_rejections() {
     assert_eq!(response.status(), 401);
     assert_eq!(
         response.headers()["www-authenticate"],
-        "Bearer realm=\"stub\", error=\"invalid_token\""
+        "Bearer realm=\"cometgate\", error=\"invalid_token\""
     );
 
     // Extracted, but `IntoPrincipal` refuses.
     let response = post(&base, Some("user:banned:eve")).await;
     assert_eq!(response.status(), 403);
 
+    assert_eq!(fake.tokens("alice").len(), 1);
+    assert!(fake.user("eve").is_none());
     assert_eq!(
-        stub.calls(),
-        1,
-        "only the identified request reached the backend"
+        upstream_calls(&fake),
+        3,
+        "only alice's request reached CometChat (mint, create, mint)"
     );
 }
 
@@ -169,9 +171,9 @@ impl IntoPrincipal for KnownUser {
 
 #[tokio::test]
 async fn extractor_with_state() {
-    let stub = StubBackend::default();
+    let (_fake, gate) = fake_and_plain_gate().await;
     let directory = Directory { known: &["ann"] };
-    let layer = TokenLayer::from_extractor_with_state::<KnownUser, _>(stub.clone(), directory);
+    let layer = TokenLayer::from_extractor_with_state::<KnownUser, _>(gate, directory);
     let base = serve(Router::new().layer(layer)).await;
     let response = post(&base, Some("ann")).await;
     let body: Value = response.json().await.unwrap();
@@ -182,12 +184,10 @@ async fn extractor_with_state() {
 
 #[tokio::test]
 async fn extension_from_an_auth_middleware() {
-    let stub = StubBackend::default();
+    let (_fake, gate) = fake_and_plain_gate().await;
     let app = Router::new()
         .route("/todos", get(|| async { "[]" }))
-        .layer(TokenLayer::from_extractor::<Extension<Claims>>(
-            stub.clone(),
-        ))
+        .layer(TokenLayer::from_extractor::<Extension<Claims>>(gate))
         .layer(middleware::from_fn(claims_middleware));
     let base = serve(app).await;
     let response = post(&base, Some("zoe")).await;
@@ -223,11 +223,9 @@ async fn missing_auth_layer_is_named_with_where_it_goes() {
     // The test runtime is single-threaded, so the server task logs under this default.
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let stub = StubBackend::default();
+    let (fake, gate) = fake_and_plain_gate().await;
     // The claims middleware was forgotten.
-    let app = Router::new().layer(TokenLayer::from_extractor::<Extension<Claims>>(
-        stub.clone(),
-    ));
+    let app = Router::new().layer(TokenLayer::from_extractor::<Extension<Claims>>(gate));
     let base = serve(app).await;
     let response = post(&base, Some("zoe")).await;
     assert_eq!(response.status(), 500);
@@ -236,7 +234,7 @@ async fn missing_auth_layer_is_named_with_where_it_goes() {
         "application/problem+json"
     );
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["type"], problem_types::MISCONFIGURED);
+    assert_eq!(body["type"], ProblemType::Misconfigured.uri());
     let detail = body["detail"].as_str().unwrap();
     // Tests build with debug assertions, so the explanation is in the answer.
     assert!(detail.contains("Claims"), "{detail}");
@@ -244,7 +242,7 @@ async fn missing_auth_layer_is_named_with_where_it_goes() {
         detail.contains(".layer(TokenLayer::...).layer(your_auth_layer)"),
         "{detail}"
     );
-    assert_eq!(stub.calls(), 0);
+    assert_eq!(upstream_calls(&fake), 0);
 
     let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(logged.contains("ERROR"), "{logged}");
@@ -272,12 +270,11 @@ async fn session_middleware(mut request: Request, next: Next) -> Response {
 
 #[tokio::test]
 async fn extractor_with_a_conversion_closure() {
-    let stub = StubBackend::default();
-    let layer =
-        TokenLayer::from_extractor_fn(stub.clone(), |Extension(session): Extension<Session>| {
-            let user = session.user.ok_or(Rejection::Missing)?;
-            Ok(Principal::new("sessions", user))
-        });
+    let (fake, gate) = fake_and_plain_gate().await;
+    let layer = TokenLayer::from_extractor_fn(gate, |Extension(session): Extension<Session>| {
+        let user = session.user.ok_or(Rejection::Missing)?;
+        Ok(Principal::new("sessions", user))
+    });
     let app = Router::new()
         .layer(layer)
         .layer(middleware::from_fn(session_middleware));
@@ -297,7 +294,7 @@ async fn extractor_with_a_conversion_closure() {
     assert_eq!(response.status(), 401);
     assert_eq!(
         response.headers()["www-authenticate"],
-        "Bearer realm=\"stub\""
+        "Bearer realm=\"cometgate\""
     );
-    assert_eq!(stub.calls(), 1);
+    assert_eq!(fake.tokens("sam").len(), 1);
 }

@@ -1,6 +1,6 @@
 //! The layer's own HTTP behaviour over real loopback HTTP: routing, pass-through, 405, 413,
-//! request ids, custom paths and the router form. The backend is a double here; the tests
-//! with the real core and `cometchat-fake` live in `gate.rs`.
+//! request ids, custom paths and the router form, with a real `Gate` in front of
+//! `cometchat-fake`.
 
 mod common;
 
@@ -10,8 +10,12 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use cometgate_axum::{DEFAULT_BODY_LIMIT, TokenLayer, problem_types};
-use common::{StubBackend, send_token_request, serve, token_post};
+use cometgate::ProblemType;
+use cometgate::vend::Gate;
+use cometgate_axum::{DEFAULT_BODY_LIMIT, TokenLayer};
+use common::{
+    BearerUser, fake_and_gate, offline_gate, send_token_request, serve, token_post, upstream_calls,
+};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -45,12 +49,12 @@ async fn echo(
     )
 }
 
-fn app(stub: &StubBackend) -> Router {
+fn app(gate: Gate<BearerUser>) -> Router {
     Router::new()
         .route("/echo", post(echo).put(echo))
         .route("/todos", get(|| async { "[]" }))
         .with_state(AppState { greeting: "hi" })
-        .layer(TokenLayer::new(stub.clone()))
+        .layer(TokenLayer::new(gate))
         // Added after the token layer, so it runs first: its extension must reach both the
         // token endpoint and the app's handlers.
         .layer(Extension(Marker("marked")))
@@ -68,8 +72,8 @@ async fn problem(response: reqwest::Response) -> (u16, Value) {
 
 #[tokio::test]
 async fn other_requests_pass_through_untouched() {
-    let stub = StubBackend::default();
-    let base = serve(app(&stub)).await;
+    let (fake, gate) = fake_and_gate().await;
+    let base = serve(app(gate)).await;
     let client = reqwest::Client::new();
 
     let big = "x".repeat(DEFAULT_BODY_LIMIT * 4);
@@ -110,16 +114,16 @@ async fn other_requests_pass_through_untouched() {
     assert_eq!(response.status(), 404);
 
     assert_eq!(
-        stub.calls(),
+        upstream_calls(&fake),
         0,
-        "pass-through requests never reach the backend"
+        "pass-through requests never reach CometChat"
     );
 }
 
 #[tokio::test]
-async fn token_path_answers_with_the_backend_and_no_store() {
-    let stub = StubBackend::default();
-    let base = serve(app(&stub)).await;
+async fn token_path_mints_with_the_gate_and_no_store() {
+    let (fake, gate) = fake_and_gate().await;
+    let base = serve(app(gate)).await;
     let response = token_post(&base, "alice")
         .header("x-request-id", "req-42")
         .send()
@@ -128,22 +132,41 @@ async fn token_path_answers_with_the_backend_and_no_store() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.headers()["x-request-id"], "req-42");
-    assert_eq!(response.headers()["x-stub-request-id"], "req-42");
-    // The view exposes the peer address from `ConnectInfo`.
-    assert_eq!(response.headers()["x-stub-peer"], "127.0.0.1");
+    assert_eq!(response.headers()["content-type"], "application/json");
     let body: Value = response.json().await.unwrap();
-    assert_eq!(
-        body,
-        serde_json::json!({ "authToken": "tok-alice", "uid": "alice" })
-    );
-    assert_eq!(stub.calls(), 1);
+    assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
+    assert_eq!(body["uid"], "alice");
+    // The token is the one CometChat (the fake) holds for alice, provisioned just in time.
+    assert_eq!(fake.tokens("alice"), [body["authToken"].as_str().unwrap()]);
+    assert!(fake.user("alice").is_some());
+
+    // The request id reaches the core: it is in the problem body.
+    let response = send_token_request(&base, None).await;
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = problem(response).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["requestId"], request_id.as_str());
+
+    // The identity sees the peer address from `ConnectInfo`.
+    let body: Value = token_post(&base, "peer")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["uid"], "peer-127-0-0-1");
 }
 
 #[tokio::test]
 async fn unsafe_request_ids_are_replaced() {
-    let stub = StubBackend::default();
-    let base = serve(app(&stub)).await;
-    let response = token_post(&base, "alice")
+    let (_fake, gate) = fake_and_gate().await;
+    let base = serve(app(gate)).await;
+    let response = reqwest::Client::new()
+        .post(format!("{base}/cometchat-token"))
         .header("x-request-id", "forged\" level=error")
         .send()
         .await
@@ -152,15 +175,16 @@ async fn unsafe_request_ids_are_replaced() {
         .to_str()
         .unwrap()
         .to_owned();
-    assert_eq!(response.headers()["x-stub-request-id"], echoed.as_str());
+    let (_, body) = problem(response).await;
+    assert_eq!(body["requestId"], echoed.as_str());
     assert_eq!(echoed.len(), 32);
     assert!(echoed.bytes().all(|b| b.is_ascii_hexdigit()), "{echoed}");
 }
 
 #[tokio::test]
 async fn body_query_and_other_headers_never_choose_the_uid() {
-    let stub = StubBackend::default();
-    let base = serve(app(&stub)).await;
+    let (fake, gate) = fake_and_gate().await;
+    let base = serve(app(gate)).await;
     let response = reqwest::Client::new()
         .post(format!("{base}/cometchat-token?uid=mallory&sub=mallory"))
         .bearer_auth("alice")
@@ -171,12 +195,19 @@ async fn body_query_and_other_headers_never_choose_the_uid() {
         .unwrap();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["uid"], "alice");
+    assert!(fake.user("mallory").is_none());
+    assert!(
+        fake.journal()
+            .iter()
+            .all(|entry| !entry.path.contains("mallory") && !entry.body.contains("mallory")),
+        "no upstream call names another user"
+    );
 }
 
 #[tokio::test]
 async fn other_methods_get_405_with_allow_post() {
-    let stub = StubBackend::default();
-    let base = serve(app(&stub)).await;
+    let (fake, gate) = fake_and_gate().await;
+    let base = serve(app(gate)).await;
     let client = reqwest::Client::new();
     for method in ["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"] {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
@@ -191,17 +222,21 @@ async fn other_methods_get_405_with_allow_post() {
         assert_eq!(response.headers()["cache-control"], "no-store");
         if method != reqwest::Method::HEAD {
             let (_, body) = problem(response).await;
-            assert_eq!(body["type"], problem_types::METHOD_NOT_ALLOWED);
+            assert_eq!(body["type"], ProblemType::MethodNotAllowed.uri());
             assert_eq!(body["status"], 405);
         }
     }
-    assert_eq!(stub.calls(), 0, "a wrong method never reaches the backend");
+    assert_eq!(
+        upstream_calls(&fake),
+        0,
+        "a wrong method never reaches CometChat"
+    );
 }
 
 #[tokio::test]
 async fn oversized_bodies_get_413_whether_declared_or_streamed() {
-    let stub = StubBackend::default();
-    let base = serve(app(&stub)).await;
+    let (fake, gate) = fake_and_gate().await;
+    let base = serve(app(gate)).await;
 
     // Declared with Content-Length.
     let response = token_post(&base, "alice")
@@ -211,7 +246,7 @@ async fn oversized_bodies_get_413_whether_declared_or_streamed() {
         .unwrap();
     let (status, body) = problem(response).await;
     assert_eq!(status, 413);
-    assert_eq!(body["type"], problem_types::BODY_TOO_LARGE);
+    assert_eq!(body["type"], ProblemType::BodyTooLarge.uri());
 
     // Chunked, so the size is only known by reading.
     let addr: SocketAddr = base.trim_start_matches("http://").parse().unwrap();
@@ -229,7 +264,7 @@ async fn oversized_bodies_get_413_whether_declared_or_streamed() {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    assert!(answer.contains(problem_types::BODY_TOO_LARGE), "{answer}");
+    assert!(answer.contains(ProblemType::BodyTooLarge.uri()), "{answer}");
 
     // A body within the limit is fine (and ignored).
     let response = token_post(&base, "alice")
@@ -239,16 +274,16 @@ async fn oversized_bodies_get_413_whether_declared_or_streamed() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(
-        stub.calls(),
+        fake.tokens("alice").len(),
         1,
-        "oversized requests never reach the backend"
+        "oversized requests never mint"
     );
 }
 
 #[tokio::test]
 async fn body_limit_is_configurable() {
-    let stub = StubBackend::default();
-    let app = Router::new().layer(TokenLayer::new(stub.clone()).with_body_limit(0));
+    let (_fake, gate) = fake_and_gate().await;
+    let app = Router::new().layer(TokenLayer::new(gate).with_body_limit(0));
     let base = serve(app).await;
     let client = reqwest::Client::new();
     let url = format!("{base}/cometchat-token");
@@ -266,10 +301,8 @@ async fn body_limit_is_configurable() {
 
 #[tokio::test]
 async fn custom_path_moves_the_endpoint() {
-    let stub = StubBackend::default();
-    let layer = TokenLayer::new(stub.clone())
-        .with_path("/api/chat/token")
-        .unwrap();
+    let (fake, gate) = fake_and_gate().await;
+    let layer = TokenLayer::new(gate).with_path("/api/chat/token").unwrap();
     assert_eq!(layer.path(), "/api/chat/token");
     let base = serve(
         Router::new()
@@ -296,7 +329,7 @@ async fn custom_path_moves_the_endpoint() {
         404,
         "the default path is no longer special"
     );
-    assert_eq!(stub.calls(), 1);
+    assert_eq!(fake.tokens("bob").len(), 1);
 }
 
 #[test]
@@ -304,17 +337,15 @@ fn invalid_paths_are_refused_at_construction() {
     for bad in [
         "", "token", "/a//b", "/a/", "/{uid}", "/*rest", "/a b", "/a?b", "/ä",
     ] {
-        let error = TokenLayer::new(StubBackend::default())
-            .with_path(bad)
-            .unwrap_err();
+        let error = TokenLayer::new(offline_gate()).with_path(bad).unwrap_err();
         assert!(error.to_string().contains("invalid token path"), "{error}");
     }
 }
 
 #[tokio::test]
 async fn router_form_merges_and_nests() {
-    let stub = StubBackend::default();
-    let token_routes: Router = TokenLayer::new(stub.clone()).into_router();
+    let (fake, gate) = fake_and_gate().await;
+    let token_routes: Router = TokenLayer::new(gate).into_router();
     let app = Router::new()
         .route("/todos", get(|| async { "[]" }))
         .merge(token_routes.clone())
@@ -335,7 +366,7 @@ async fn router_form_merges_and_nests() {
     }
     let response = client.get(format!("{base}/todos")).send().await.unwrap();
     assert_eq!(response.text().await.unwrap(), "[]");
-    assert_eq!(stub.calls(), 2);
+    assert_eq!(fake.tokens("carol").len(), 2);
 }
 
 #[tokio::test]
@@ -347,9 +378,9 @@ async fn layer_sees_what_outer_middleware_inserted() {
             .insert("authorization", "Bearer from-middleware".parse().unwrap());
         next.run(request).await
     }
-    let stub = StubBackend::default();
+    let (_fake, gate) = fake_and_gate().await;
     let app = Router::new()
-        .layer(TokenLayer::new(stub.clone()))
+        .layer(TokenLayer::new(gate))
         .layer(middleware::from_fn(auth));
     let base = serve(app).await;
     let body: Value = send_token_request(&base, None).await.json().await.unwrap();
@@ -359,17 +390,18 @@ async fn layer_sees_what_outer_middleware_inserted() {
 #[tokio::test]
 async fn works_without_connect_info() {
     // Served without `into_make_service_with_connect_info`: no peer, still answers.
-    let stub = StubBackend::default();
-    let app = Router::new().layer(TokenLayer::new(stub.clone()));
+    let (_fake, gate) = fake_and_gate().await;
+    let app = Router::new().layer(TokenLayer::new(gate));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let response = reqwest::Client::new()
         .post(format!("http://{addr}/cometchat-token"))
-        .bearer_auth("dave")
+        .bearer_auth("peer")
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers().get("x-stub-peer").is_none());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["uid"], "no-peer");
 }

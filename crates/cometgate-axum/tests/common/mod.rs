@@ -1,17 +1,13 @@
-//! Shared helpers for the adapter's integration tests: a loopback server and a [`Backend`]
-//! double that stands in for the core where a test is about the adapter's own HTTP behaviour.
+//! Shared helpers for the adapter's integration tests: a loopback server, a real cometgate
+//! `Gate` in front of `cometchat-fake`, and a tiny bearer identity.
 #![allow(dead_code, missing_docs)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
-use axum::body::Body;
-use axum::response::Response;
-use cometgate::{Principal, Rejection, RequestView};
-use cometgate_axum::{Backend, PartsView};
-use http::StatusCode;
+use cometchat_fake::FakeCometChat;
+use cometgate::vend::Gate;
+use cometgate::{Config, Identity, Principal, Rejection, RequestView, UidMapper, UidMapping};
 
 /// Serves `app` on 127.0.0.1:0 (with `ConnectInfo`) and returns its base URL.
 pub async fn serve(app: Router) -> String {
@@ -45,75 +41,93 @@ pub async fn send_token_request(base: &str, bearer: Option<&str>) -> reqwest::Re
     request.send().await.unwrap()
 }
 
-/// A backend double: `Authorization: Bearer <sub>` identifies `<sub>`; the token is
-/// `tok-<sub>`. Counts every call so tests can prove pass-through requests never reach it.
-#[derive(Clone, Default)]
-pub struct StubBackend {
-    pub calls: Arc<AtomicUsize>,
-}
+/// `Authorization: Bearer <user>` is `<user>`; `Bearer peer` is the caller's IP address
+/// (`peer-127-0-0-1`), to show the view exposes `ConnectInfo`; anything else is invalid.
+pub struct BearerUser;
 
-impl StubBackend {
-    pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
+/// What [`BearerUser::extract`] copies out: the user, or the peer address for `Bearer peer`.
+pub type BearerCredentials = (String, Option<SocketAddr>);
+
+impl Identity for BearerUser {
+    type Credentials = BearerCredentials;
+
+    fn extract<R: RequestView + ?Sized>(
+        &self,
+        request: &R,
+    ) -> Result<BearerCredentials, Rejection> {
+        let value = request.header("authorization").ok_or(Rejection::Missing)?;
+        let user = std::str::from_utf8(value)
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Rejection::invalid("not a bearer token"))?;
+        Ok((user.to_owned(), request.peer_addr()))
     }
 
-    fn token(&self, uid: &str, peer: Option<SocketAddr>) -> Response {
-        let body = serde_json::json!({ "authToken": format!("tok-{uid}"), "uid": uid });
-        let mut response = Response::new(Body::from(body.to_string()));
-        set(&mut response, "content-type", "application/json");
-        set(&mut response, "cache-control", "no-store");
-        if let Some(peer) = peer {
-            set(&mut response, "x-stub-peer", &peer.ip().to_string());
-        }
-        response
-    }
-
-    fn problem(status: StatusCode, challenge: Option<&str>) -> Response {
-        let mut response = Response::new(Body::from(
-            serde_json::json!({ "status": status.as_u16() }).to_string(),
-        ));
-        *response.status_mut() = status;
-        set(&mut response, "content-type", "application/problem+json");
-        if let Some(challenge) = challenge {
-            set(&mut response, "www-authenticate", challenge);
-        }
-        response
-    }
-}
-
-impl Backend for StubBackend {
-    async fn answer_request(&self, request: &PartsView<'_>, request_id: &str) -> Response {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        let mut response = match request.header_str("authorization") {
-            None => self.answer_rejection(Rejection::Missing, request_id),
-            Some(value) => match value.strip_prefix("Bearer ") {
-                Some(sub) if !sub.is_empty() => self.token(sub, request.peer_addr()),
-                _ => self.answer_rejection(Rejection::invalid("not bearer"), request_id),
-            },
-        };
-        set(&mut response, "x-stub-request-id", request_id);
-        response
-    }
-
-    async fn answer_principal(&self, principal: Principal, _request_id: &str) -> Response {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.token(principal.subject(), None)
-    }
-
-    fn answer_rejection(&self, rejection: Rejection, _request_id: &str) -> Response {
-        match rejection {
-            Rejection::Missing => {
-                Self::problem(StatusCode::UNAUTHORIZED, Some("Bearer realm=\"stub\""))
-            }
-            Rejection::Invalid { .. } => Self::problem(
-                StatusCode::UNAUTHORIZED,
-                Some("Bearer realm=\"stub\", error=\"invalid_token\""),
-            ),
-            Rejection::Refused { .. } => Self::problem(StatusCode::FORBIDDEN, None),
+    async fn verify(&self, (user, peer): BearerCredentials) -> Result<Principal, Rejection> {
+        match (user.as_str(), peer) {
+            ("invalid", _) => Err(Rejection::invalid("test says invalid")),
+            ("peer", Some(peer)) => Ok(Principal::new(
+                "test",
+                format!("peer-{}", peer.ip()).replace('.', "-"),
+            )),
+            ("peer", None) => Ok(Principal::new("test", "no-peer")),
+            _ => Ok(Principal::new("test", user)),
         }
     }
 }
 
-fn set(response: &mut Response, name: &'static str, value: &str) {
-    response.headers_mut().insert(name, value.parse().unwrap());
+/// The connection settings of `fake`.
+pub fn config(fake: &FakeCometChat) -> Config {
+    Config::builder()
+        .app_id(fake.app_id())
+        .region(fake.region().parse().unwrap())
+        .rest_api_key(fake.api_key())
+        .api_base(fake.base_url())
+        .build()
+        .unwrap()
+}
+
+/// A fake and a gate in front of it that identifies callers with [`BearerUser`] and keeps
+/// subjects as UIDs.
+pub async fn fake_and_gate() -> (FakeCometChat, Gate<BearerUser>) {
+    let fake = FakeCometChat::start().await;
+    let gate = Gate::builder()
+        .config(config(&fake))
+        .identity(BearerUser)
+        .uid_mapper(UidMapper::new(UidMapping::Readable))
+        .build()
+        .unwrap();
+    (fake, gate)
+}
+
+/// A fake and a gate without an identity of its own (for extractor-based layers).
+pub async fn fake_and_plain_gate() -> (FakeCometChat, Gate) {
+    let fake = FakeCometChat::start().await;
+    let gate = Gate::builder()
+        .config(config(&fake))
+        .uid_mapper(UidMapper::new(UidMapping::Readable))
+        .build()
+        .unwrap();
+    (fake, gate)
+}
+
+/// A gate whose CometChat is never called (for construction-only tests).
+pub fn offline_gate() -> Gate<BearerUser> {
+    let config = Config::builder()
+        .app_id("offline")
+        .region(cometgate::Region::Us)
+        .rest_api_key("0123456789abcdef")
+        .build()
+        .unwrap();
+    Gate::builder()
+        .config(config)
+        .identity(BearerUser)
+        .build()
+        .unwrap()
+}
+
+/// How many requests reached CometChat (the fake).
+pub fn upstream_calls(fake: &FakeCometChat) -> usize {
+    fake.journal().len()
 }
