@@ -206,6 +206,43 @@ async fn twenty_parallel_first_requests_create_at_most_once_and_all_succeed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_still_get_the_token_when_the_first_caller_goes_away() {
+    let cc = FakeCometChat::builder()
+        .seed_user(FakeUser::new("olga", "Olga"))
+        .start()
+        .await
+        .unwrap();
+    cc.push_faults(MINT, [Fault::Delay { ms: 400 }]);
+    let gate = builder(fake_config(&cc)).build().unwrap();
+    let leader = {
+        let gate = gate.clone();
+        tokio::spawn(async move { gate.answer(&request("good:olga"), "leader").await })
+    };
+    // Let the leader start the mint (it is held upstream for 400 ms), then join it.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let followers: Vec<_> = (0..5)
+        .map(|_| {
+            let gate = gate.clone();
+            tokio::spawn(async move { gate.answer(&request("good:olga"), "follower").await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    leader.abort(); // the first client disconnected
+    let mut tokens = Vec::new();
+    for f in followers {
+        let answer = f.await.unwrap();
+        assert_eq!(answer.status(), 200, "{answer:?}");
+        tokens.push(body(&answer)["authToken"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        cc.count(MINT),
+        1,
+        "the followers finished the leader's mint"
+    );
+    assert!(tokens.iter().all(|t| t == &tokens[0]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_racing_to_create_a_user_both_succeed() {
     // Two gates share no single-flight state, like two replicas: both find the user missing,
     // one create wins, the other sees ERR_UID_ALREADY_EXISTS and mints anyway.

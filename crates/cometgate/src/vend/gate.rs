@@ -222,7 +222,7 @@ impl<I: Identity> GateBuilder<I> {
 /// a whole token.
 ///
 /// ```
-/// use cometgate::{Config, Principal, Region, vend::Gate};
+/// use cometgate::{Config, Region, vend::Gate};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -237,7 +237,6 @@ impl<I: Identity> GateBuilder<I> {
 /// // documented problem, without any call to CometChat.
 /// let answer = gate.answer_rejection(cometgate::Rejection::Missing, "req-1");
 /// assert_eq!(answer.status(), 401);
-/// # let _ = Principal::new("iss", "sub");
 /// # Ok(()) }
 /// ```
 pub struct Gate<I = NoIdentity> {
