@@ -84,5 +84,26 @@ pub use layer::{
 };
 pub use view::PartsView;
 
+/// The layer made by [`TokenLayer::from_extractor`] for the extractor `E` (on a gate with
+/// identity `I`, extractor state `S`), spelled out so it can be named in a function signature.
+///
+/// ```
+/// use axum::Extension;
+/// use cometgate::{Principal, vend::Gate};
+/// use cometgate_axum::{ExtractorTokenLayer, TokenLayer};
+///
+/// #[derive(Clone)]
+/// struct Claims(Principal);
+/// impl cometgate_axum::IntoPrincipal for Claims {
+///     fn into_principal(self) -> Result<Principal, cometgate::Rejection> { Ok(self.0) }
+/// }
+///
+/// fn chat_tokens(gate: Gate) -> ExtractorTokenLayer<Extension<Claims>> {
+///     TokenLayer::from_extractor(gate)
+/// }
+/// ```
+pub type ExtractorTokenLayer<E, I = cometgate::vend::NoIdentity, S = ()> =
+    TokenLayer<I, ByExtractor<E, S>>;
+
 /// Re-exported so that the types in this crate's API are always the versions it was built with.
 pub use cometgate;

@@ -405,3 +405,44 @@ async fn works_without_connect_info() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["uid"], "no-peer");
 }
+
+#[tokio::test]
+async fn missing_and_invalid_credentials_get_distinct_challenges() {
+    let (fake, gate) = fake_and_gate().await;
+    let base = serve(app(gate)).await;
+    let client = reqwest::Client::new();
+    let url = format!("{base}/cometchat-token");
+
+    let (status, body) = problem(client.post(&url).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (401, Some(ProblemType::MissingCredentials.uri()))
+    );
+    let response = client.post(&url).send().await.unwrap();
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"cometgate\""
+    );
+
+    for authorization in ["Basic YWxpY2U6cHc=", "Bearer ", "Bearer invalid"] {
+        let response = client
+            .post(&url)
+            .header("authorization", authorization)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"cometgate\", error=\"invalid_token\"",
+            "{authorization}"
+        );
+        let (status, body) = problem(response).await;
+        assert_eq!(status, 401, "{authorization}");
+        assert_eq!(body["type"], ProblemType::InvalidCredentials.uri());
+    }
+    assert_eq!(
+        upstream_calls(&fake),
+        0,
+        "unauthenticated requests never reach CometChat"
+    );
+}
