@@ -446,3 +446,23 @@ async fn missing_and_invalid_credentials_get_distinct_challenges() {
         "unauthenticated requests never reach CometChat"
     );
 }
+
+#[tokio::test]
+async fn core_problems_keep_their_headers() {
+    let (fake, gate) = fake_and_gate().await;
+    fake.push_faults(
+        "POST /users/{uid}/auth_tokens",
+        [cometchat_fake::Fault::too_many_requests(7)],
+    );
+    let base = serve(app(gate)).await;
+    let response = token_post(&base, "alice").send().await.unwrap();
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After is an integer");
+    assert!(retry_after >= 1);
+    let (status, body) = problem(response).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["type"], ProblemType::UpstreamRateLimited.uri());
+}
