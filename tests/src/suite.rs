@@ -1,0 +1,629 @@
+//! The properties. Each is a plain function generic over the [`Adapter`], run by
+//! [`security_suite!`](crate::security_suite) as one `#[test]`.
+
+use std::time::{Duration, Instant};
+
+use cometchat_fake::Fault;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{Adapter, Claims, Env, Logs, Tuning, now, runtime, sign};
+
+const CASES: u32 = 256;
+const MINT: &str = "POST /users/{uid}/auth_tokens";
+
+fn runner() -> TestRunner {
+    TestRunner::new(Config {
+        cases: CASES,
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
+fn check(cond: bool, message: impl FnOnce() -> String) -> Result<(), TestCaseError> {
+    if cond {
+        Ok(())
+    } else {
+        Err(TestCaseError::fail(message()))
+    }
+}
+
+/// Runs a property and panics with the adapter name and the minimal failing input.
+fn run<S: Strategy>(
+    adapter: &str,
+    property: &str,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) {
+    if let Err(e) = runner().run(&strategy, test) {
+        panic!("[{adapter}] {property}: {e}");
+    }
+}
+
+/// Where a request can try to name another user.
+#[derive(Debug, Clone)]
+enum Injection {
+    Json(Value),
+    Form(String),
+    Query(String),
+    Header(String, String),
+}
+
+fn injection(victim: String) -> impl Strategy<Value = Injection> {
+    let keys = prop::sample::select(vec![
+        "uid",
+        "UID",
+        "Uid",
+        "user_id",
+        "userId",
+        "USER_ID",
+        "sub",
+        "Sub",
+        "onBehalfOf",
+    ]);
+    let v = victim.clone();
+    let v2 = victim.clone();
+    let v3 = victim.clone();
+    prop_oneof![
+        keys.clone()
+            .prop_map(move |k| Injection::Json(json!({ k: v.clone() }))),
+        keys.clone().prop_map(move |k| Injection::Json(
+            json!({"user": { k: v2.clone() }, "data": [{ k: v2.clone() }]})
+        )),
+        keys.clone()
+            .prop_map(move |k| Injection::Form(format!("{k}={v3}"))),
+        keys.clone().prop_map({
+            let v = victim.clone();
+            move |k| Injection::Query(format!("{k}={v}&user_id={v}"))
+        }),
+        prop::sample::select(vec![
+            "x-uid",
+            "uid",
+            "x-user-id",
+            "onBehalfOf",
+            "x-cometchat-uid",
+            "sub"
+        ])
+        .prop_map(move |h| Injection::Header(h.to_owned(), victim.clone())),
+    ]
+}
+
+/// The UID comes only from the verified session: whatever the body, query or other headers
+/// say, the token is for the session's UID and CometChat never hears of another one.
+pub fn uid_comes_only_from_the_session<A: Adapter>() {
+    let rt = runtime();
+    let env = rt.block_on(Env::start::<A>(Tuning::relaxed()));
+    let strategy = ("s[a-z0-9]{2,10}", "victim[a-z0-9]{1,10}")
+        .prop_flat_map(|(s, v)| (Just(s), injection(v.clone()), Just(v)));
+    run(
+        A::NAME,
+        "uid only from the session",
+        strategy,
+        |(subject, inj, victim)| {
+            rt.block_on(async {
+                env.fake.reset();
+                let mut req = env.token_request(Some(&env.token_for(&subject)));
+                req = match &inj {
+                    Injection::Json(v) => req.json(v),
+                    Injection::Form(f) => req
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(f.clone()),
+                    Injection::Query(q) => env
+                        .http
+                        .post(format!("{}/cometchat-token?{q}", env.base))
+                        .bearer_auth(env.token_for(&subject)),
+                    Injection::Header(h, v) => req.header(h.as_str(), v.as_str()),
+                };
+                let res = req
+                    .send()
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let status = res.status().as_u16();
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                check(status == 200, || format!("{inj:?}: status {status} {body}"))?;
+                let expected = env.uid_for(&subject);
+                check(body["uid"] == expected.as_str(), || {
+                    format!("{inj:?}: {body}")
+                })?;
+                let token = body["authToken"].as_str().unwrap_or_default();
+                check(token.starts_with(&format!("{expected}_")), || {
+                    format!("token {token}")
+                })?;
+                let victim_uid = env.uid_for(&victim);
+                for e in env.fake.journal() {
+                    check(
+                        !e.path.contains(&victim)
+                            && !e.path.contains(&victim_uid)
+                            && !e.body.contains(&victim)
+                            && !e.body.contains(&victim_uid),
+                        || {
+                            format!(
+                                "{inj:?}: upstream call names another user: {} {} {}",
+                                e.method, e.path, e.body
+                            )
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+        },
+    );
+}
+
+#[derive(Debug, Clone)]
+enum BadCredential {
+    Missing,
+    Raw(String),
+    Expired,
+    WrongSecret,
+    AlgNone,
+    NoExp,
+    Tampered,
+}
+
+fn bad_credential() -> impl Strategy<Value = BadCredential> {
+    prop_oneof![
+        Just(BadCredential::Missing),
+        "\\PC{0,60}".prop_map(|s| BadCredential::Raw(format!("Bearer {s}"))),
+        "[A-Za-z0-9._-]{0,80}".prop_map(|s| BadCredential::Raw(format!("Bearer {s}"))),
+        "\\PC{0,40}".prop_map(|s| BadCredential::Raw(format!("Basic {s}"))),
+        Just(BadCredential::Raw("Bearer".into())),
+        Just(BadCredential::Expired),
+        Just(BadCredential::WrongSecret),
+        Just(BadCredential::AlgNone),
+        Just(BadCredential::NoExp),
+        Just(BadCredential::Tampered),
+    ]
+}
+
+fn b64(bytes: &[u8]) -> String {
+    data_encoding::BASE64URL_NOPAD.encode(bytes)
+}
+
+fn credential_header(env: &Env, c: &BadCredential, subject: &str) -> Option<String> {
+    let claims = |exp| Claims {
+        sub: subject.to_owned(),
+        name: None,
+        exp,
+    };
+    Some(match c {
+        BadCredential::Missing => return None,
+        BadCredential::Raw(s) => s.clone(),
+        BadCredential::Expired => format!("Bearer {}", sign(&env.secret, &claims(now() - 120))),
+        BadCredential::WrongSecret => {
+            format!("Bearer {}", sign(b"not-the-secret", &claims(now() + 3600)))
+        }
+        BadCredential::AlgNone => {
+            let header = b64(br#"{"alg":"none","typ":"JWT"}"#);
+            let payload = b64(json!({"sub": subject, "exp": now() + 3600})
+                .to_string()
+                .as_bytes());
+            format!("Bearer {header}.{payload}.")
+        }
+        BadCredential::NoExp => {
+            // A correctly signed token without `exp`.
+            let token = jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &json!({"sub": subject}),
+                &jsonwebtoken::EncodingKey::from_secret(&env.secret),
+            )
+            .expect("sign");
+            format!("Bearer {token}")
+        }
+        BadCredential::Tampered => {
+            let token = sign(&env.secret, &claims(now() + 3600));
+            let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+            parts[1] = b64(json!({"sub": "admin", "exp": now() + 3600})
+                .to_string()
+                .as_bytes());
+            format!("Bearer {}", parts.join("."))
+        }
+    })
+}
+
+/// Missing, malformed, expired, wrongly signed and `alg: none` credentials get 401 and cause
+/// no upstream call; the challenge says `invalid_token` only when credentials were presented.
+pub fn bad_credentials_get_401_and_no_upstream_call<A: Adapter>() {
+    let rt = runtime();
+    let env = rt.block_on(Env::start::<A>(Tuning::relaxed()));
+    run(
+        A::NAME,
+        "bad credentials → 401",
+        (bad_credential(), "[a-z]{3,8}"),
+        |(cred, subject)| {
+            rt.block_on(async {
+                env.fake.reset();
+                let mut req = env.http.post(format!("{}/cometchat-token", env.base));
+                let header = credential_header(&env, &cred, &subject);
+                if let Some(h) = &header {
+                    match reqwest::header::HeaderValue::from_str(h) {
+                        Ok(v) => req = req.header("authorization", v),
+                        Err(_) => return Ok(()), // not sendable as a header at all
+                    }
+                }
+                let res = req
+                    .send()
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let status = res.status().as_u16();
+                let challenge = res
+                    .headers()
+                    .get("www-authenticate")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let content_type = res
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                check(status == 401, || format!("{cred:?}: status {status}"))?;
+                check(content_type.starts_with("application/problem+json"), || {
+                    content_type.clone()
+                })?;
+                check(challenge.starts_with("Bearer realm="), || challenge.clone())?;
+                let missing = header.is_none();
+                check(
+                    challenge.contains("error=\"invalid_token\"") != missing,
+                    || format!("{cred:?}: challenge {challenge}"),
+                )?;
+                check(env.fake.journal().is_empty(), || {
+                    format!("{cred:?}: upstream was called")
+                })
+            })
+        },
+    );
+}
+
+#[derive(Debug, Clone)]
+enum Upstream {
+    Normal,
+    Fault(Fault),
+}
+
+fn upstream() -> impl Strategy<Value = Upstream> {
+    prop_oneof![
+        Just(Upstream::Normal),
+        (500u16..600).prop_map(|s| Upstream::Fault(Fault::status(s))),
+        (400u16..500).prop_map(|s| Upstream::Fault(Fault::status(s))),
+        (1u64..60).prop_map(|s| Upstream::Fault(Fault::too_many_requests(s))),
+        Just(Upstream::Fault(Fault::Malformed)),
+        Just(Upstream::Fault(Fault::Close)),
+    ]
+}
+
+/// The REST key never appears in a response (status line, headers, body) or in the logs,
+/// whatever the request and whatever CometChat does.
+pub fn rest_key_never_leaks<A: Adapter>() {
+    let logs = Logs::capture();
+    let rt = runtime();
+    let env = rt.block_on(Env::start::<A>(Tuning::relaxed()));
+    let key = env.fake.api_key().to_owned();
+    let strategy = (
+        upstream(),
+        prop::option::of("\\PC{0,40}"),
+        "[a-z0-9]{1,12}",
+        any::<bool>(),
+    );
+    run(
+        A::NAME,
+        "the REST key never leaks",
+        strategy,
+        |(up, junk, subject, authed)| {
+            rt.block_on(async {
+                env.fake.reset();
+                if let Upstream::Fault(f) = &up {
+                    env.fake
+                        .push_faults(MINT, std::iter::repeat_n(f.clone(), 4));
+                }
+                let token = env.token_for(&subject);
+                let mut req = env.token_request(authed.then_some(token.as_str()));
+                if let Some(junk) = &junk {
+                    req = req.body(junk.clone()).header("x-junk", "1");
+                }
+                let res = req
+                    .send()
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let status = res.status().as_u16();
+                let headers = format!("{:?}", res.headers());
+                let body = res.text().await.unwrap_or_default();
+                check(status != 500, || format!("{up:?}: 500 {body}"))?;
+                check(!headers.contains(&key) && !body.contains(&key), || {
+                    format!("{up:?}: the key leaked: {headers} {body}")
+                })
+            })
+        },
+    );
+    let captured = logs.text();
+    assert!(
+        !captured.is_empty(),
+        "[{}] no log output was captured",
+        A::NAME
+    );
+    assert!(
+        !captured.contains(&key),
+        "[{}] the REST key reached the logs",
+        A::NAME
+    );
+}
+
+/// CometChat `4xx` is never retried: exactly one upstream call.
+pub fn upstream_4xx_is_never_retried<A: Adapter>() {
+    let rt = runtime();
+    let env = rt.block_on(Env::start::<A>(Tuning::relaxed()));
+    run(
+        A::NAME,
+        "4xx never retried",
+        (400u16..500, "[a-z0-9]{1,12}"),
+        |(status, subject)| {
+            rt.block_on(async {
+                env.fake.reset();
+                env.fake.push_faults(MINT, [Fault::status(status)]);
+                let res = env
+                    .token_request(Some(&env.token_for(&subject)))
+                    .send()
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let got = res.status().as_u16();
+                let expected = if status == 429 { 503 } else { 502 };
+                check(got == expected, || format!("upstream {status} → {got}"))?;
+                check(env.fake.count(MINT) == 1, || {
+                    format!("upstream {status}: {} calls", env.fake.count(MINT))
+                })
+            })
+        },
+    );
+}
+
+/// CometChat `5xx` is retried at most 3 times, with growing gaps.
+pub fn upstream_5xx_is_retried_at_most_three_times<A: Adapter>() {
+    let rt = runtime();
+    let env = rt.block_on(Env::start::<A>(Tuning::relaxed()));
+    run(
+        A::NAME,
+        "5xx retried ≤ 3 times, growing gaps",
+        (prop::collection::vec(500u16..600, 1..7), "[a-z0-9]{1,12}"),
+        |(statuses, subject)| {
+            rt.block_on(async {
+                env.fake.reset();
+                env.fake
+                    .push_faults(MINT, statuses.iter().map(|s| Fault::status(*s)));
+                let res = env
+                    .token_request(Some(&env.token_for(&subject)))
+                    .send()
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let got = res.status().as_u16();
+                let calls = env.fake.requests_to(MINT);
+                let failures = statuses.len();
+                let (want_calls, want_status) = if failures <= 3 {
+                    (failures + 1, 200)
+                } else {
+                    (4, 502)
+                };
+                check(calls.len() == want_calls && got == want_status, || {
+                    format!("{failures} failures: {} calls, status {got}", calls.len())
+                })?;
+                let at: Vec<Duration> = calls.iter().map(|c| c.at).collect();
+                let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+                check(gaps.windows(2).all(|g| g[1] > g[0]), || {
+                    format!("gaps {gaps:?}")
+                })
+            })
+        },
+    );
+}
+
+/// A hung CometChat gets a 504 within the deadline plus a small margin.
+pub fn hung_upstream_answers_504_at_the_deadline<A: Adapter>() {
+    let deadline = Duration::from_millis(100);
+    let rt = runtime();
+    let env = rt.block_on(Env::start::<A>(Tuning::short_deadline(deadline)));
+    run(
+        A::NAME,
+        "hung upstream → 504",
+        "[a-z0-9]{1,12}",
+        |subject| {
+            rt.block_on(async {
+                env.fake.reset();
+                env.fake.push_faults(MINT, [Fault::Hang]);
+                let started = Instant::now();
+                let res = env
+                    .token_request(Some(&env.token_for(&subject)))
+                    .send()
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let took = started.elapsed();
+                let got = res.status().as_u16();
+                check(got == 504, || format!("status {got}"))?;
+                check(took < deadline + Duration::from_millis(900), || {
+                    format!("took {took:?}")
+                })
+            })
+        },
+    );
+}
+
+/// The per-user limit answers 429 with an integer `Retry-After`, and one user's burst never
+/// limits another.
+pub fn per_user_limit_is_per_user<A: Adapter>() {
+    let rt = runtime();
+    let env = rt.block_on(Env::start::<A>(Tuning::default_limits()));
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    run(A::NAME, "per-user limit", 6usize..9, |attempts| {
+        rt.block_on(async {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (greedy, other) = (format!("greedy{n}"), format!("other{n}"));
+            let mut statuses = Vec::new();
+            let mut retry_after = None;
+            for _ in 0..attempts {
+                let res = env
+                    .token_request(Some(&env.token_for(&greedy)))
+                    .send()
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                if res.status() == 429 {
+                    retry_after = res
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                }
+                statuses.push(res.status().as_u16());
+            }
+            check(statuses[..5].iter().all(|s| *s == 200), || {
+                format!("{statuses:?}")
+            })?;
+            check(statuses[5..].iter().all(|s| *s == 429), || {
+                format!("{statuses:?}")
+            })?;
+            let seconds = retry_after.as_deref().and_then(|v| v.parse::<u64>().ok());
+            check(seconds.is_some_and(|s| s >= 1), || {
+                format!("Retry-After {retry_after:?}")
+            })?;
+            let res = env
+                .token_request(Some(&env.token_for(&other)))
+                .send()
+                .await
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            check(res.status() == 200, || {
+                format!("another user got {}", res.status())
+            })
+        })
+    });
+}
+
+fn method() -> impl Strategy<Value = Method> {
+    prop::sample::select(vec![
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::HEAD,
+    ])
+}
+
+/// No request yields a 500 (or takes the server down), and every request to the token path is
+/// answered with `Cache-Control: no-store`.
+pub fn no_request_yields_a_500<A: Adapter>() {
+    let rt = runtime();
+    let env = rt.block_on(Env::start::<A>(Tuning::relaxed()));
+    let strategy = (
+        method(),
+        prop::sample::select(vec![
+            "/cometchat-token",
+            "/cometchat-token/",
+            "/todos",
+            "/nope",
+        ]),
+        prop::option::of("\\PC{0,60}"),
+        prop::collection::vec(("[a-zA-Z-]{1,12}", "[ -~]{0,30}"), 0..4),
+        prop::collection::vec(any::<u8>(), 0..2048),
+        any::<bool>(),
+    );
+    run(
+        A::NAME,
+        "no 500",
+        strategy,
+        |(method, path, auth, headers, body, valid)| {
+            rt.block_on(async {
+                let mut req = env
+                    .http
+                    .request(method.clone(), format!("{}{path}", env.base));
+                for (k, v) in &headers {
+                    if let (Ok(k), Ok(v)) = (
+                        reqwest::header::HeaderName::from_bytes(k.as_bytes()),
+                        reqwest::header::HeaderValue::from_str(v),
+                    ) && k != reqwest::header::HOST
+                        && k != reqwest::header::CONTENT_LENGTH
+                    {
+                        req = req.header(k, v);
+                    }
+                }
+                if valid {
+                    req = req.bearer_auth(env.token_for("someone"));
+                } else if let Some(auth) = auth
+                    && let Ok(v) = reqwest::header::HeaderValue::from_str(&auth)
+                {
+                    req = req.header("authorization", v);
+                }
+                let res = req
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let status = res.status().as_u16();
+                check(status != 500, || format!("{method} {path}: 500"))?;
+                if path == "/cometchat-token" {
+                    let cache = res
+                        .headers()
+                        .get("cache-control")
+                        .and_then(|v| v.to_str().ok());
+                    check(cache == Some("no-store"), || {
+                        format!("{method}: cache-control {cache:?}")
+                    })?;
+                }
+                Ok(())
+            })
+        },
+    );
+    // Still serving.
+    let status = rt.block_on(async {
+        env.http
+            .get(format!("{}/todos", env.base))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    assert_eq!(
+        status.ok(),
+        Some(200),
+        "[{}] the app stopped answering",
+        A::NAME
+    );
+}
+
+/// Generates one `#[test]` per property for an adapter.
+#[macro_export]
+macro_rules! security_suite {
+    ($adapter:ty) => {
+        #[test]
+        fn uid_comes_only_from_the_session() {
+            $crate::suite::uid_comes_only_from_the_session::<$adapter>();
+        }
+        #[test]
+        fn bad_credentials_get_401_and_no_upstream_call() {
+            $crate::suite::bad_credentials_get_401_and_no_upstream_call::<$adapter>();
+        }
+        #[test]
+        fn rest_key_never_leaks() {
+            $crate::suite::rest_key_never_leaks::<$adapter>();
+        }
+        #[test]
+        fn upstream_4xx_is_never_retried() {
+            $crate::suite::upstream_4xx_is_never_retried::<$adapter>();
+        }
+        #[test]
+        fn upstream_5xx_is_retried_at_most_three_times() {
+            $crate::suite::upstream_5xx_is_retried_at_most_three_times::<$adapter>();
+        }
+        #[test]
+        fn hung_upstream_answers_504_at_the_deadline() {
+            $crate::suite::hung_upstream_answers_504_at_the_deadline::<$adapter>();
+        }
+        #[test]
+        fn per_user_limit_is_per_user() {
+            $crate::suite::per_user_limit_is_per_user::<$adapter>();
+        }
+        #[test]
+        fn no_request_yields_a_500() {
+            $crate::suite::no_request_yields_a_500::<$adapter>();
+        }
+    };
+}
