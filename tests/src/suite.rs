@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use cometchat_fake::Fault;
+use cometchat_fake::{FakeUser, Fault};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reqwest::Method;
@@ -390,6 +390,9 @@ pub fn upstream_5xx_is_retried_at_most_three_times<A: Adapter>() {
         |(statuses, subject)| {
             rt.block_on(async {
                 env.fake.reset();
+                // The user exists, so every mint call is a retry (no provisioning in between).
+                env.fake
+                    .seed_user(FakeUser::new(env.uid_for(&subject), "Retry"));
                 env.fake
                     .push_faults(MINT, statuses.iter().map(|s| Fault::status(*s)));
                 let res = env
