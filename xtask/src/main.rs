@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo xtask verify   # fmt, clippy -D warnings, every test, docs with warnings denied
+//! cargo xtask bench    # the token endpoint under load on loopback, with a baseline (not part of verify)
 //! ```
 //!
 //! Each step prints the command it runs; the first failing step stops the run with a message
@@ -53,6 +54,20 @@ const VERIFY: &[Step] = &[
     },
 ];
 
+const BENCH: &[Step] = &[Step {
+    name: "token endpoint load",
+    program: "cargo",
+    args: &[
+        "run",
+        "--release",
+        "--quiet",
+        "--locked",
+        "-p",
+        "cometgate-bench",
+    ],
+    env: &[],
+}];
+
 fn run(step: &Step) -> Result<(), String> {
     let shown_env: String = step
         .env
@@ -92,8 +107,9 @@ fn run(step: &Step) -> Result<(), String> {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: cargo xtask <verify>");
+    eprintln!("usage: cargo xtask <verify|bench>");
     eprintln!("  verify   formatting, clippy (-D warnings), all tests, docs (warnings denied)");
+    eprintln!("  bench    the token endpoint under load on loopback, against a baseline");
     ExitCode::from(2)
 }
 
@@ -101,6 +117,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let steps = match args.first().map(String::as_str) {
         Some("verify") => VERIFY,
+        Some("bench") => BENCH,
         _ => return usage(),
     };
     let started = Instant::now();

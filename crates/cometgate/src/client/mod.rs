@@ -57,6 +57,7 @@ struct Inner {
     config: Config,
     retry: RetryPolicy,
     timer: Arc<dyn Timer>,
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -132,6 +133,7 @@ impl ClientBuilder {
                 config: self.config,
                 retry: self.retry,
                 timer: self.timer,
+                request_timeout: self.request_timeout,
             }),
         })
     }
@@ -351,12 +353,16 @@ impl Client {
             if remaining.is_zero() {
                 return Err((Error::deadline(None), retried));
             }
-            let result = tokio::time::timeout(
-                remaining,
-                self.attempt(method.clone(), url.clone(), body.clone()),
-            )
-            .await
-            .unwrap_or_else(|_| Err(Error::deadline(None)));
+            let call = self.attempt(method.clone(), url.clone(), body.clone());
+            // reqwest's own request timeout already bounds an attempt; a second timer is only
+            // needed when the deadline comes first (saves a timer per call on the hot path).
+            let result = if remaining < self.inner.request_timeout {
+                tokio::time::timeout(remaining, call)
+                    .await
+                    .unwrap_or_else(|_| Err(Error::deadline(None)))
+            } else {
+                call.await
+            };
             let error = match result {
                 Ok(ok) => return Ok(ok),
                 Err(e) if !e.is_retryable() => return Err((e, retried)),

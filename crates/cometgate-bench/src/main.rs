@@ -1,0 +1,287 @@
+//! `cargo xtask bench`: the token endpoint under load, on loopback, against one in-process
+//! `cometchat-fake`, with a baseline measured in the same run.
+//!
+//! - (a) baseline: a hand-written axum handler doing what the seed guide's Express recipe does —
+//!   check the session, one REST mint per request, no limits;
+//! - (b) the cometgate layer with its limits relaxed;
+//! - (c) upstream mints per request for a burst of 100 concurrent requests by one user.
+//!
+//! Both (a) and (b) identify callers the same way (`Authorization: Bearer <uid>` checked against
+//! a table of demo sessions), so the ratio measures what cometgate adds, not a JWT library.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use cometchat_fake::{FakeCometChat, FakeUser};
+use cometgate::vend::{Gate, RateLimit};
+use cometgate::{
+    Config, Identity, Principal, Region, Rejection, RequestView, UidMapper, UidMapping,
+};
+use cometgate_axum::TokenLayer;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+const USERS: usize = 500;
+const CONCURRENCY: usize = 16;
+const WARMUP: usize = 300;
+const REQUESTS: usize = 5_000;
+const ROUNDS: usize = 5;
+const BURST: usize = 100;
+
+/// Demo sessions: bearer token → app user id.
+fn sessions() -> Arc<HashMap<String, String>> {
+    Arc::new(
+        (0..USERS)
+            .map(|i| (format!("session-{i}"), format!("user_{i}")))
+            .collect(),
+    )
+}
+
+#[derive(Clone)]
+struct Baseline {
+    sessions: Arc<HashMap<String, String>>,
+    http: reqwest::Client,
+    api_base: String,
+    api_key: String,
+}
+
+/// (a) What the seed's Express recipe does, in axum.
+async fn baseline_handler(State(s): State<Baseline>, headers: HeaderMap) -> (StatusCode, String) {
+    let uid = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| s.sessions.get(t));
+    let Some(uid) = uid else {
+        return (StatusCode::UNAUTHORIZED, "{}".into());
+    };
+    let minted = s
+        .http
+        .post(format!("{}/users/{uid}/auth_tokens", s.api_base))
+        .header("apikey", &s.api_key)
+        .json(&json!({"force": true}))
+        .send()
+        .await;
+    let body: Option<Value> = match minted {
+        Ok(r) if r.status().is_success() => r.json().await.ok(),
+        _ => None,
+    };
+    match body.as_ref().and_then(|b| b["data"]["authToken"].as_str()) {
+        Some(token) => (StatusCode::OK, json!({ "authToken": token }).to_string()),
+        None => (StatusCode::BAD_GATEWAY, "{}".into()),
+    }
+}
+
+async fn serve(app: Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/cometchat-token")
+}
+
+struct Figures {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+    errors: usize,
+}
+
+async fn load(url: &str, requests: usize) -> Figures {
+    let client = reqwest::Client::new();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (client, next, url) = (client.clone(), next.clone(), url.to_owned());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= requests {
+                    break (latencies, errors);
+                }
+                let t = Instant::now();
+                let ok = client
+                    .post(&url)
+                    .bearer_auth(format!("session-{}", i % USERS))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                latencies.push(t.elapsed());
+                errors += usize::from(!ok);
+            }
+        }));
+    }
+    let mut all = Vec::with_capacity(requests);
+    let mut errors = 0;
+    for w in workers {
+        let (l, e) = w.await.expect("worker");
+        all.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    Figures {
+        rps: requests as f64 / elapsed.as_secs_f64(),
+        p50: all[all.len() / 2],
+        p99: all[all.len() * 99 / 100],
+        errors,
+    }
+}
+
+/// The same demo sessions, as a cometgate identity.
+struct Sessions(Arc<HashMap<String, String>>);
+
+impl Identity for Sessions {
+    type Credentials = String;
+
+    fn extract<R: RequestView + ?Sized>(&self, request: &R) -> Result<String, Rejection> {
+        let value = request
+            .header_str("authorization")
+            .ok_or(Rejection::Missing)?;
+        value
+            .strip_prefix("Bearer ")
+            .map(str::to_owned)
+            .ok_or_else(|| Rejection::invalid("not a bearer token"))
+    }
+
+    async fn verify(&self, session: String) -> Result<Principal, Rejection> {
+        self.0
+            .get(&session)
+            .map(|uid| Principal::new("bench", uid.clone()))
+            .ok_or_else(|| Rejection::invalid("unknown session"))
+    }
+}
+
+/// (b) The cometgate layer, limits relaxed, on a router with one ordinary route.
+fn cometgate_app(fake: &FakeCometChat, sessions: Arc<HashMap<String, String>>) -> Router {
+    let config = Config::builder()
+        .app_id(fake.app_id())
+        .region(Region::Us)
+        .rest_api_key(fake.api_key())
+        .api_base(fake.base_url())
+        .build()
+        .expect("config for the fake");
+    let gate = Gate::builder()
+        .config(config)
+        .identity(Sessions(sessions))
+        .uid_mapper(UidMapper::new(UidMapping::Readable))
+        .per_user_limit(RateLimit::unlimited())
+        .upstream_budget(RateLimit::unlimited())
+        .build()
+        .expect("gate");
+    Router::new()
+        .route("/todos", axum::routing::get(|| async { "[]" }))
+        .layer(TokenLayer::new(gate))
+}
+
+/// The median of each figure over the rounds (rounds alternate between (a) and (b)).
+fn median_figures(rounds: Vec<Figures>) -> Figures {
+    fn mid<T: PartialOrd + Copy>(mut v: Vec<T>) -> T {
+        v.sort_by(|x, y| x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal));
+        v[v.len() / 2]
+    }
+    Figures {
+        rps: mid(rounds.iter().map(|f| f.rps).collect()),
+        p50: mid(rounds.iter().map(|f| f.p50).collect()),
+        p99: mid(rounds.iter().map(|f| f.p99).collect()),
+        errors: rounds.iter().map(|f| f.errors).sum(),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    let mut builder = FakeCometChat::builder();
+    for i in 0..USERS {
+        builder = builder.seed_user(FakeUser::new(format!("user_{i}"), format!("User {i}")));
+    }
+    let fake = builder.start().await.expect("start the fake");
+    let sessions = sessions();
+
+    let baseline = serve(
+        Router::new()
+            .route("/cometchat-token", post(baseline_handler))
+            .with_state(Baseline {
+                sessions: sessions.clone(),
+                http: reqwest::Client::new(),
+                api_base: fake.base_url(),
+                api_key: fake.api_key().to_owned(),
+            }),
+    )
+    .await;
+    let gated = serve(cometgate_app(&fake, sessions.clone())).await;
+
+    // Warm up both, then measure them alternately so drift on a shared machine hits both.
+    load(&baseline, WARMUP).await;
+    load(&gated, WARMUP).await;
+    let mut a_rounds = Vec::new();
+    let mut b_rounds = Vec::new();
+    for _ in 0..ROUNDS {
+        a_rounds.push(load(&baseline, REQUESTS).await);
+        b_rounds.push(load(&gated, REQUESTS).await);
+    }
+    let (a, b) = (median_figures(a_rounds), median_figures(b_rounds));
+
+    // (c) a burst of 100 concurrent requests by one user.
+    let before = fake.count("POST /users/{uid}/auth_tokens");
+    let client = reqwest::Client::new();
+    let burst: Vec<_> = (0..BURST)
+        .map(|_| {
+            let (client, url) = (client.clone(), gated.clone());
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth("session-0")
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for b in burst {
+        ok += usize::from(b.await.expect("burst request") == 200);
+    }
+    let mints = fake.count("POST /users/{uid}/auth_tokens") - before;
+
+    println!(
+        "token endpoint on loopback: median of {ROUNDS} alternating rounds of {REQUESTS} requests, {CONCURRENCY} concurrent, {USERS} users, one in-process cometchat-fake"
+    );
+    println!("| | req/s | p50 ms | p99 ms | errors |");
+    println!("|---|---|---|---|---|");
+    for (name, f) in [
+        ("(a) hand-written handler", &a),
+        ("(b) cometgate layer", &b),
+    ] {
+        println!(
+            "| {name} | {:.0} | {:.2} | {:.2} | {} |",
+            f.rps,
+            ms(f.p50),
+            ms(f.p99),
+            f.errors
+        );
+    }
+    println!(
+        "| ratio b/a | {:.2} | {:.2} | {:.2} | |",
+        b.rps / a.rps,
+        ms(b.p50) / ms(a.p50),
+        ms(b.p99) / ms(a.p99)
+    );
+    println!(
+        "(c) burst of {BURST} concurrent requests by one user: {ok} answered 200, {mints} upstream mints = {:.2} mints/request",
+        mints as f64 / BURST as f64
+    );
+}
