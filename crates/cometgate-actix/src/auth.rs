@@ -7,11 +7,10 @@ use std::future::Future;
 use std::marker::PhantomData;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
 use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::web::ReqData;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
-use cometgate::vend::{Gate, Problem};
+use cometgate::vend::{Gate, Problem, adapter};
 use cometgate::{Identity, Principal, Rejection};
 
 use crate::{ActixView, response};
@@ -215,24 +214,19 @@ where
 }
 
 /// The core rejection an extractor's error stands for, or `None` when it is a server error
-/// (the extractor's own middleware is missing or misconfigured).
+/// (the extractor's own middleware is missing or misconfigured). Same rule as the axum adapter:
+/// [`adapter::rejection_for_status`].
 fn classify<E>(error: &actix_web::Error) -> Option<Rejection> {
     let response = error.error_response();
-    let status = response.status();
-    let says_invalid = response
+    let challenge_has_error = response
         .headers()
         .get_all(WWW_AUTHENTICATE)
-        .any(|v| v.as_bytes().windows(6).any(|w| w == b"error="));
-    let reason = || format!("the extractor `{}` answered {status}", type_name::<E>());
-    match status {
-        s if s.is_server_error() => None,
-        StatusCode::UNAUTHORIZED if !says_invalid => Some(Rejection::Missing),
-        StatusCode::FORBIDDEN => Some(Rejection::refused(reason())),
-        s if s.is_client_error() => Some(Rejection::invalid(reason())),
-        // A redirect to a login page, or a success status used as a rejection: the caller is
-        // not signed in.
-        _ => Some(Rejection::Missing),
-    }
+        .any(|v| adapter::challenge_has_error(v.as_bytes()));
+    adapter::rejection_for_status(
+        response.status().as_u16(),
+        challenge_has_error,
+        type_name::<E>(),
+    )
 }
 
 /// How much of an extractor's error message is quoted in the log.
@@ -277,6 +271,7 @@ fn misconfigured<E, I: Identity>(
 #[cfg(test)]
 mod tests {
     use actix_web::error::{ErrorBadRequest, ErrorForbidden, ErrorInternalServerError};
+    use actix_web::http::StatusCode;
     use actix_web::{HttpResponse, ResponseError};
 
     use super::*;

@@ -12,12 +12,13 @@ use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transfor
 use actix_web::http::Method;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_LENGTH, HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use cometgate::vend::adapter::{self, REQUEST_ID_HEADER};
 use cometgate::vend::{Gate, NoIdentity, Problem};
 use cometgate::{Identity, Principal, Rejection};
 use futures_util::StreamExt;
 
 use crate::auth::{Authenticate, ByExtractor, ByIdentity, IntoPrincipal};
-use crate::{request_id, response};
+use crate::response;
 
 /// The path the endpoint answers on unless [`TokenEndpoint::with_path`] says otherwise.
 pub const DEFAULT_PATH: &str = "/cometchat-token";
@@ -274,13 +275,7 @@ impl<I: Identity, A: Authenticate<I>> TokenEndpoint<I, A> {
     /// ```
     pub fn with_path(mut self, path: impl Into<String>) -> Result<Self, InvalidPath> {
         let path = path.into();
-        let valid = path.starts_with('/')
-            && path[1..].split('/').all(|segment| {
-                !segment.is_empty()
-                    && segment.bytes().all(|b| {
-                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
-                    })
-            });
+        let valid = adapter::is_valid_token_path(&path);
         if !valid {
             return Err(InvalidPath(path));
         }
@@ -345,7 +340,8 @@ impl<I: Identity, A: Authenticate<I>> TokenEndpoint<I, A> {
 
     /// Answers one request on the token path.
     pub(crate) async fn respond(&self, request: &HttpRequest, payload: Payload) -> HttpResponse {
-        let request_id = request_id::from_headers(request.headers());
+        let incoming = request.headers().get(REQUEST_ID_HEADER);
+        let request_id = adapter::request_id(incoming.map(|v| v.as_bytes()));
         let mut response = match self.precheck(request, payload).await {
             // The gate logs the request's one event and attaches the request id.
             Err(problem) => response::from_answer(&self.gate.answer_problem(problem, &request_id)),
@@ -353,7 +349,7 @@ impl<I: Identity, A: Authenticate<I>> TokenEndpoint<I, A> {
         };
         let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&request_id) {
-            headers.insert(HeaderName::from_static(request_id::HEADER), value);
+            headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
         }
         // Whatever the gate answered, a token answer (or an error standing in its place) must
         // not be cached by the client or a proxy.

@@ -90,7 +90,6 @@
 
 mod auth;
 mod endpoint;
-mod request_id;
 mod response;
 mod view;
 

@@ -60,6 +60,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod adapter;
 mod answer;
 mod gate;
 pub mod limit;
