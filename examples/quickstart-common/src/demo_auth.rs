@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 /// The issuer the demo's principals carry.
-pub const ISSUER: &str = "https://actix-quickstart.example";
+pub const ISSUER: &str = "https://quickstart.cometgate.example";
 
 /// The claims of a demo token: `sub` and `exp` are required, `name` is optional.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,7 +72,7 @@ impl Identity for DemoAuth {
 /// Signs a demo token for `sub` (with an optional display name), valid for `ttl`.
 ///
 /// ```
-/// use actix_quickstart::demo_auth::{sign_demo_token, DemoAuth};
+/// use quickstart_common::demo_auth::{sign_demo_token, DemoAuth};
 /// use cometgate::{Identity, identity::SimpleRequest};
 /// use secrecy::SecretString;
 /// use std::time::Duration;

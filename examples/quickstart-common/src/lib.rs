@@ -1,0 +1,258 @@
+//! # quickstart-common
+//!
+//! What the cometgate quickstarts (`actix-quickstart`, and any other framework's) share, so
+//! that they honour one contract: the demo app's own authentication ([`demo_auth`]: HS256 JWT
+//! bearer tokens signed with `DEMO_JWT_SECRET`), the environment ([`Settings`]: `PORT`,
+//! `DEMO_JWT_SECRET`, the core's `COMETCHAT_*`), where CometChat is ([`cometchat`]: an embedded
+//! `cometchat-fake` when no app is configured), the gate ([`gate`]) and the printed `curl`
+//! flow ([`banner`]). Only the few lines that plug cometgate into a framework differ.
+#![forbid(unsafe_code)]
+
+pub mod demo_auth;
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::time::Duration;
+
+use cometchat_fake::FakeCometChat;
+use cometgate::config::{ENV_API_BASE, ENV_APP_ID};
+use cometgate::vend::{Gate, GateBuildError};
+use cometgate::{Config, ConfigError, UidMapper, UidMapping};
+use secrecy::SecretString;
+
+use crate::demo_auth::{DemoAuth, random_secret, sign_demo_token};
+
+/// The demo user the printed `curl` command signs in as.
+pub const DEMO_USER: &str = "alice";
+
+/// How long the printed demo token stays valid.
+pub const DEMO_TOKEN_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// The token path the quickstarts serve (each adapter's default).
+pub const TOKEN_PATH: &str = "/cometchat-token";
+
+/// One item of the quickstarts' ordinary route, `GET /todos`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Todo {
+    /// Item id.
+    pub id: u32,
+    /// What to do.
+    pub title: &'static str,
+    /// Whether it is done.
+    pub done: bool,
+}
+
+/// What `GET /todos` answers: the app's own data, which cometgate never touches.
+pub fn todos() -> Vec<Todo> {
+    vec![
+        Todo {
+            id: 1,
+            title: "Add cometgate to the backend",
+            done: true,
+        },
+        Todo {
+            id: 2,
+            title: "Call POST /cometchat-token from the app, then CometChatUIKit.login({ authToken })",
+            done: false,
+        },
+    ]
+}
+
+/// Why a quickstart could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// `PORT` is not a port number.
+    #[error("PORT must be a port number between 0 and 65535, got {0:?}")]
+    Port(String),
+    /// The `COMETCHAT_*` variables are incomplete or invalid.
+    #[error(
+        "{0}. Unset COMETCHAT_APP_ID and COMETCHAT_API_BASE to run against the embedded fake instead"
+    )]
+    Config(#[from] ConfigError),
+    /// The gate could not be built.
+    #[error("could not set up cometgate: {0}")]
+    Gate(#[from] GateBuildError),
+    /// The embedded fake could not start.
+    #[error("could not start the embedded cometchat-fake: {0}")]
+    Fake(#[from] cometchat_fake::StartError),
+    /// The port could not be bound.
+    #[error("could not listen on 127.0.0.1:{port}: {source} (set PORT to a free port)")]
+    Bind {
+        /// The port asked for.
+        port: u16,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+/// Where CometChat is.
+#[derive(Debug)]
+pub enum Upstream {
+    /// Start an embedded `cometchat-fake`.
+    EmbeddedFake,
+    /// A configured app (a real one, or a separately started fake).
+    Configured(Config),
+}
+
+/// What a quickstart reads from its environment.
+#[derive(Debug)]
+pub struct Settings {
+    /// The port on 127.0.0.1 (0 picks a free one).
+    pub port: u16,
+    /// The demo auth's HS256 secret.
+    pub demo_secret: SecretString,
+    /// True when `DEMO_JWT_SECRET` was unset and a random secret was made for this run.
+    pub demo_secret_generated: bool,
+    /// Where CometChat is.
+    pub upstream: Upstream,
+}
+
+impl Settings {
+    /// Reads `PORT`, `DEMO_JWT_SECRET` and the `COMETCHAT_*` variables.
+    ///
+    /// # Errors
+    /// [`StartError::Port`] or [`StartError::Config`] with what to fix.
+    pub fn from_env() -> Result<Self, StartError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup` (empty counts as
+    /// unset).
+    ///
+    /// ```
+    /// use quickstart_common::{Settings, Upstream};
+    ///
+    /// let settings = Settings::from_lookup(|_| None).unwrap();
+    /// assert_eq!(settings.port, 3000);
+    /// assert!(settings.demo_secret_generated);
+    /// assert!(matches!(settings.upstream, Upstream::EmbeddedFake));
+    ///
+    /// assert!(Settings::from_lookup(|n| (n == "PORT").then(|| "http".into())).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// As [`from_env`](Self::from_env).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, StartError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let port = match get("PORT") {
+            None => 3000,
+            Some(raw) => raw.trim().parse().map_err(|_| StartError::Port(raw))?,
+        };
+        let (demo_secret, demo_secret_generated) = match get("DEMO_JWT_SECRET") {
+            Some(secret) => (SecretString::from(secret), false),
+            None => (random_secret(), true),
+        };
+        let upstream = if get(ENV_APP_ID).is_some() || get(ENV_API_BASE).is_some() {
+            Upstream::Configured(Config::from_lookup(&lookup)?)
+        } else {
+            Upstream::EmbeddedFake
+        };
+        Ok(Self {
+            port,
+            demo_secret,
+            demo_secret_generated,
+            upstream,
+        })
+    }
+
+    /// Binds `127.0.0.1:{port}` (a std listener: every framework's server accepts one).
+    ///
+    /// # Errors
+    /// [`StartError::Bind`] when the port is taken or not allowed.
+    pub fn bind(&self) -> Result<(TcpListener, SocketAddr), StartError> {
+        let error = |source| StartError::Bind {
+            port: self.port,
+            source,
+        };
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, self.port)).map_err(error)?;
+        let addr = listener.local_addr().map_err(error)?;
+        Ok((listener, addr))
+    }
+}
+
+/// CometChat as the settings say: the configured app, or a freshly started embedded
+/// `cometchat-fake` (returned too: keep it alive while serving). The string says which, for
+/// the banner.
+///
+/// # Errors
+/// [`StartError::Fake`] or [`StartError::Config`] when the embedded fake cannot start.
+pub async fn cometchat(
+    upstream: &Upstream,
+) -> Result<(Config, Option<FakeCometChat>, String), StartError> {
+    let (config, fake) = match upstream {
+        Upstream::Configured(config) => (config.clone(), None),
+        Upstream::EmbeddedFake => {
+            let fake = FakeCometChat::builder().start().await?;
+            let config = Config::builder()
+                .app_id(fake.app_id())
+                .region(fake.region().parse()?)
+                .rest_api_key(fake.api_key())
+                .api_base(fake.base_url())
+                .build()?;
+            (config, Some(fake))
+        }
+    };
+    let description = match &fake {
+        Some(fake) => format!(
+            "CometChat: embedded cometchat-fake at {} (no account needed; set COMETCHAT_APP_ID, \
+             COMETCHAT_REGION and COMETCHAT_REST_API_KEY to use your app)",
+            fake.base_url()
+        ),
+        None => format!(
+            "CometChat: app {} at {}",
+            config.app_id(),
+            config.api_base()
+        ),
+    };
+    Ok((config, fake, description))
+}
+
+/// The quickstarts' gate: CometChat at `config`, callers identified by the demo auth.
+///
+/// # Errors
+/// [`GateBuildError`] when the client cannot be built.
+pub fn gate(config: Config, demo_secret: &SecretString) -> Result<Gate<DemoAuth>, GateBuildError> {
+    Gate::builder()
+        .config(config)
+        .identity(DemoAuth::new(demo_secret))
+        // The demo's subjects are lower-case ids, so they can be the UIDs as they are. Apps
+        // whose subjects are mixed-case (Firebase, Clerk, Auth0) keep the default, encoded.
+        .uid_mapper(UidMapper::new(UidMapping::Readable))
+        .build()
+}
+
+/// What a quickstart prints: where `framework`'s app listens, where CometChat is, and
+/// ready-to-paste `curl` commands (one with a valid demo token for [`DEMO_USER`]).
+///
+/// ```
+/// use quickstart_common::{Settings, banner};
+///
+/// let settings = Settings::from_lookup(|_| None).unwrap();
+/// let text = banner("axum", "127.0.0.1:3000".parse().unwrap(), "CometChat: ...", &settings);
+/// assert!(text.contains("curl -i -X POST http://127.0.0.1:3000/cometchat-token -H 'Authorization: Bearer "));
+/// assert!(text.contains("DEMO_JWT_SECRET is not set"));
+/// ```
+pub fn banner(framework: &str, addr: SocketAddr, cometchat: &str, settings: &Settings) -> String {
+    let token = sign_demo_token(
+        &settings.demo_secret,
+        DEMO_USER,
+        Some("Alice (demo)"),
+        DEMO_TOKEN_TTL,
+    );
+    let secret_note = if settings.demo_secret_generated {
+        "DEMO_JWT_SECRET is not set: a random secret was generated for this run (set it to keep \
+         demo tokens valid across restarts).\n"
+    } else {
+        ""
+    };
+    format!(
+        "cometgate {framework} quickstart listening on http://{addr}\n\
+         {cometchat}\n\
+         {secret_note}\n\
+         Get a CometChat auth token as the demo user \"{DEMO_USER}\" (demo token valid 1 hour):\n\n\
+         curl -i -X POST http://{addr}{TOKEN_PATH} -H 'Authorization: Bearer {token}'\n\n\
+         Without a token it answers 401 (application/problem+json):\n\n\
+         curl -i -X POST http://{addr}{TOKEN_PATH}\n\n\
+         An ordinary route of the app, untouched by cometgate:\n\n\
+         curl -i http://{addr}/todos\n"
+    )
+}
