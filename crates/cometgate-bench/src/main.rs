@@ -3,7 +3,7 @@
 //!
 //! - (a) baseline: a hand-written axum handler doing what the seed guide's Express recipe does —
 //!   check the session, one REST mint per request, no limits;
-//! - (b) the cometgate layer with its limits relaxed;
+//! - (b) the cometgate layer with its limits relaxed, on axum, and (b') the same gate on actix-web;
 //! - (c) upstream mints per request for a burst of 100 concurrent requests by one user.
 //!
 //! Both (a) and (b) identify callers the same way (`Authorization: Bearer <uid>` checked against
@@ -161,8 +161,8 @@ impl Identity for Sessions {
     }
 }
 
-/// (b) The cometgate layer, limits relaxed, on a router with one ordinary route.
-fn cometgate_app(fake: &FakeCometChat, sessions: Arc<HashMap<String, String>>) -> Router {
+/// The gate both adapters serve: limits relaxed, readable UIDs.
+fn bench_gate(fake: &FakeCometChat, sessions: Arc<HashMap<String, String>>) -> Gate<Sessions> {
     let config = Config::builder()
         .app_id(fake.app_id())
         .region(Region::Us)
@@ -170,17 +170,40 @@ fn cometgate_app(fake: &FakeCometChat, sessions: Arc<HashMap<String, String>>) -
         .api_base(fake.base_url())
         .build()
         .expect("config for the fake");
-    let gate = Gate::builder()
+    Gate::builder()
         .config(config)
         .identity(Sessions(sessions))
         .uid_mapper(UidMapper::new(UidMapping::Readable))
         .per_user_limit(RateLimit::unlimited())
         .upstream_budget(RateLimit::unlimited())
         .build()
-        .expect("gate");
+        .expect("gate")
+}
+
+/// (b) The cometgate layer on an axum router with one ordinary route.
+fn axum_app(gate: Gate<Sessions>) -> Router {
     Router::new()
         .route("/todos", axum::routing::get(|| async { "[]" }))
         .layer(TokenLayer::new(gate))
+}
+
+/// (b') The same gate as actix-web middleware; actix serves on its own worker threads.
+fn serve_actix(gate: Gate<Sessions>) -> String {
+    let endpoint = cometgate_actix::TokenEndpoint::new(gate);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .route("/todos", actix_web::web::get().to(|| async { "[]" }))
+            .wrap(endpoint.clone())
+    })
+    .workers(2)
+    .disable_signals()
+    .listen(listener)
+    .expect("listen on loopback")
+    .run();
+    tokio::spawn(server);
+    format!("http://{addr}/cometchat-token")
 }
 
 /// The median of each figure over the rounds (rounds alternate between (a) and (b)).
@@ -221,18 +244,24 @@ async fn main() {
             }),
     )
     .await;
-    let gated = serve(cometgate_app(&fake, sessions.clone())).await;
+    let gated = serve(axum_app(bench_gate(&fake, sessions.clone()))).await;
+    let actix = serve_actix(bench_gate(&fake, sessions.clone()));
 
     // Warm up both, then measure them alternately so drift on a shared machine hits both.
     load(&baseline, WARMUP).await;
     load(&gated, WARMUP).await;
-    let mut a_rounds = Vec::new();
-    let mut b_rounds = Vec::new();
+    load(&actix, WARMUP).await;
+    let (mut a_rounds, mut b_rounds, mut x_rounds) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         a_rounds.push(load(&baseline, REQUESTS).await);
         b_rounds.push(load(&gated, REQUESTS).await);
+        x_rounds.push(load(&actix, REQUESTS).await);
     }
-    let (a, b) = (median_figures(a_rounds), median_figures(b_rounds));
+    let (a, b, x) = (
+        median_figures(a_rounds),
+        median_figures(b_rounds),
+        median_figures(x_rounds),
+    );
 
     // (c) a burst of 100 concurrent requests by one user.
     let before = fake.count("POST /users/{uid}/auth_tokens");
@@ -263,8 +292,9 @@ async fn main() {
     println!("| | req/s | p50 ms | p99 ms | errors |");
     println!("|---|---|---|---|---|");
     for (name, f) in [
-        ("(a) hand-written handler", &a),
-        ("(b) cometgate layer", &b),
+        ("(a) hand-written axum handler", &a),
+        ("(b) cometgate on axum", &b),
+        ("(b') cometgate on actix-web", &x),
     ] {
         println!(
             "| {name} | {:.0} | {:.2} | {:.2} | {} |",
@@ -274,12 +304,14 @@ async fn main() {
             f.errors
         );
     }
-    println!(
-        "| ratio b/a | {:.2} | {:.2} | {:.2} | |",
-        b.rps / a.rps,
-        ms(b.p50) / ms(a.p50),
-        ms(b.p99) / ms(a.p99)
-    );
+    for (name, f) in [("ratio b/a", &b), ("ratio b'/a", &x)] {
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.2} | |",
+            f.rps / a.rps,
+            ms(f.p50) / ms(a.p50),
+            ms(f.p99) / ms(a.p99)
+        );
+    }
     println!(
         "(c) burst of {BURST} concurrent requests by one user: {ok} answered 200, {mints} upstream mints = {:.2} mints/request",
         mints as f64 / BURST as f64
