@@ -16,58 +16,28 @@
 //!
 //! The pieces are public so that tests (and you) can drive them: [`app`] builds the router from
 //! a gate, [`Settings`] reads the environment, [`start`] serves it and says how to call it.
+//! Everything that is not axum-specific (demo auth, settings, embedded fake, banner) comes from
+//! `quickstart-common`, shared with the other frameworks' quickstarts.
 #![forbid(unsafe_code)]
 
-pub mod demo_auth;
-
-use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
+use std::net::SocketAddr;
 
 use axum::routing::get;
 use axum::{Json, Router};
 use cometchat_fake::FakeCometChat;
-use cometgate::config::{ENV_API_BASE, ENV_APP_ID};
-use cometgate::vend::{Gate, GateBuildError};
-use cometgate::{Config, ConfigError, Identity, UidMapper, UidMapping};
-use cometgate_axum::{DEFAULT_PATH, TokenLayer};
-use secrecy::SecretString;
-use serde::Serialize;
+use cometgate::Identity;
+use cometgate::vend::Gate;
+use cometgate_axum::TokenLayer;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::demo_auth::{DemoAuth, random_secret, sign_demo_token};
-
-/// The demo user the printed `curl` command signs in as.
-pub const DEMO_USER: &str = "alice";
-
-/// How long the printed demo token stays valid.
-pub const DEMO_TOKEN_TTL: Duration = Duration::from_secs(60 * 60);
-
-/// One item of the app's ordinary route.
-#[derive(Debug, Clone, Serialize)]
-pub struct Todo {
-    /// Item id.
-    pub id: u32,
-    /// What to do.
-    pub title: &'static str,
-    /// Whether it is done.
-    pub done: bool,
-}
+pub use quickstart_common::{
+    DEMO_TOKEN_TTL, DEMO_USER, Settings, StartError, Todo, Upstream, demo_auth,
+};
 
 /// The app's own route: cometgate never touches it.
 async fn list_todos() -> Json<Vec<Todo>> {
-    Json(vec![
-        Todo {
-            id: 1,
-            title: "Add cometgate to the backend",
-            done: true,
-        },
-        Todo {
-            id: 2,
-            title: "Call POST /cometchat-token from the app, then CometChatUIKit.login({ authToken })",
-            done: false,
-        },
-    ])
+    Json(quickstart_common::todos())
 }
 
 /// The whole app: the ordinary routes, and the token endpoint added by one layer.
@@ -75,104 +45,6 @@ pub fn app<I: Identity>(gate: Gate<I>) -> Router {
     Router::new()
         .route("/todos", get(list_todos))
         .layer(TokenLayer::new(gate))
-}
-
-/// Why the quickstart could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// `PORT` is not a port number.
-    #[error("PORT must be a port number between 0 and 65535, got {0:?}")]
-    Port(String),
-    /// The `COMETCHAT_*` variables are incomplete or invalid.
-    #[error(
-        "{0}. Unset COMETCHAT_APP_ID and COMETCHAT_API_BASE to run against the embedded fake instead"
-    )]
-    Config(#[from] ConfigError),
-    /// The gate could not be built.
-    #[error("could not set up cometgate: {0}")]
-    Gate(#[from] GateBuildError),
-    /// The embedded fake could not start.
-    #[error("could not start the embedded cometchat-fake: {0}")]
-    Fake(#[from] cometchat_fake::StartError),
-    /// The port could not be bound.
-    #[error("could not listen on 127.0.0.1:{port}: {source} (set PORT to a free port)")]
-    Bind {
-        /// The port asked for.
-        port: u16,
-        /// What the OS said.
-        source: std::io::Error,
-    },
-}
-
-/// Where CometChat is.
-#[derive(Debug)]
-pub enum Upstream {
-    /// Start an embedded `cometchat-fake`.
-    EmbeddedFake,
-    /// A configured app (a real one, or a separately started fake).
-    Configured(Config),
-}
-
-/// What the quickstart reads from its environment.
-#[derive(Debug)]
-pub struct Settings {
-    /// The port on 127.0.0.1 (0 picks a free one).
-    pub port: u16,
-    /// The demo auth's HS256 secret.
-    pub demo_secret: SecretString,
-    /// True when `DEMO_JWT_SECRET` was unset and a random secret was made for this run.
-    pub demo_secret_generated: bool,
-    /// Where CometChat is.
-    pub upstream: Upstream,
-}
-
-impl Settings {
-    /// Reads `PORT`, `DEMO_JWT_SECRET` and the `COMETCHAT_*` variables.
-    ///
-    /// # Errors
-    /// [`StartError::Port`] or [`StartError::Config`] with what to fix.
-    pub fn from_env() -> Result<Self, StartError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Like [`from_env`](Self::from_env), reading variables through `lookup` (empty counts as
-    /// unset).
-    ///
-    /// ```
-    /// use axum_quickstart::{Settings, Upstream};
-    ///
-    /// let settings = Settings::from_lookup(|_| None).unwrap();
-    /// assert_eq!(settings.port, 3000);
-    /// assert!(settings.demo_secret_generated);
-    /// assert!(matches!(settings.upstream, Upstream::EmbeddedFake));
-    ///
-    /// assert!(Settings::from_lookup(|n| (n == "PORT").then(|| "http".into())).is_err());
-    /// ```
-    ///
-    /// # Errors
-    /// As [`from_env`](Self::from_env).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, StartError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        let port = match get("PORT") {
-            None => 3000,
-            Some(raw) => raw.trim().parse().map_err(|_| StartError::Port(raw))?,
-        };
-        let (demo_secret, demo_secret_generated) = match get("DEMO_JWT_SECRET") {
-            Some(secret) => (SecretString::from(secret), false),
-            None => (random_secret(), true),
-        };
-        let upstream = if get(ENV_APP_ID).is_some() || get(ENV_API_BASE).is_some() {
-            Upstream::Configured(Config::from_lookup(&lookup)?)
-        } else {
-            Upstream::EmbeddedFake
-        };
-        Ok(Self {
-            port,
-            demo_secret,
-            demo_secret_generated,
-            upstream,
-        })
-    }
 }
 
 /// A running quickstart.
@@ -222,50 +94,17 @@ impl Running {
 /// # Errors
 /// [`StartError`] says what failed and what to do.
 pub async fn start(settings: Settings) -> Result<Running, StartError> {
-    let (config, fake) = match settings.upstream {
-        Upstream::Configured(config) => (config, None),
-        Upstream::EmbeddedFake => {
-            let fake = FakeCometChat::builder().start().await?;
-            let config = Config::builder()
-                .app_id(fake.app_id())
-                .region(fake.region().parse()?)
-                .rest_api_key(fake.api_key())
-                .api_base(fake.base_url())
-                .build()?;
-            (config, Some(fake))
-        }
-    };
-    let cometchat = match &fake {
-        Some(fake) => format!(
-            "CometChat: embedded cometchat-fake at {} (no account needed; set COMETCHAT_APP_ID, \
-             COMETCHAT_REGION and COMETCHAT_REST_API_KEY to use your app)",
-            fake.base_url()
-        ),
-        None => format!(
-            "CometChat: app {} at {}",
-            config.app_id(),
-            config.api_base()
-        ),
-    };
+    let (config, fake, cometchat) = quickstart_common::cometchat(&settings.upstream).await?;
+    let gate = quickstart_common::gate(config, &settings.demo_secret)?;
 
-    let gate = Gate::builder()
-        .config(config)
-        .identity(DemoAuth::new(&settings.demo_secret))
-        // The demo's subjects are lower-case ids, so they can be the UIDs as they are. Apps
-        // whose subjects are mixed-case (Firebase, Clerk, Auth0) keep the default, encoded.
-        .uid_mapper(UidMapper::new(UidMapping::Readable))
-        .build()?;
-
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, settings.port))
-        .await
-        .map_err(|source| StartError::Bind {
-            port: settings.port,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+    let (listener, addr) = settings.bind()?;
+    let bind_error = |source| StartError::Bind {
         port: settings.port,
         source,
-    })?;
+    };
+    listener.set_nonblocking(true).map_err(bind_error)?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(bind_error)?;
+
     let (stop, stopped) = oneshot::channel::<()>();
     let service = app(gate).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
@@ -276,29 +115,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             .await
     });
 
-    let token = sign_demo_token(
-        &settings.demo_secret,
-        DEMO_USER,
-        Some("Alice (demo)"),
-        DEMO_TOKEN_TTL,
-    );
-    let secret_note = if settings.demo_secret_generated {
-        "DEMO_JWT_SECRET is not set: a random secret was generated for this run (set it to keep \
-         demo tokens valid across restarts).\n"
-    } else {
-        ""
-    };
-    let banner = format!(
-        "cometgate axum quickstart listening on http://{addr}\n\
-         {cometchat}\n\
-         {secret_note}\n\
-         Get a CometChat auth token as the demo user \"{DEMO_USER}\" (demo token valid 1 hour):\n\n\
-         curl -i -X POST http://{addr}{DEFAULT_PATH} -H 'Authorization: Bearer {token}'\n\n\
-         Without a token it answers 401 (application/problem+json):\n\n\
-         curl -i -X POST http://{addr}{DEFAULT_PATH}\n\n\
-         An ordinary route of the app, untouched by cometgate:\n\n\
-         curl -i http://{addr}/todos\n"
-    );
+    let banner = quickstart_common::banner("axum", addr, &cometchat, &settings);
     Ok(Running {
         addr,
         banner,
