@@ -2,8 +2,9 @@
 //!
 //! An adapter test file implements [`Adapter`] (how to serve a [`Gate`] on a loopback socket
 //! next to an ordinary route) and invokes [`security_suite!`]. Every property runs against the
-//! real app over HTTP, with `cometchat-fake` as CometChat, real HS256 JWTs signed with a secret
-//! generated per run, and ≥ 256 proptest cases.
+//! real app over HTTP, with `cometchat-fake` as CometChat, the quickstarts' own authentication
+//! (HS256 JWTs verified by `cometgate_jwt::SharedSecret`, with a secret generated per run), and
+//! ≥ 256 proptest cases.
 //!
 //! ```text
 //! struct Axum;
@@ -20,71 +21,24 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cometchat_fake::FakeCometChat;
 use cometgate::retry::RetryPolicy;
 use cometgate::vend::{Gate, RateLimit};
-use cometgate::{
-    Config, Identity, Principal, Region, Rejection, RequestView, UidMapper, UidMapping,
-};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+use cometgate::{Config, Identity, Principal, Region, UidMapper};
+use cometgate_jwt::JwtIdentity;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use quickstart_common::demo_auth::AuthSettings;
+use secrecy::SecretString;
 
 pub use proptest;
 
-/// The issuer of the suite's demo tokens.
-pub const ISSUER: &str = "https://suite.cometgate.test";
+pub use quickstart_common::demo_auth::{AUDIENCE, Claims, ISSUER};
 
-/// HS256 bearer tokens: the demo app authentication the quickstarts use.
-#[derive(Clone)]
-pub struct DemoJwt {
-    key: DecodingKey,
-    validation: Validation,
-}
-
-/// Claims of a demo token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Claims {
-    /// The user.
-    pub sub: String,
-    /// Display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Expiry, unix seconds.
-    pub exp: u64,
-}
-
-impl DemoJwt {
-    /// Verifies tokens signed with `secret`.
-    pub fn new(secret: &[u8]) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        validation.leeway = 0;
-        Self {
-            key: DecodingKey::from_secret(secret),
-            validation,
-        }
-    }
-}
-
-impl Identity for DemoJwt {
-    type Credentials = String;
-
-    fn extract<R: RequestView + ?Sized>(&self, request: &R) -> Result<String, Rejection> {
-        let value = request.header("authorization").ok_or(Rejection::Missing)?;
-        let value = std::str::from_utf8(value).map_err(|_| Rejection::invalid("not UTF-8"))?;
-        match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() => {
-                Ok(token.to_owned())
-            }
-            _ => Err(Rejection::invalid("not a bearer token")),
-        }
-    }
-
-    async fn verify(&self, token: String) -> Result<Principal, Rejection> {
-        let data = jsonwebtoken::decode::<Claims>(&token, &self.key, &self.validation)
-            .map_err(|e| Rejection::invalid(e.to_string()))?;
-        let mut principal = Principal::new(ISSUER, data.claims.sub);
-        if let Some(name) = data.claims.name {
-            principal = principal.with_name(name);
-        }
-        Ok(principal)
+/// Demo claims for `sub`, with the quickstarts' issuer and audience.
+pub fn claims(sub: &str, name: Option<&str>, exp: u64) -> Claims {
+    Claims {
+        iss: ISSUER.to_owned(),
+        aud: AUDIENCE.to_owned(),
+        sub: sub.to_owned(),
+        name: name.map(str::to_owned),
+        exp,
     }
 }
 
@@ -114,7 +68,7 @@ pub trait Adapter {
     /// Serves an app on `127.0.0.1:0` that has an ordinary `GET /todos` route and the gate's
     /// token endpoint at `POST /cometchat-token`; returns the bound address. The server runs in
     /// the background on the current tokio runtime (or its own thread, for `!Send` frameworks).
-    fn serve(gate: Gate<DemoJwt>) -> impl Future<Output = SocketAddr>;
+    fn serve(gate: Gate<JwtIdentity>) -> impl Future<Output = SocketAddr>;
 }
 
 /// The knobs a property needs on the gate.
@@ -166,7 +120,7 @@ pub struct Env {
     pub base: String,
     /// The demo JWT secret (generated per environment).
     pub secret: Vec<u8>,
-    /// The mapper the gate uses, to compute expected UIDs.
+    /// The mapper the gate uses (the demo identity's own), to compute expected UIDs.
     pub mapper: UidMapper,
     /// A client for the app.
     pub http: reqwest::Client,
@@ -194,8 +148,14 @@ impl Env {
             .start()
             .await
             .expect("start the fake");
-        let secret = format!("suite-secret-{:x}", rand_u128()).into_bytes();
-        let mapper = UidMapper::new(UidMapping::Encoded);
+        let secret = format!("suite-secret-{:032x}", rand_u128());
+        let identity = AuthSettings::Demo {
+            secret: SecretString::from(secret.clone()),
+            generated: false,
+        }
+        .identity()
+        .expect("demo identity");
+        let mapper = identity.uid_mapper().unwrap_or_default();
         let config = Config::builder()
             .app_id(fake.app_id())
             .region(Region::Us)
@@ -205,8 +165,7 @@ impl Env {
             .expect("config for the fake");
         let gate = Gate::builder()
             .config(config)
-            .identity(DemoJwt::new(&secret))
-            .uid_mapper(mapper.clone())
+            .identity(identity)
             .per_user_limit(tuning.per_user)
             .upstream_budget(RateLimit::per_minute(1_000_000).with_burst(1_000_000))
             .retry_policy(tuning.retry)
@@ -216,7 +175,7 @@ impl Env {
         Self {
             fake,
             base: format!("http://{addr}"),
-            secret,
+            secret: secret.into_bytes(),
             mapper,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(20))
@@ -227,14 +186,7 @@ impl Env {
 
     /// A valid token for `sub`, expiring in an hour.
     pub fn token_for(&self, sub: &str) -> String {
-        sign(
-            &self.secret,
-            &Claims {
-                sub: sub.to_owned(),
-                name: None,
-                exp: now() + 3600,
-            },
-        )
+        sign(&self.secret, &claims(sub, None, now() + 3600))
     }
 
     /// The UID the gate must mint for `sub`.

@@ -9,7 +9,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::{Adapter, Claims, Env, Logs, Tuning, now, runtime, sign};
+use crate::{Adapter, Env, Logs, Tuning, claims, now, runtime, sign};
 
 const CASES: u32 = 256;
 const MINT: &str = "POST /users/{uid}/auth_tokens";
@@ -183,11 +183,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn credential_header(env: &Env, c: &BadCredential, subject: &str) -> Option<String> {
-    let claims = |exp| Claims {
-        sub: subject.to_owned(),
-        name: None,
-        exp,
-    };
+    let claims = |exp| claims(subject, None, exp);
     Some(match c {
         BadCredential::Missing => return None,
         BadCredential::Raw(s) => s.clone(),

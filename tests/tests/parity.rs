@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use cometchat_fake::{FakeCometChat, Fault};
-use cometgate_conformance::{Claims, now, sign};
+use cometgate_conformance::{claims, now, sign};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const SECRET: &str = "parity demo secret";
+const SECRET: &str = "parity demo secret, at least 32 bytes";
 const MINT: &str = "POST /users/{uid}/auth_tokens";
 /// The headers compared between the adapters.
 const HEADERS: [&str; 5] = [
@@ -154,11 +154,7 @@ async fn same(axum: &Side, actix: &Side, call: Call) -> Observed {
 fn token(sub: &str, exp: u64) -> String {
     sign(
         SECRET.as_bytes(),
-        &Claims {
-            sub: sub.to_owned(),
-            name: Some(format!("{sub} (parity)")),
-            exp,
-        },
+        &claims(sub, Some(&format!("{sub} (parity)")), exp),
     )
 }
 

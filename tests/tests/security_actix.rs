@@ -5,14 +5,15 @@ use std::net::SocketAddr;
 use actix_web::{App, HttpServer, web};
 use cometgate::vend::Gate;
 use cometgate_actix::TokenEndpoint;
-use cometgate_conformance::{Adapter, DemoJwt, security_suite};
+use cometgate_conformance::{Adapter, security_suite};
+use cometgate_jwt::JwtIdentity;
 
 struct Actix;
 
 impl Adapter for Actix {
     const NAME: &'static str = "actix";
 
-    async fn serve(gate: Gate<DemoJwt>) -> SocketAddr {
+    async fn serve(gate: Gate<JwtIdentity>) -> SocketAddr {
         let endpoint = TokenEndpoint::new(gate);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");

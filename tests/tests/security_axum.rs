@@ -6,14 +6,15 @@ use axum::Router;
 use axum::routing::get;
 use cometgate::vend::Gate;
 use cometgate_axum::TokenLayer;
-use cometgate_conformance::{Adapter, DemoJwt, security_suite};
+use cometgate_conformance::{Adapter, security_suite};
+use cometgate_jwt::JwtIdentity;
 
 struct Axum;
 
 impl Adapter for Axum {
     const NAME: &'static str = "axum";
 
-    async fn serve(gate: Gate<DemoJwt>) -> SocketAddr {
+    async fn serve(gate: Gate<JwtIdentity>) -> SocketAddr {
         let app = Router::new()
             .route("/todos", get(|| async { "[]" }))
             .layer(TokenLayer::new(gate));

@@ -361,7 +361,19 @@ fn default_base(app_id: &str, region: Region) -> Url {
     Url::parse(&base).unwrap_or_else(|_| unreachable!("validated app id gives a valid URL"))
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether `url`'s host is loopback (`localhost`, `127.0.0.0/8`, `::1`): the only hosts that
+/// cometgate lets a secret or a key fetch travel to over plain `http://`.
+///
+/// ```
+/// use cometgate::config::is_loopback;
+/// use url::Url;
+///
+/// assert!(is_loopback(&Url::parse("http://127.0.0.1:8787/v3").unwrap()));
+/// assert!(is_loopback(&Url::parse("http://localhost/").unwrap()));
+/// assert!(!is_loopback(&Url::parse("http://10.0.0.1/").unwrap()));
+/// assert!(!is_loopback(&Url::parse("http://127.0.0.1.evil.example/").unwrap()));
+/// ```
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),

@@ -57,6 +57,52 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 
+use crate::uid_mapper::UidMapper;
+
+/// The longest bearer token [`bearer_token`] accepts (16 KiB): real JWTs are a few hundred
+/// bytes to a few KiB; anything longer is refused before any parsing.
+pub const MAX_BEARER_TOKEN_LEN: usize = 16 * 1024;
+
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1), the only place a
+/// well-behaved [`Identity`] looks for a bearer token.
+///
+/// - no `Authorization` header: [`Rejection::Missing`];
+/// - a header that is not UTF-8, not the `Bearer` scheme (matched case-insensitively), has an
+///   empty token, or a token over [`MAX_BEARER_TOKEN_LEN`]: [`Rejection::Invalid`].
+///
+/// Tokens in the query string (`?access_token=`) or the body are never read (RFC 6750 §2.3).
+///
+/// ```
+/// use cometgate::identity::{bearer_token, SimpleRequest};
+/// use cometgate::Rejection;
+///
+/// let request = SimpleRequest::post("/t").with_header("authorization", "bearer abc.def.ghi");
+/// assert_eq!(bearer_token(&request), Ok("abc.def.ghi"));
+/// assert_eq!(bearer_token(&SimpleRequest::post("/t?access_token=abc")), Err(Rejection::Missing));
+/// let basic = SimpleRequest::post("/t").with_header("Authorization", "Basic YTpi");
+/// assert!(matches!(bearer_token(&basic), Err(Rejection::Invalid { .. })));
+/// ```
+pub fn bearer_token<R: RequestView + ?Sized>(request: &R) -> Result<&str, Rejection> {
+    let value = request.header("authorization").ok_or(Rejection::Missing)?;
+    let value = std::str::from_utf8(value)
+        .map_err(|_| Rejection::invalid("the Authorization header is not UTF-8"))?;
+    match value.trim().split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            let token = token.trim();
+            if token.is_empty() {
+                Err(Rejection::invalid("the bearer token is empty"))
+            } else if token.len() > MAX_BEARER_TOKEN_LEN {
+                Err(Rejection::invalid("the bearer token is too long"))
+            } else {
+                Ok(token)
+            }
+        }
+        _ => Err(Rejection::invalid(
+            "the Authorization header is not a Bearer credential",
+        )),
+    }
+}
+
 /// A read-only view of an incoming HTTP request, defined by cometgate so that identity
 /// implementations need neither `http` 1 nor `http` 0.2.
 ///
@@ -218,6 +264,16 @@ pub trait Identity: Send + Sync + 'static {
         &self,
         credentials: Self::Credentials,
     ) -> impl Future<Output = Result<Principal, Rejection>> + Send;
+
+    /// The UID mapping that suits this identity's subjects, used by a gate that was not given
+    /// one with [`GateBuilder::uid_mapper`](crate::vend::GateBuilder::uid_mapper).
+    ///
+    /// The default, `None`, leaves the gate's default ([`UidMapper::default`], encoded).
+    /// Identity providers whose subjects are known to be valid lower-case UIDs (Supabase's
+    /// UUIDs) return a readable mapping here.
+    fn uid_mapper(&self) -> Option<UidMapper> {
+        None
+    }
 
     /// [`extract`](Identity::extract) then [`verify`](Identity::verify).
     fn resolve<R: RequestView + ?Sized>(

@@ -44,7 +44,7 @@ async fn list_todos() -> web::Json<Vec<Todo>> {
 ///
 /// ```no_run
 /// # use actix_web::{App, HttpServer};
-/// # fn demo(endpoint: cometgate_actix::TokenEndpoint<actix_quickstart::demo_auth::DemoAuth>) {
+/// # fn demo<I: cometgate_actix::cometgate::Identity>(endpoint: cometgate_actix::TokenEndpoint<I>) {
 /// let server = HttpServer::new(move || App::new().configure(actix_quickstart::routes(&endpoint)));
 /// # }
 /// ```
@@ -107,7 +107,7 @@ impl Running {
 pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let (listener, addr) = settings.bind()?;
     let (config, fake, cometchat) = quickstart_common::cometchat(&settings.upstream).await?;
-    let endpoint = TokenEndpoint::new(quickstart_common::gate(config, &settings.demo_secret)?);
+    let endpoint = TokenEndpoint::new(quickstart_common::gate(config, &settings.auth)?);
 
     let server = HttpServer::new(move || App::new().configure(routes(&endpoint)))
         // Ctrl-C is handled by `main`, which then calls `Running::shutdown`.

@@ -104,7 +104,10 @@ async fn uses_a_separately_started_fake_and_a_fixed_secret() {
     let base = external.base_url();
     let running = start_with(&[
         ("PORT", "0"),
-        ("DEMO_JWT_SECRET", "a fixed demo secret"),
+        (
+            "DEMO_JWT_SECRET",
+            "a fixed demo secret, at least 32 bytes long",
+        ),
         ("COMETCHAT_APP_ID", external.app_id()),
         ("COMETCHAT_REGION", external.region()),
         ("COMETCHAT_REST_API_KEY", external.api_key()),

@@ -95,7 +95,7 @@ impl Running {
 /// [`StartError`] says what failed and what to do.
 pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let (config, fake, cometchat) = quickstart_common::cometchat(&settings.upstream).await?;
-    let gate = quickstart_common::gate(config, &settings.demo_secret)?;
+    let gate = quickstart_common::gate(config, &settings.auth)?;
 
     let (listener, addr) = settings.bind()?;
     let bind_error = |source| StartError::Bind {

@@ -1,21 +1,31 @@
-//! The demo app's own authentication: HS256 JWT bearer tokens signed with `DEMO_JWT_SECRET`.
+//! The demo app's own authentication: HS256 JWT bearer tokens signed with `DEMO_JWT_SECRET`,
+//! verified by [`cometgate_jwt::SharedSecret`]. Or, when `AUTH_ISSUER` and `AUTH_AUDIENCE` are
+//! set, tokens from that OpenID Connect issuer ([`cometgate_jwt::Oidc`]).
 //!
-//! A real app already has this (Firebase, Supabase, Auth0, its own sessions...). cometgate only
-//! needs to be told how to read it: that is the [`Identity`] implementation below.
+//! A real app already has this (Firebase, Supabase, Auth0, its own sessions...): cometgate only
+//! needs to be told how to read it, which is one `cometgate_jwt` constructor.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cometgate::{Identity, Principal, Rejection, RequestView};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use cometgate::UidMapping;
+use cometgate_jwt::{BuildError, JwtIdentity, Oidc, SharedSecret};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// The issuer the demo's principals carry.
+/// The issuer (`iss`) of demo tokens.
 pub const ISSUER: &str = "https://quickstart.cometgate.example";
+
+/// The audience (`aud`) of demo tokens.
+pub const AUDIENCE: &str = "cometgate-quickstart";
 
 /// The claims of a demo token: `sub` and `exp` are required, `name` is optional.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
+    /// Always [`ISSUER`].
+    pub iss: String,
+    /// Always [`AUDIENCE`].
+    pub aud: String,
     /// The user id; it becomes the CometChat UID.
     pub sub: String,
     /// Display name for the CometChat profile.
@@ -25,64 +35,70 @@ pub struct Claims {
     pub exp: u64,
 }
 
-/// Verifies the demo's HS256 bearer tokens: the app's authentication, as cometgate sees it.
-pub struct DemoAuth {
-    key: DecodingKey,
-    validation: Validation,
+/// How the quickstart knows who is signed in.
+#[derive(Debug)]
+pub enum AuthSettings {
+    /// Demo HS256 tokens (`DEMO_JWT_SECRET`).
+    Demo {
+        /// The HS256 secret.
+        secret: SecretString,
+        /// True when `DEMO_JWT_SECRET` was unset and a random secret was made for this run.
+        generated: bool,
+    },
+    /// Tokens from an OpenID Connect issuer (`AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_JWKS_URL`).
+    Oidc {
+        /// `AUTH_ISSUER`.
+        issuer: String,
+        /// `AUTH_AUDIENCE`.
+        audience: String,
+        /// `AUTH_JWKS_URL`, or discovery when unset.
+        jwks_url: Option<String>,
+    },
 }
 
-impl DemoAuth {
-    /// Verifies tokens signed with `secret`.
-    pub fn new(secret: &SecretString) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        Self {
-            key: DecodingKey::from_secret(secret.expose_secret().as_bytes()),
-            validation,
-        }
-    }
-}
-
-impl Identity for DemoAuth {
-    type Credentials = String;
-
-    fn extract<R: RequestView + ?Sized>(&self, request: &R) -> Result<String, Rejection> {
-        // Only the Authorization header: never the body, the query or other headers.
-        let value = request.header("authorization").ok_or(Rejection::Missing)?;
-        let value = std::str::from_utf8(value).map_err(|_| Rejection::invalid("not UTF-8"))?;
-        match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() => {
-                Ok(token.to_owned())
+impl AuthSettings {
+    /// The identity these settings describe.
+    ///
+    /// Demo subjects are lower-case ids (`alice`), so they are used as UIDs as they are; OIDC
+    /// subjects keep the provider default (encoded), whatever their shape.
+    ///
+    /// # Errors
+    /// [`BuildError`] naming the setting at fault (e.g. a `DEMO_JWT_SECRET` under 32 bytes).
+    pub fn identity(&self) -> Result<JwtIdentity, BuildError> {
+        match self {
+            Self::Demo { secret, .. } => SharedSecret::new(secret.clone(), ISSUER, AUDIENCE)
+                .uid_mapping(UidMapping::Readable)
+                .build(),
+            Self::Oidc {
+                issuer,
+                audience,
+                jwks_url,
+            } => {
+                let oidc = Oidc::new(issuer, audience);
+                match jwks_url {
+                    Some(url) => oidc.jwks_url(url).build(),
+                    None => oidc.build(),
+                }
             }
-            _ => Err(Rejection::invalid("not a bearer token")),
         }
-    }
-
-    async fn verify(&self, token: String) -> Result<Principal, Rejection> {
-        let data = jsonwebtoken::decode::<Claims>(&token, &self.key, &self.validation)
-            .map_err(|e| Rejection::invalid(e.to_string()))?;
-        let principal = Principal::new(ISSUER, data.claims.sub);
-        Ok(match data.claims.name {
-            Some(name) => principal.with_name(name),
-            None => principal,
-        })
     }
 }
 
 /// Signs a demo token for `sub` (with an optional display name), valid for `ttl`.
 ///
 /// ```
-/// use quickstart_common::demo_auth::{sign_demo_token, DemoAuth};
+/// use quickstart_common::demo_auth::{sign_demo_token, AuthSettings};
 /// use cometgate::{Identity, identity::SimpleRequest};
 /// use secrecy::SecretString;
 /// use std::time::Duration;
 ///
-/// let secret = SecretString::from("correct horse battery staple");
+/// let secret = SecretString::from("correct horse battery staple, 32+ bytes");
 /// let token = sign_demo_token(&secret, "alice", Some("Alice"), Duration::from_secs(60));
 /// let request = SimpleRequest::post("/cometchat-token")
 ///     .with_header("Authorization", format!("Bearer {token}"));
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let principal = DemoAuth::new(&secret).resolve(&request).await.unwrap();
+/// let identity = AuthSettings::Demo { secret, generated: false }.identity().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let principal = identity.resolve(&request).await.unwrap();
 /// assert_eq!(principal.subject(), "alice");
 /// assert_eq!(principal.name(), Some("Alice"));
 /// # });
@@ -97,6 +113,8 @@ pub fn sign_demo_token(
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let claims = Claims {
+        iss: ISSUER.to_owned(),
+        aud: AUDIENCE.to_owned(),
         sub: sub.to_owned(),
         name: name.map(str::to_owned),
         exp: (now + ttl).as_secs(),

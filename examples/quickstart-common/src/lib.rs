@@ -2,8 +2,9 @@
 //!
 //! What the cometgate quickstarts (`actix-quickstart`, and any other framework's) share, so
 //! that they honour one contract: the demo app's own authentication ([`demo_auth`]: HS256 JWT
-//! bearer tokens signed with `DEMO_JWT_SECRET`), the environment ([`Settings`]: `PORT`,
-//! `DEMO_JWT_SECRET`, the core's `COMETCHAT_*`), where CometChat is ([`cometchat`]: an embedded
+//! bearer tokens signed with `DEMO_JWT_SECRET`, or any OIDC issuer's tokens with `AUTH_ISSUER`,
+//! `AUTH_AUDIENCE` and optionally `AUTH_JWKS_URL`), the environment ([`Settings`]: `PORT`, the
+//! auth variables, the core's `COMETCHAT_*`), where CometChat is ([`cometchat`]: an embedded
 //! `cometchat-fake` when no app is configured), the gate ([`gate`]) and the printed `curl`
 //! flow ([`banner`]). Only the few lines that plug cometgate into a framework differ.
 #![forbid(unsafe_code)]
@@ -16,10 +17,11 @@ use std::time::Duration;
 use cometchat_fake::FakeCometChat;
 use cometgate::config::{ENV_API_BASE, ENV_APP_ID};
 use cometgate::vend::{Gate, GateBuildError};
-use cometgate::{Config, ConfigError, UidMapper, UidMapping};
+use cometgate::{Config, ConfigError};
+use cometgate_jwt::JwtIdentity;
 use secrecy::SecretString;
 
-use crate::demo_auth::{DemoAuth, random_secret, sign_demo_token};
+use crate::demo_auth::{AuthSettings, random_secret, sign_demo_token};
 
 /// The demo user the printed `curl` command signs in as.
 pub const DEMO_USER: &str = "alice";
@@ -71,6 +73,16 @@ pub enum StartError {
     /// The gate could not be built.
     #[error("could not set up cometgate: {0}")]
     Gate(#[from] GateBuildError),
+    /// The authentication settings are invalid.
+    #[error(
+        "invalid authentication settings: {0} (check DEMO_JWT_SECRET, or AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL)"
+    )]
+    Auth(#[from] cometgate_jwt::BuildError),
+    /// Only one of `AUTH_ISSUER` and `AUTH_AUDIENCE` is set.
+    #[error(
+        "set both AUTH_ISSUER and AUTH_AUDIENCE to accept an OIDC issuer's tokens (only {0} is set)"
+    )]
+    PartialOidc(&'static str),
     /// The embedded fake could not start.
     #[error("could not start the embedded cometchat-fake: {0}")]
     Fake(#[from] cometchat_fake::StartError),
@@ -98,16 +110,15 @@ pub enum Upstream {
 pub struct Settings {
     /// The port on 127.0.0.1 (0 picks a free one).
     pub port: u16,
-    /// The demo auth's HS256 secret.
-    pub demo_secret: SecretString,
-    /// True when `DEMO_JWT_SECRET` was unset and a random secret was made for this run.
-    pub demo_secret_generated: bool,
+    /// How callers are authenticated: demo HS256 tokens, or an OIDC issuer's.
+    pub auth: AuthSettings,
     /// Where CometChat is.
     pub upstream: Upstream,
 }
 
 impl Settings {
-    /// Reads `PORT`, `DEMO_JWT_SECRET` and the `COMETCHAT_*` variables.
+    /// Reads `PORT`, `DEMO_JWT_SECRET` (or `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_JWKS_URL`) and
+    /// the `COMETCHAT_*` variables.
     ///
     /// # Errors
     /// [`StartError::Port`] or [`StartError::Config`] with what to fix.
@@ -119,14 +130,23 @@ impl Settings {
     /// unset).
     ///
     /// ```
-    /// use quickstart_common::{Settings, Upstream};
+    /// use quickstart_common::{Settings, Upstream, demo_auth::AuthSettings};
     ///
     /// let settings = Settings::from_lookup(|_| None).unwrap();
     /// assert_eq!(settings.port, 3000);
-    /// assert!(settings.demo_secret_generated);
+    /// assert!(matches!(settings.auth, AuthSettings::Demo { generated: true, .. }));
     /// assert!(matches!(settings.upstream, Upstream::EmbeddedFake));
     ///
     /// assert!(Settings::from_lookup(|n| (n == "PORT").then(|| "http".into())).is_err());
+    ///
+    /// let oidc = Settings::from_lookup(|n| match n {
+    ///     "AUTH_ISSUER" => Some("https://id.example".into()),
+    ///     "AUTH_AUDIENCE" => Some("chat".into()),
+    ///     _ => None,
+    /// })
+    /// .unwrap();
+    /// assert!(matches!(oidc.auth, AuthSettings::Oidc { jwks_url: None, .. }));
+    /// assert!(Settings::from_lookup(|n| (n == "AUTH_ISSUER").then(|| "https://id.example".into())).is_err());
     /// ```
     ///
     /// # Errors
@@ -137,9 +157,24 @@ impl Settings {
             None => 3000,
             Some(raw) => raw.trim().parse().map_err(|_| StartError::Port(raw))?,
         };
-        let (demo_secret, demo_secret_generated) = match get("DEMO_JWT_SECRET") {
-            Some(secret) => (SecretString::from(secret), false),
-            None => (random_secret(), true),
+        let auth = match (get("AUTH_ISSUER"), get("AUTH_AUDIENCE")) {
+            (Some(issuer), Some(audience)) => AuthSettings::Oidc {
+                issuer,
+                audience,
+                jwks_url: get("AUTH_JWKS_URL"),
+            },
+            (Some(_), None) => return Err(StartError::PartialOidc("AUTH_ISSUER")),
+            (None, Some(_)) => return Err(StartError::PartialOidc("AUTH_AUDIENCE")),
+            (None, None) => match get("DEMO_JWT_SECRET") {
+                Some(secret) => AuthSettings::Demo {
+                    secret: SecretString::from(secret),
+                    generated: false,
+                },
+                None => AuthSettings::Demo {
+                    secret: random_secret(),
+                    generated: true,
+                },
+            },
         };
         let upstream = if get(ENV_APP_ID).is_some() || get(ENV_API_BASE).is_some() {
             Upstream::Configured(Config::from_lookup(&lookup)?)
@@ -148,8 +183,7 @@ impl Settings {
         };
         Ok(Self {
             port,
-            demo_secret,
-            demo_secret_generated,
+            auth,
             upstream,
         })
     }
@@ -206,18 +240,17 @@ pub async fn cometchat(
     Ok((config, fake, description))
 }
 
-/// The quickstarts' gate: CometChat at `config`, callers identified by the demo auth.
+/// The quickstarts' gate: CometChat at `config`, callers identified as `auth` says (the UID
+/// mapping is the identity's own: readable demo ids, encoded OIDC subjects).
 ///
 /// # Errors
-/// [`GateBuildError`] when the client cannot be built.
-pub fn gate(config: Config, demo_secret: &SecretString) -> Result<Gate<DemoAuth>, GateBuildError> {
-    Gate::builder()
+/// [`StartError::Auth`] for bad auth settings, [`StartError::Gate`] when the client cannot be
+/// built.
+pub fn gate(config: Config, auth: &AuthSettings) -> Result<Gate<JwtIdentity>, StartError> {
+    Ok(Gate::builder()
         .config(config)
-        .identity(DemoAuth::new(demo_secret))
-        // The demo's subjects are lower-case ids, so they can be the UIDs as they are. Apps
-        // whose subjects are mixed-case (Firebase, Clerk, Auth0) keep the default, encoded.
-        .uid_mapper(UidMapper::new(UidMapping::Readable))
-        .build()
+        .identity(auth.identity()?)
+        .build()?)
 }
 
 /// What a quickstart prints: where `framework`'s app listens, where CometChat is, and
@@ -232,24 +265,33 @@ pub fn gate(config: Config, demo_secret: &SecretString) -> Result<Gate<DemoAuth>
 /// assert!(text.contains("DEMO_JWT_SECRET is not set"));
 /// ```
 pub fn banner(framework: &str, addr: SocketAddr, cometchat: &str, settings: &Settings) -> String {
-    let token = sign_demo_token(
-        &settings.demo_secret,
-        DEMO_USER,
-        Some("Alice (demo)"),
-        DEMO_TOKEN_TTL,
-    );
-    let secret_note = if settings.demo_secret_generated {
-        "DEMO_JWT_SECRET is not set: a random secret was generated for this run (set it to keep \
-         demo tokens valid across restarts).\n"
-    } else {
-        ""
+    let sign_in = match &settings.auth {
+        AuthSettings::Demo { secret, generated } => {
+            let token = sign_demo_token(secret, DEMO_USER, Some("Alice (demo)"), DEMO_TOKEN_TTL);
+            let note = if *generated {
+                "DEMO_JWT_SECRET is not set: a random secret was generated for this run (set it to \
+                 keep demo tokens valid across restarts).\n"
+            } else {
+                ""
+            };
+            format!(
+                "{note}\nGet a CometChat auth token as the demo user \"{DEMO_USER}\" (demo token \
+                 valid 1 hour):\n\n\
+                 curl -i -X POST http://{addr}{TOKEN_PATH} -H 'Authorization: Bearer {token}'\n"
+            )
+        }
+        AuthSettings::Oidc {
+            issuer, audience, ..
+        } => format!(
+            "Auth: access tokens from {issuer} for audience {audience:?} (AUTH_ISSUER, AUTH_AUDIENCE).\n\n\
+             Get a CometChat auth token with one of your own tokens:\n\n\
+             curl -i -X POST http://{addr}{TOKEN_PATH} -H \"Authorization: Bearer $ACCESS_TOKEN\"\n"
+        ),
     };
     format!(
         "cometgate {framework} quickstart listening on http://{addr}\n\
          {cometchat}\n\
-         {secret_note}\n\
-         Get a CometChat auth token as the demo user \"{DEMO_USER}\" (demo token valid 1 hour):\n\n\
-         curl -i -X POST http://{addr}{TOKEN_PATH} -H 'Authorization: Bearer {token}'\n\n\
+         {sign_in}\n\
          Without a token it answers 401 (application/problem+json):\n\n\
          curl -i -X POST http://{addr}{TOKEN_PATH}\n\n\
          An ordinary route of the app, untouched by cometgate:\n\n\

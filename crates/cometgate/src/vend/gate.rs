@@ -65,7 +65,7 @@ pub struct GateBuilder<I = NoIdentity> {
     config: Option<Config>,
     client: Option<Client>,
     identity: I,
-    mapper: UidMapper,
+    mapper: Option<UidMapper>,
     per_user: RateLimit,
     upstream: RateLimit,
     jit: bool,
@@ -118,10 +118,11 @@ impl<I: Identity> GateBuilder<I> {
         }
     }
 
-    /// How principals become UIDs (default: [`UidMapper::default`], encoded, single issuer).
+    /// How principals become UIDs (default: the identity's own suggestion,
+    /// [`Identity::uid_mapper`], else [`UidMapper::default`], encoded, single issuer).
     #[must_use]
     pub fn uid_mapper(mut self, mapper: UidMapper) -> Self {
-        self.mapper = mapper;
+        self.mapper = Some(mapper);
         self
     }
 
@@ -186,8 +187,11 @@ impl<I: Identity> GateBuilder<I> {
         let budget = UpstreamBudget::new(self.upstream).map_err(GateBuildError::UpstreamBudget)?;
         Ok(Gate {
             inner: Arc::new(Inner {
+                mapper: self
+                    .mapper
+                    .or_else(|| self.identity.uid_mapper())
+                    .unwrap_or_default(),
                 identity: self.identity,
-                mapper: self.mapper,
                 users,
                 flights: SingleFlight::new(),
                 vendor: Arc::new(Vendor {
@@ -283,7 +287,7 @@ impl Gate {
             config: None,
             client: None,
             identity: NoIdentity,
-            mapper: UidMapper::default(),
+            mapper: None,
             per_user: RateLimit::PER_USER_DEFAULT,
             upstream: RateLimit::UPSTREAM_DEFAULT,
             jit: true,

@@ -1,0 +1,177 @@
+//! Where a provider's verification keys come from: a shared secret, a JWKS URL, or OIDC
+//! discovery (which finds the JWKS URL on first use).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Header};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::error::BuildError;
+use crate::jwks::{JwksCache, KeyError, TrustedKey, fetch_json};
+
+/// The source of a provider's keys.
+// One per identity, behind its `Arc`: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum KeySource {
+    /// HMAC: one secret, no `kid` needed.
+    Secret(Arc<TrustedKey>),
+    /// A JWKS URL.
+    Jwks(JwksCache),
+    /// OIDC discovery: `{issuer}/.well-known/openid-configuration` names the JWKS URL.
+    Discovery(Discovery),
+}
+
+impl KeySource {
+    pub(crate) fn secret(secret: &[u8]) -> Self {
+        Self::Secret(Arc::new(TrustedKey {
+            key: DecodingKey::from_secret(secret),
+            algorithm: None,
+        }))
+    }
+
+    /// The key that must have signed a token with this header.
+    pub(crate) async fn key_for(&self, header: &Header) -> Result<Arc<TrustedKey>, KeyError> {
+        let kid = || {
+            header
+                .kid
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .ok_or_else(|| KeyError::UnknownKid("(the token names no kid)".into()))
+        };
+        match self {
+            Self::Secret(key) => Ok(Arc::clone(key)),
+            Self::Jwks(cache) => cache.key(kid()?).await,
+            Self::Discovery(discovery) => discovery.jwks().await?.key(kid()?).await,
+        }
+    }
+}
+
+/// OIDC discovery, resolved once on first use; failures are retried at most once per cooldown.
+pub(crate) struct Discovery {
+    issuer: String,
+    url: Url,
+    http: reqwest::Client,
+    cooldown: Duration,
+    jwks: OnceCell<JwksCache>,
+    last_failure: std::sync::Mutex<Option<(Instant, String)>>,
+}
+
+impl Discovery {
+    pub(crate) fn new(
+        issuer: &str,
+        http: reqwest::Client,
+        cooldown: Duration,
+    ) -> Result<Self, BuildError> {
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        Ok(Self {
+            issuer: issuer.to_owned(),
+            url: https_or_loopback("the OIDC discovery URL", &url)?,
+            http,
+            cooldown,
+            jwks: OnceCell::new(),
+            last_failure: std::sync::Mutex::new(None),
+        })
+    }
+
+    async fn jwks(&self) -> Result<&JwksCache, KeyError> {
+        if let Some(cache) = self.jwks.get() {
+            return Ok(cache);
+        }
+        self.jwks
+            .get_or_try_init(|| async {
+                if let Some((at, error)) = self.failure()
+                    && at.elapsed() < self.cooldown
+                {
+                    return Err(KeyError::Unavailable(error));
+                }
+                let result = self.discover().await;
+                if let Err(error) = &result {
+                    tracing::warn!(target: "cometgate_jwt", url = %self.url, %error, "OIDC discovery failed");
+                    *self.lock_failure() = Some((Instant::now(), error.clone()));
+                }
+                result.map_err(KeyError::Unavailable)
+            })
+            .await
+    }
+
+    async fn discover(&self) -> Result<JwksCache, String> {
+        let document = fetch_json(&self.http, &self.url).await?.json;
+        // OpenID Connect Discovery §4.3: the document must be for the issuer we trust.
+        let issuer = document.get("issuer").and_then(Value::as_str);
+        if issuer != Some(self.issuer.as_str()) {
+            return Err(format!(
+                "{} names issuer {:?}, expected {:?}",
+                self.url, issuer, self.issuer
+            ));
+        }
+        let jwks_uri = document
+            .get("jwks_uri")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("{} has no jwks_uri", self.url))?;
+        let jwks_url = https_or_loopback("jwks_uri", jwks_uri).map_err(|e| e.to_string())?;
+        Ok(JwksCache::new(jwks_url, self.http.clone(), self.cooldown))
+    }
+
+    fn failure(&self) -> Option<(Instant, String)> {
+        self.lock_failure().clone()
+    }
+
+    fn lock_failure(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
+        self.last_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Parses `raw` and requires `https://`, or `http://` to a loopback host (a local test server).
+pub(crate) fn https_or_loopback(setting: &'static str, raw: &str) -> Result<Url, BuildError> {
+    let url = Url::parse(raw.trim())
+        .map_err(|_| BuildError::invalid(setting, "is not a valid absolute URL", raw))?;
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(url),
+        "http" if cometgate::config::is_loopback(&url) => Ok(url),
+        _ => Err(BuildError::InsecureUrl {
+            setting,
+            url: raw.chars().take(200).collect(),
+        }),
+    }
+}
+
+/// Whether `algorithm` may be verified with `key`: the key's family, and the algorithm the JWKS
+/// pinned it to, if any.
+pub(crate) fn key_fits(key: &TrustedKey, algorithm: Algorithm) -> bool {
+    key.key.family() == algorithm.family() && key.algorithm.is_none_or(|pinned| pinned == algorithm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_urls_are_accepted() {
+        for ok in [
+            "https://example.com/.well-known/jwks.json",
+            "http://127.0.0.1:8080/jwks",
+            "http://localhost/jwks",
+            "http://[::1]:9/jwks",
+        ] {
+            assert!(https_or_loopback("JWKS URL", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://example.com/jwks",
+            "http://10.0.0.1/jwks",
+            "ftp://example.com/jwks",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            assert!(https_or_loopback("JWKS URL", bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! The identity providers, each a builder in the provider's own vocabulary that builds a
+//! [`JwtIdentity`](crate::JwtIdentity).
+//!
+//! Options every provider has: `leeway` (clock skew, at most 60 s) and `uid_mapping` (override
+//! the provider's default [`UidMapping`](cometgate::UidMapping)). Providers that fetch keys
+//! also have `jwks_url` (override the published URL, e.g. for a test server or a proxy),
+//! `refetch_cooldown` (the least time between two JWKS fetches, default 30 s) and
+//! `fetch_timeout` (default 5 s).
+
+mod auth0;
+mod clerk;
+mod firebase;
+mod oidc;
+mod shared_secret;
+mod supabase;
+
+use std::time::Duration;
+
+use cometgate::UidMapping;
+use jsonwebtoken::Algorithm;
+
+use crate::claims::{self, Claims};
+use crate::error::BuildError;
+use crate::jwks::JwksCache;
+use crate::keys::{KeySource, https_or_loopback};
+use crate::verifier::{DEFAULT_LEEWAY, Inner, JwtIdentity, MAX_LEEWAY};
+
+pub use auth0::Auth0;
+pub use clerk::Clerk;
+pub use firebase::{FIREBASE_JWKS_URL, Firebase};
+pub use oidc::Oidc;
+pub use shared_secret::{MIN_SECRET_BYTES, SharedSecret};
+pub use supabase::Supabase;
+
+/// The default least time between two JWKS fetches.
+pub const DEFAULT_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
+/// The default timeout of one JWKS or discovery fetch.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The asymmetric algorithms a JWKS provider may be configured to accept.
+const ASYMMETRIC: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// Options every provider has.
+#[derive(Debug, Clone)]
+pub(crate) struct Common {
+    leeway: Duration,
+    mapping: Option<UidMapping>,
+}
+
+impl Default for Common {
+    fn default() -> Self {
+        Self {
+            leeway: DEFAULT_LEEWAY,
+            mapping: None,
+        }
+    }
+}
+
+/// Options of providers that fetch a JWKS.
+#[derive(Debug, Clone)]
+pub(crate) struct Fetching {
+    jwks_url: Option<String>,
+    cooldown: Duration,
+    timeout: Duration,
+}
+
+impl Default for Fetching {
+    fn default() -> Self {
+        Self {
+            jwks_url: None,
+            cooldown: DEFAULT_REFETCH_COOLDOWN,
+            timeout: DEFAULT_FETCH_TIMEOUT,
+        }
+    }
+}
+
+impl Fetching {
+    fn http(&self) -> Result<reqwest::Client, BuildError> {
+        reqwest::Client::builder()
+            .connect_timeout(self.timeout.min(Duration::from_secs(3)))
+            .timeout(self.timeout)
+            // A redirect could lead from https to anywhere: key URLs must answer directly.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("cometgate-jwt/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(BuildError::HttpClient)
+    }
+
+    /// A JWKS key source at the configured URL, or `published` when none was configured.
+    fn jwks(&self, published: &str) -> Result<KeySource, BuildError> {
+        let url = https_or_loopback(
+            "the JWKS URL",
+            self.jwks_url.as_deref().unwrap_or(published),
+        )?;
+        Ok(KeySource::Jwks(JwksCache::new(
+            url,
+            self.http()?,
+            self.cooldown,
+        )))
+    }
+}
+
+/// Adds `leeway` and `uid_mapping` to a provider builder with a `common: Common` field.
+macro_rules! common_options {
+    () => {
+        /// The clock-skew leeway for `exp`, `nbf` and `iat` (default
+        /// [`DEFAULT_LEEWAY`](crate::DEFAULT_LEEWAY)); more than
+        /// [`MAX_LEEWAY`](crate::MAX_LEEWAY) fails the build.
+        #[must_use]
+        pub fn leeway(mut self, leeway: std::time::Duration) -> Self {
+            self.common.leeway = leeway;
+            self
+        }
+
+        /// How this provider's subjects become CometChat UIDs, instead of the provider's
+        /// default (see [`cometgate::uid_mapper`] for which to choose).
+        #[must_use]
+        pub fn uid_mapping(mut self, mapping: cometgate::UidMapping) -> Self {
+            self.common.mapping = Some(mapping);
+            self
+        }
+    };
+}
+
+/// Adds `jwks_url`, `refetch_cooldown` and `fetch_timeout` to a provider builder with a
+/// `fetching: Fetching` field.
+macro_rules! fetch_options {
+    () => {
+        /// Fetches keys from `url` instead of the provider's published JWKS URL (a proxy, a
+        /// test server). It must be `https://` unless its host is loopback.
+        #[must_use]
+        pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+            self.fetching.jwks_url = Some(url.into());
+            self
+        }
+
+        /// The least time between two JWKS fetches, whatever triggers them (default
+        /// [`DEFAULT_REFETCH_COOLDOWN`](crate::providers::DEFAULT_REFETCH_COOLDOWN)).
+        #[must_use]
+        pub fn refetch_cooldown(mut self, cooldown: std::time::Duration) -> Self {
+            self.fetching.cooldown = cooldown;
+            self
+        }
+
+        /// The timeout of one JWKS fetch (default
+        /// [`DEFAULT_FETCH_TIMEOUT`](crate::providers::DEFAULT_FETCH_TIMEOUT)).
+        #[must_use]
+        pub fn fetch_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.fetching.timeout = timeout;
+            self
+        }
+    };
+}
+
+pub(crate) use {common_options, fetch_options};
+
+/// What every provider needs to say to build a [`JwtIdentity`].
+struct Spec {
+    provider: &'static str,
+    issuer: String,
+    audiences: Option<Vec<String>>,
+    algorithms: Vec<Algorithm>,
+    keys: KeySource,
+    rules: Rules,
+    default_mapping: UidMapping,
+}
+
+fn build(spec: Spec, common: &Common) -> Result<JwtIdentity, BuildError> {
+    if common.leeway > MAX_LEEWAY {
+        return Err(BuildError::LeewayTooLarge(common.leeway));
+    }
+    Ok(JwtIdentity::new(Inner {
+        provider: spec.provider,
+        issuer: spec.issuer,
+        audiences: spec.audiences,
+        algorithms: spec.algorithms,
+        keys: spec.keys,
+        leeway: common.leeway,
+        rules: spec.rules,
+        mapping: common.mapping.unwrap_or(spec.default_mapping),
+    }))
+}
+
+/// Checks a list of algorithms for a JWKS provider: non-empty, asymmetric only.
+fn asymmetric(algorithms: &[Algorithm]) -> Result<Vec<Algorithm>, BuildError> {
+    if algorithms.is_empty() {
+        return Err(BuildError::Algorithm("(none: the list is empty)".into()));
+    }
+    match algorithms.iter().find(|a| !ASYMMETRIC.contains(a)) {
+        Some(bad) => Err(BuildError::Algorithm(format!("{bad:?}"))),
+        None => Ok(algorithms.to_vec()),
+    }
+}
+
+/// A non-empty setting, trimmed.
+fn required(setting: &'static str, value: &str) -> Result<String, BuildError> {
+    let value = value.trim();
+    if value.is_empty() {
+        Err(BuildError::Empty { setting })
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// Checks specific to one provider, after the signature and the standard claims.
+pub(crate) enum Rules {
+    None,
+    /// `auth_time` is required and in the past.
+    Firebase,
+    /// `anon` and `service_role` tokens (and anonymous sign-ins) only when allowed.
+    Supabase {
+        allow_anon: bool,
+        allow_service_role: bool,
+    },
+    /// A session token (`sid`), and `azp`, when present, from an allowed origin.
+    Clerk {
+        authorized_parties: Vec<String>,
+    },
+}
+
+impl Rules {
+    pub(crate) fn check(&self, claims: &Claims, leeway: Duration) -> Result<(), String> {
+        match self {
+            Self::None => Ok(()),
+            Self::Firebase => {
+                let now = jsonwebtoken::get_current_timestamp();
+                match claims::numeric_date(claims, "auth_time")? {
+                    Some(at) if at <= now.saturating_add(leeway.as_secs()) => Ok(()),
+                    Some(_) => Err("auth_time is in the future".into()),
+                    None => Err("auth_time is missing".into()),
+                }
+            }
+            Self::Supabase {
+                allow_anon,
+                allow_service_role,
+            } => {
+                let role = claims::string_at(claims, &["role"]);
+                let anonymous = claims.get("is_anonymous").and_then(|v| v.as_bool()) == Some(true);
+                if (role == Some("anon") || anonymous) && !allow_anon {
+                    Err("anonymous Supabase tokens are not allowed (Supabase::allow_anon)".into())
+                } else if role == Some("service_role") && !allow_service_role {
+                    Err("service_role tokens are not allowed (Supabase::allow_service_role)".into())
+                } else {
+                    Ok(())
+                }
+            }
+            Self::Clerk { authorized_parties } => {
+                if claims::string_at(claims, &["sid"]).is_none() {
+                    return Err("not a Clerk session token (no sid)".into());
+                }
+                match claims.get("azp") {
+                    None => Ok(()),
+                    Some(azp) => match azp.as_str() {
+                        Some(azp) if authorized_parties.iter().any(|p| p == azp) => Ok(()),
+                        _ => Err(format!("azp {azp} is not an authorized party")),
+                    },
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Test support: keys generated per test (RSA 2048 and P-256 with aws-lc-rs), token signing,
+//! and a JWKS server on loopback (wiremock) that counts its fetches.
+#![allow(dead_code)] // each test file uses a part
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+use cometgate::identity::SimpleRequest;
+use cometgate::{Identity, Principal, Rejection};
+use data_encoding::{BASE64, BASE64URL_NOPAD};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Now, in unix seconds.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A private signing key and its public JWK.
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: Algorithm,
+    encoding: EncodingKey,
+    /// The public key, as a JWKS entry (with `kid`, `alg`, `use`).
+    pub jwk: Value,
+    /// The public key's bytes as an attacker would find them (the JWK's `n` or `x`, decoded):
+    /// what an HS256 key-confusion token is signed with.
+    pub public_bytes: Vec<u8>,
+}
+
+impl SigningKey {
+    /// A fresh RSA 2048 key for RS256.
+    pub fn rsa(kid: &str) -> Self {
+        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+            .expect("RSA key generation");
+        let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair).expect("PKCS#8");
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            BASE64.encode(der.as_ref())
+        );
+        let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("RSA PEM");
+        Self::finish(kid, Algorithm::RS256, encoding, "n")
+    }
+
+    /// A fresh P-256 key for ES256.
+    pub fn p256(kid: &str) -> Self {
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .expect("P-256 key generation");
+        let encoding = EncodingKey::from_ec_der(pkcs8.as_ref());
+        Self::finish(kid, Algorithm::ES256, encoding, "x")
+    }
+
+    fn finish(kid: &str, alg: Algorithm, encoding: EncodingKey, public_part: &str) -> Self {
+        let mut jwk = Jwk::from_encoding_key(&encoding, alg).expect("public JWK");
+        jwk.common.key_id = Some(kid.to_owned());
+        let mut jwk = serde_json::to_value(&jwk).expect("JWK to JSON");
+        jwk["use"] = json!("sig");
+        let public_bytes = BASE64URL_NOPAD
+            .decode(jwk[public_part].as_str().unwrap_or_default().as_bytes())
+            .unwrap_or_default();
+        Self {
+            kid: kid.to_owned(),
+            alg,
+            encoding,
+            jwk,
+            public_bytes,
+        }
+    }
+
+    /// The header this key signs with: its algorithm and `kid`.
+    pub fn header(&self) -> Header {
+        let mut header = Header::new(self.alg);
+        header.kid = Some(self.kid.clone());
+        header
+    }
+
+    /// Signs `claims` with this key, `kid` in the header.
+    pub fn sign(&self, claims: &Value) -> String {
+        self.sign_with(self.header(), claims)
+    }
+
+    /// Signs `claims` with this key and the given header.
+    pub fn sign_with(&self, header: Header, claims: &Value) -> String {
+        jsonwebtoken::encode(&header, claims, &self.encoding).expect("signing")
+    }
+}
+
+/// Signs `claims` with HS256 and `secret`, with an optional `kid`.
+pub fn sign_hs256(secret: &[u8], kid: Option<&str>, claims: &Value) -> String {
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).expect("signing")
+}
+
+/// An unsigned `alg: none` token.
+pub fn unsigned(kid: &str, claims: &Value) -> String {
+    let header = json!({"alg": "none", "typ": "JWT", "kid": kid});
+    format!(
+        "{}.{}.",
+        BASE64URL_NOPAD.encode(header.to_string().as_bytes()),
+        BASE64URL_NOPAD.encode(claims.to_string().as_bytes())
+    )
+}
+
+/// `token` with its payload replaced by `claims` (signature kept).
+pub fn tampered(token: &str, claims: &Value) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    format!(
+        "{}.{}.{}",
+        parts[0],
+        BASE64URL_NOPAD.encode(claims.to_string().as_bytes()),
+        parts[2]
+    )
+}
+
+/// A JWKS server on loopback.
+pub struct JwksServer {
+    pub server: MockServer,
+}
+
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+impl JwksServer {
+    /// Serves `keys` at [`JWKS_PATH`] with `cache_control`.
+    pub async fn start(keys: &[&SigningKey], cache_control: &str) -> Self {
+        let this = Self {
+            server: MockServer::start().await,
+        };
+        this.publish(keys, cache_control).await;
+        this
+    }
+
+    /// Replaces what is served with `keys` (a rotation); the fetch count restarts at zero.
+    pub async fn publish(&self, keys: &[&SigningKey], cache_control: &str) {
+        self.server.reset().await;
+        let set = json!({ "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() });
+        Mock::given(method("GET"))
+            .and(path(JWKS_PATH))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("cache-control", cache_control)
+                    .set_body_json(set),
+            )
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Answers every request with 503 from now on; the fetch count restarts at zero.
+    pub async fn go_down(&self) {
+        self.server.reset().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The JWKS URL.
+    pub fn url(&self) -> String {
+        format!("{}{JWKS_PATH}", self.server.uri())
+    }
+
+    /// The server's base URL (for discovery documents).
+    pub fn base(&self) -> String {
+        self.server.uri()
+    }
+
+    /// How many requests reached the server since the last publish.
+    pub async fn fetches(&self) -> usize {
+        self.server
+            .received_requests()
+            .await
+            .map_or(0, |requests| requests.len())
+    }
+}
+
+/// A token request carrying `Authorization: Bearer <token>`.
+pub fn bearer(token: &str) -> SimpleRequest {
+    SimpleRequest::post("/cometchat-token").with_header("Authorization", format!("Bearer {token}"))
+}
+
+/// Resolves a bearer token with `identity`.
+pub async fn resolve<I: Identity>(identity: &I, token: &str) -> Result<Principal, Rejection> {
+    identity.resolve(&bearer(token)).await
+}
+
+/// Asserts that `result` is an invalid-credentials rejection (`401 invalid_token`).
+#[track_caller]
+pub fn assert_invalid(case: &str, result: Result<Principal, Rejection>) {
+    match result {
+        Err(Rejection::Invalid { .. }) => {}
+        other => panic!("{case}: expected Rejection::Invalid, got {other:?}"),
+    }
+}
