@@ -1,7 +1,7 @@
 //! `cargo xtask`: the checks a contributor must pass, in one command.
 //!
 //! ```text
-//! cargo xtask verify   # fmt, clippy -D warnings, every test, docs with warnings denied
+//! cargo xtask verify   # fmt, clippy -D warnings, every test (and cometgate-jwt on rust-crypto), docs with warnings denied
 //! cargo xtask bench    # the token endpoint under load on loopback, with a baseline (not part of verify)
 //! ```
 //!
@@ -44,6 +44,22 @@ const VERIFY: &[Step] = &[
         name: "tests",
         program: "cargo",
         args: &["test", "--workspace", "--locked"],
+        env: &[],
+    },
+    Step {
+        // The workspace builds cometgate-jwt with its default backend (aws-lc-rs); this proves
+        // the alternative backend verifies the same tokens.
+        name: "cometgate-jwt on rust-crypto",
+        program: "cargo",
+        args: &[
+            "test",
+            "--package",
+            "cometgate-jwt",
+            "--no-default-features",
+            "--features",
+            "rust-crypto",
+            "--locked",
+        ],
         env: &[],
     },
     Step {

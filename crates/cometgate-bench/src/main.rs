@@ -4,10 +4,13 @@
 //! - (a) baseline: a hand-written axum handler doing what the seed guide's Express recipe does —
 //!   check the session, one REST mint per request, no limits;
 //! - (b) the cometgate layer with its limits relaxed, on axum, and (b') the same gate on actix-web;
-//! - (c) upstream mints per request for a burst of 100 concurrent requests by one user.
+//! - (c) upstream mints per request for a burst of 100 concurrent requests by one user;
+//! - RS256 verification throughput of `cometgate-jwt` with cached keys ([`jwt`]).
 //!
 //! Both (a) and (b) identify callers the same way (`Authorization: Bearer <uid>` checked against
 //! a table of demo sessions), so the ratio measures what cometgate adds, not a JWT library.
+
+mod jwt;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -263,28 +266,10 @@ async fn main() {
         median_figures(x_rounds),
     );
 
-    // (c) a burst of 100 concurrent requests by one user.
-    let before = fake.count("POST /users/{uid}/auth_tokens");
-    let client = reqwest::Client::new();
-    let burst: Vec<_> = (0..BURST)
-        .map(|_| {
-            let (client, url) = (client.clone(), gated.clone());
-            tokio::spawn(async move {
-                client
-                    .post(url)
-                    .bearer_auth("session-0")
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            })
-        })
-        .collect();
-    let mut ok = 0;
-    for b in burst {
-        ok += usize::from(b.await.expect("burst request") == 200);
-    }
-    let mints = fake.count("POST /users/{uid}/auth_tokens") - before;
+    // (c) a burst of 100 concurrent requests by one user, on each adapter.
+    let (c_axum, c_axum_ok) = burst(&fake, &gated, "session-0").await;
+    let (c_actix, c_actix_ok) = burst(&fake, &actix, "session-1").await;
+    let jwt = jwt::run().await;
 
     println!(
         "token endpoint on loopback: median of {ROUNDS} alternating rounds of {REQUESTS} requests, {CONCURRENCY} concurrent, {USERS} users, one in-process cometchat-fake"
@@ -312,8 +297,58 @@ async fn main() {
             ms(f.p99) / ms(a.p99)
         );
     }
-    println!(
-        "(c) burst of {BURST} concurrent requests by one user: {ok} answered 200, {mints} upstream mints = {:.2} mints/request",
-        mints as f64 / BURST as f64
-    );
+    for (name, mints, ok) in [
+        ("axum", c_axum, c_axum_ok),
+        ("actix-web", c_actix, c_actix_ok),
+    ] {
+        println!(
+            "(c) {name}: burst of {BURST} concurrent requests by one user: {ok} answered 200, {mints} upstream mints = {:.2} mints/request",
+            mints as f64 / BURST as f64
+        );
+    }
+    jwt::print(&jwt);
+
+    println!("\ntargets:");
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    for (name, f) in [("b/a", &b), ("b'/a", &x)] {
+        let ratio = f.rps / a.rps;
+        println!(
+            "- {name} req/s ratio >= 0.95: {:.2}, {}",
+            ratio,
+            verdict(ratio >= 0.95)
+        );
+    }
+    for (name, mints) in [("axum", c_axum), ("actix-web", c_actix)] {
+        let per_request = mints as f64 / BURST as f64;
+        println!(
+            "- (c) {name} mints/request <= 0.05: {per_request:.2}, {}",
+            verdict(per_request <= 0.05)
+        );
+    }
+}
+
+/// (c): `BURST` concurrent requests by one user; returns the upstream mints they caused and
+/// how many answered 200.
+async fn burst(fake: &FakeCometChat, url: &str, session: &str) -> (usize, usize) {
+    let before = fake.count("POST /users/{uid}/auth_tokens");
+    let client = reqwest::Client::new();
+    let requests: Vec<_> = (0..BURST)
+        .map(|_| {
+            let (client, url, session) = (client.clone(), url.to_owned(), session.to_owned());
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(session)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for r in requests {
+        ok += usize::from(r.await.expect("burst request") == 200);
+    }
+    (fake.count("POST /users/{uid}/auth_tokens") - before, ok)
 }

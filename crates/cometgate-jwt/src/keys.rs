@@ -134,6 +134,14 @@ impl Discovery {
 pub(crate) fn https_or_loopback(setting: &'static str, raw: &str) -> Result<Url, BuildError> {
     let url = Url::parse(raw.trim())
         .map_err(|_| BuildError::invalid(setting, "is not a valid absolute URL", raw))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Credentials in a key URL would end up in logs and error messages.
+        return Err(BuildError::invalid(
+            setting,
+            "must not contain user info",
+            "<URL with user info, not shown>",
+        ));
+    }
     match url.scheme() {
         "https" if url.host().is_some() => Ok(url),
         "http" if cometgate::config::is_loopback(&url) => Ok(url),
@@ -170,6 +178,9 @@ mod tests {
             "ftp://example.com/jwks",
             "file:///etc/passwd",
             "not a url",
+            "https://user:pass@keys.example/jwks",
+            "http://localhost.evil.example/jwks",
+            "http://0.0.0.0/jwks",
         ] {
             assert!(https_or_loopback("JWKS URL", bad).is_err(), "{bad}");
         }

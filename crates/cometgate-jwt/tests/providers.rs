@@ -407,6 +407,12 @@ async fn clerk_accepts_session_tokens_from_authorized_parties_only() {
             &target.sign(&target.with(json!({"azp": ["https://app.example"]}))),
         )
         .await;
+    target
+        .rejects(
+            "an aud when none is expected (template for a third party)",
+            &target.sign(&target.with(json!({"aud": "convex"}))),
+        )
+        .await;
     let native = target.sign(&target.with(json!({"azp": null})));
     assert!(
         resolve(&target.identity, &native).await.is_ok(),
@@ -625,6 +631,40 @@ fn bad_configuration_fails_the_build_with_the_setting_named() {
         ),
         ("32 bytes", SharedSecret::new("too-short", "i", "a").build()),
         (
+            "Auth0 domain",
+            Auth0::new("evil.example\\.auth0.com", "aud").build(),
+        ),
+        (
+            "Auth0 domain",
+            Auth0::new("tenant.auth0.com:444", "aud").build(),
+        ),
+        (
+            "user info",
+            Oidc::new("https://id.example", "a")
+                .jwks_url("https://u:p@keys.example/jwks")
+                .build(),
+        ),
+        (
+            "cooldown",
+            Firebase::new("p").refetch_cooldown(Duration::ZERO).build(),
+        ),
+        (
+            "cooldown",
+            Oidc::new("https://id.example", "a")
+                .refetch_cooldown(Duration::from_millis(10))
+                .build(),
+        ),
+        (
+            "timeout",
+            Firebase::new("p").fetch_timeout(Duration::ZERO).build(),
+        ),
+        (
+            "timeout",
+            Clerk::new("https://c.example", ["https://a"])
+                .fetch_timeout(Duration::from_secs(31))
+                .build(),
+        ),
+        (
             "issuer",
             SharedSecret::new("0123456789abcdef0123456789abcdef", "", "a").build(),
         ),
@@ -646,6 +686,12 @@ fn debug_output_never_shows_the_secret() {
         .build()
         .unwrap_err();
     assert!(!short.to_string().contains("sentinel"));
+    let supabase = Supabase::project("abc").legacy_jwt_secret(secret);
+    assert!(
+        !format!("{supabase:?}").contains("sentinel"),
+        "{supabase:?}"
+    );
+    assert!(!format!("{:?}", supabase.build().unwrap()).contains("sentinel"));
 }
 
 #[tokio::test]
@@ -686,6 +732,25 @@ async fn a_provider_built_into_a_gate_lends_its_uid_mapping() {
         .build()
         .unwrap();
     assert_eq!(uid_of(gate.answer(&bearer(&token), "r2").await), "ada");
+}
+
+#[tokio::test]
+async fn rejection_reasons_are_safe_to_log() {
+    let secret = "0123456789abcdef0123456789abcdef";
+    let identity = SharedSecret::new(secret, "iss", "aud").build().unwrap();
+    // An `alg` that smuggles a forged log line, and a huge one.
+    for alg in [
+        "x\n2026-12-01T00:00:00Z INFO admin signed in",
+        &"A".repeat(10_000),
+    ] {
+        let token = unsigned_with_alg(alg, "k", &json!({"sub": "u"}));
+        let Err(Rejection::Invalid { reason }) = resolve(&identity, &token).await else {
+            panic!("expected an invalid-token rejection");
+        };
+        assert!(!reason.contains('\n'), "{reason:?}");
+        assert!(reason.len() <= 310, "{} bytes", reason.len());
+        assert!(!reason.contains(&token), "the token is never echoed");
+    }
 }
 
 #[tokio::test]

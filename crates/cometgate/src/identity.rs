@@ -434,6 +434,31 @@ mod tests {
     }
 
     #[test]
+    fn bearer_token_reads_only_a_well_formed_bearer_credential() {
+        let with = |value: Vec<u8>| SimpleRequest::post("/t").with_header("Authorization", value);
+        assert_eq!(bearer_token(&with(b"Bearer a.b.c".to_vec())), Ok("a.b.c"));
+        assert_eq!(bearer_token(&with(b"bEaReR   a.b.c  ".to_vec())), Ok("a.b.c"));
+        assert_eq!(bearer_token(&SimpleRequest::post("/t")), Err(Rejection::Missing));
+        let long = format!("Bearer {}", "x".repeat(MAX_BEARER_TOKEN_LEN + 1));
+        for bad in [
+            b"Bearer".to_vec(),
+            b"Bearer    ".to_vec(),
+            b"Bearer\ta.b.c".to_vec(),
+            b"Basic a.b.c".to_vec(),
+            b"a.b.c".to_vec(),
+            b"".to_vec(),
+            vec![b'B', b'e', b'a', b'r', b'e', b'r', b' ', 0xff],
+            long.into_bytes(),
+        ] {
+            assert!(
+                matches!(bearer_token(&with(bad.clone())), Err(Rejection::Invalid { .. })),
+                "{:?}",
+                String::from_utf8_lossy(&bad)
+            );
+        }
+    }
+
+    #[test]
     fn non_utf8_header_reads_as_absent_text() {
         let request = SimpleRequest::post("/t").with_header("authorization", vec![0xff, 0xfe]);
         assert_eq!(request.header("authorization"), Some(&[0xff, 0xfe][..]));

@@ -57,11 +57,15 @@ impl Auth0 {
     /// [`BuildError`] when the domain or audience is empty or the domain is not a host name.
     pub fn build(self) -> Result<JwtIdentity, BuildError> {
         let raw = super::required("the Auth0 domain", &self.domain)?;
-        let host = raw
+        let lower = raw.to_ascii_lowercase();
+        let host = lower
             .strip_prefix("https://")
-            .unwrap_or(&raw)
+            .unwrap_or(&lower)
             .trim_end_matches('/');
-        if host.is_empty() || host.contains(['/', '?', '#', '@', ' ']) {
+        // The host must survive URL parsing unchanged (`\` reads as `/`, `%2e` as `.`, ...).
+        let parses_as_itself = url::Url::parse(&format!("https://{host}/"))
+            .is_ok_and(|u| u.host_str() == Some(host) && u.path() == "/" && u.port().is_none());
+        if host.is_empty() || !parses_as_itself || host.contains(['@', '\\']) {
             return Err(BuildError::invalid(
                 "the Auth0 domain",
                 "must be a host name such as my-tenant.eu.auth0.com",

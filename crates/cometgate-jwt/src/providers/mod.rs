@@ -34,8 +34,12 @@ pub use supabase::Supabase;
 
 /// The default least time between two JWKS fetches.
 pub const DEFAULT_REFETCH_COOLDOWN: Duration = Duration::from_secs(30);
+/// The least refetch cooldown a provider accepts.
+pub const MIN_REFETCH_COOLDOWN: Duration = Duration::from_secs(1);
 /// The default timeout of one JWKS or discovery fetch.
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest fetch timeout a provider accepts.
+pub const MAX_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The asymmetric algorithms a JWKS provider may be configured to accept.
 const ASYMMETRIC: &[Algorithm] = &[
@@ -85,6 +89,26 @@ impl Default for Fetching {
 }
 
 impl Fetching {
+    /// The cooldown is what bounds fetches under a flood of made-up `kid`s, so it cannot be
+    /// switched off; a fetch must be able to finish, and must not hold requests for long.
+    fn check(&self) -> Result<(), BuildError> {
+        if self.cooldown < MIN_REFETCH_COOLDOWN {
+            return Err(BuildError::invalid(
+                "the JWKS refetch cooldown",
+                "must be at least 1 s",
+                &format!("{:?}", self.cooldown),
+            ));
+        }
+        if self.timeout.is_zero() || self.timeout > MAX_FETCH_TIMEOUT {
+            return Err(BuildError::invalid(
+                "the JWKS fetch timeout",
+                "must be more than 0 and at most 30 s",
+                &format!("{:?}", self.timeout),
+            ));
+        }
+        Ok(())
+    }
+
     fn http(&self) -> Result<reqwest::Client, BuildError> {
         reqwest::Client::builder()
             .connect_timeout(self.timeout.min(Duration::from_secs(3)))
@@ -98,6 +122,7 @@ impl Fetching {
 
     /// A JWKS key source at the configured URL, or `published` when none was configured.
     fn jwks(&self, published: &str) -> Result<KeySource, BuildError> {
+        self.check()?;
         let url = https_or_loopback(
             "the JWKS URL",
             self.jwks_url.as_deref().unwrap_or(published),
@@ -145,7 +170,8 @@ macro_rules! fetch_options {
         }
 
         /// The least time between two JWKS fetches, whatever triggers them (default
-        /// [`DEFAULT_REFETCH_COOLDOWN`](crate::providers::DEFAULT_REFETCH_COOLDOWN)).
+        /// [`DEFAULT_REFETCH_COOLDOWN`](crate::providers::DEFAULT_REFETCH_COOLDOWN), at least
+        /// [`MIN_REFETCH_COOLDOWN`](crate::providers::MIN_REFETCH_COOLDOWN)).
         #[must_use]
         pub fn refetch_cooldown(mut self, cooldown: std::time::Duration) -> Self {
             self.fetching.cooldown = cooldown;
@@ -153,7 +179,8 @@ macro_rules! fetch_options {
         }
 
         /// The timeout of one JWKS fetch (default
-        /// [`DEFAULT_FETCH_TIMEOUT`](crate::providers::DEFAULT_FETCH_TIMEOUT)).
+        /// [`DEFAULT_FETCH_TIMEOUT`](crate::providers::DEFAULT_FETCH_TIMEOUT), at most
+        /// [`MAX_FETCH_TIMEOUT`](crate::providers::MAX_FETCH_TIMEOUT)).
         #[must_use]
         pub fn fetch_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.fetching.timeout = timeout;
@@ -179,6 +206,7 @@ fn build(spec: Spec, common: &Common) -> Result<JwtIdentity, BuildError> {
     if common.leeway > MAX_LEEWAY {
         return Err(BuildError::LeewayTooLarge(common.leeway));
     }
+    install_crypto_backend();
     Ok(JwtIdentity::new(Inner {
         provider: spec.provider,
         issuer: spec.issuer,
@@ -189,6 +217,18 @@ fn build(spec: Spec, common: &Common) -> Result<JwtIdentity, BuildError> {
         rules: spec.rules,
         mapping: common.mapping.unwrap_or(spec.default_mapping),
     }))
+}
+
+/// Makes this crate's backend jsonwebtoken's process default. jsonwebtoken picks one from its
+/// own features, but when another crate in the app turns on its other backend too, it has
+/// none and panics on the first token; installing ours first prevents that. (If something else
+/// installed a provider already, that one stays.)
+fn install_crypto_backend() {
+    #[cfg(feature = "aws-lc-rs")]
+    let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+    let provider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+    let _already_installed = provider.install_default();
 }
 
 /// Checks a list of algorithms for a JWKS provider: non-empty, asymmetric only.

@@ -64,6 +64,7 @@ impl Oidc {
         let keys = match &self.fetching.jwks_url {
             Some(url) => self.fetching.jwks(url)?,
             None => {
+                self.fetching.check()?;
                 https_or_loopback("the OIDC issuer", &issuer)?;
                 crate::keys::KeySource::Discovery(Discovery::new(
                     &issuer,

@@ -103,7 +103,12 @@ pub fn sign_hs256(secret: &[u8], kid: Option<&str>, claims: &Value) -> String {
 
 /// An unsigned `alg: none` token.
 pub fn unsigned(kid: &str, claims: &Value) -> String {
-    let header = json!({"alg": "none", "typ": "JWT", "kid": kid});
+    unsigned_with_alg("none", kid, claims)
+}
+
+/// A token whose header says `alg` and `kid` but whose signature is empty.
+pub fn unsigned_with_alg(alg: &str, kid: &str, claims: &Value) -> String {
+    let header = json!({"alg": alg, "typ": "JWT", "kid": kid});
     format!(
         "{}.{}.",
         BASE64URL_NOPAD.encode(header.to_string().as_bytes()),
