@@ -200,14 +200,7 @@ fn is_core(template: &str) -> bool {
 impl Window {
     /// Counts the request and returns (limit, remaining, app remaining, seconds to reset).
     fn count(&mut self, core: bool) -> (u64, u64, u64, u64) {
-        let now = Instant::now();
-        let started = *self.started.get_or_insert(now);
-        if now.duration_since(started) >= Duration::from_secs(60) {
-            *self = Window {
-                started: Some(now),
-                ..Window::default()
-            };
-        }
+        let now = self.roll();
         let (limit, used) = if core {
             self.core += 1;
             (10_000, self.core)
@@ -225,8 +218,30 @@ impl Window {
         )
     }
 
-    fn total(&self) -> u64 {
+    /// Starts a new window when the current one is a minute old; returns now.
+    fn roll(&mut self) -> Instant {
+        let now = Instant::now();
+        let started = *self.started.get_or_insert(now);
+        if now.duration_since(started) >= Duration::from_secs(60) {
+            *self = Window {
+                started: Some(now),
+                ..Window::default()
+            };
+        }
+        now
+    }
+
+    /// Requests counted in the current window (a window that has expired counts none).
+    fn total(&mut self) -> u64 {
+        self.roll();
         self.core + self.standard
+    }
+
+    /// Whole seconds until the current window ends (at least 1), without counting a request.
+    fn reset_in(&mut self) -> u64 {
+        let now = self.roll();
+        let elapsed = now.duration_since(self.started.unwrap_or(now)).as_secs();
+        60u64.saturating_sub(elapsed).max(1)
     }
 }
 
@@ -331,7 +346,8 @@ async fn serve(shared: &Shared, req: &Incoming, route: &Route) -> (Outcome, Stri
     if let Some(limit) = shared.settings.rate_limit_per_minute {
         let mut state = shared.lock();
         if state.window.total() >= limit {
-            let (_, _, _, reset) = state.window.count(false);
+            // The answer itself is counted once, with the rate-limit headers, like any other.
+            let reset = state.window.reset_in();
             drop(state);
             return respond_error(&ApiError::too_many_requests(reset));
         }
@@ -549,5 +565,32 @@ fn control(shared: &Shared, req: &Incoming) -> Response<Full<Bytes>> {
             404,
             "unknown control route; see GET /__admin/requests, POST /__admin/faults, POST /__admin/reset, GET|POST /__admin/users",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looking_up_the_reset_time_counts_no_request() {
+        let mut window = Window::default();
+        window.count(false);
+        window.count(false);
+        assert_eq!(window.total(), 2);
+        assert!((1..=60).contains(&window.reset_in()));
+        assert_eq!(window.total(), 2, "reset_in must not count");
+        let (limit, remaining, _, _) = window.count(false);
+        assert_eq!(remaining, limit - 3);
+    }
+
+    #[test]
+    fn a_minute_old_window_starts_afresh() {
+        let mut window = Window::default();
+        window.count(true);
+        window.started = Some(Instant::now() - Duration::from_secs(61));
+        assert_eq!(window.total(), 0);
+        let (limit, remaining, _, reset) = window.count(true);
+        assert_eq!((remaining, reset), (limit - 1, 60));
     }
 }

@@ -467,6 +467,18 @@ async fn shutdown_closes_the_port() {
 }
 
 #[tokio::test]
+async fn dropping_closes_the_port() {
+    let cc = FakeCometChat::start().await;
+    let addr = cc.addr();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_ok());
+    drop(cc);
+    // Drop aborts the server task; the runtime releases the socket on its next turn.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let refused = tokio::net::TcpStream::connect(addr).await;
+    assert!(refused.is_err(), "the port must be closed after drop");
+}
+
+#[tokio::test]
 async fn parallel_fakes_do_not_share_state() {
     let a = Harness::new().await;
     let b = Harness::new().await;

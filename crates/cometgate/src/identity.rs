@@ -437,8 +437,14 @@ mod tests {
     fn bearer_token_reads_only_a_well_formed_bearer_credential() {
         let with = |value: Vec<u8>| SimpleRequest::post("/t").with_header("Authorization", value);
         assert_eq!(bearer_token(&with(b"Bearer a.b.c".to_vec())), Ok("a.b.c"));
-        assert_eq!(bearer_token(&with(b"bEaReR   a.b.c  ".to_vec())), Ok("a.b.c"));
-        assert_eq!(bearer_token(&SimpleRequest::post("/t")), Err(Rejection::Missing));
+        assert_eq!(
+            bearer_token(&with(b"bEaReR   a.b.c  ".to_vec())),
+            Ok("a.b.c")
+        );
+        assert_eq!(
+            bearer_token(&SimpleRequest::post("/t")),
+            Err(Rejection::Missing)
+        );
         let long = format!("Bearer {}", "x".repeat(MAX_BEARER_TOKEN_LEN + 1));
         for bad in [
             b"Bearer".to_vec(),
@@ -451,7 +457,10 @@ mod tests {
             long.into_bytes(),
         ] {
             assert!(
-                matches!(bearer_token(&with(bad.clone())), Err(Rejection::Invalid { .. })),
+                matches!(
+                    bearer_token(&with(bad.clone())),
+                    Err(Rejection::Invalid { .. })
+                ),
                 "{:?}",
                 String::from_utf8_lossy(&bad)
             );

@@ -1,6 +1,7 @@
 //! # axum-quickstart
 //!
-//! A tiny axum app with its own authentication (HS256 JWT bearer tokens, see [`demo_auth`]) and
+//! A tiny axum app with its own authentication (HS256 JWT bearer tokens verified by
+//! `cometgate-jwt`, see [`demo_auth`]) and
 //! one ordinary route (`GET /todos`), plus the one line that adds CometChat sign-in:
 //! `.layer(TokenLayer::new(gate))`, which answers `POST /cometchat-token`.
 //!
@@ -10,7 +11,9 @@
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `PORT` | listen on `127.0.0.1:PORT` | `3000` |
-//! | `DEMO_JWT_SECRET` | the demo auth's HS256 secret | random per run |
+//! | `DEMO_JWT_SECRET` | the demo auth's HS256 secret (at least 32 bytes) | random per run |
+//! | `AUTH_ISSUER`, `AUTH_AUDIENCE` | accept this OpenID Connect issuer's tokens instead (both or neither) | unset: demo tokens |
+//! | `AUTH_JWKS_URL` | with `AUTH_ISSUER`: the issuer's JWKS URL | OIDC discovery |
 //! | `COMETCHAT_APP_ID`, `COMETCHAT_REGION`, `COMETCHAT_REST_API_KEY` | a real CometChat app | unset: embedded fake |
 //! | `COMETCHAT_API_BASE` | another CometChat API base, e.g. a separately started `cometchat-fake` binary (then set the three above to its app id, region and key) | the app's region |
 //!

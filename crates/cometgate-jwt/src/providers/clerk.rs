@@ -10,11 +10,12 @@ use crate::{BuildError, JwtIdentity};
 /// Clerk session tokens (`await getToken()` on the client).
 ///
 /// `iss` is the instance's Frontend API URL, keys come from `<frontend-api>/.well-known/jwks.json`
-/// (RS256). Only **session** tokens pass (`sid` required; JWT-template tokens are signed by the
-/// same keys and refused), and `azp`, when present, must be one of the `authorized_parties`
-/// (the origins of your web app): a token minted for another site is refused. Native apps send
-/// no origin, so their tokens carry no `azp`; an empty list accepts only those. `aud` is not
-/// checked unless [`audience`](Self::audience) asks for one. Clerk user ids are mixed-case
+/// (RS256). Only **session** tokens pass: `sid` is required, and a token that carries an `aud`
+/// (a JWT template made for a third party, signed by the same keys) is refused unless
+/// [`audience`](Self::audience) names it. `azp`, when present, must be one of the
+/// `authorized_parties` (the origins of your web app): a token minted for another site is
+/// refused. Native apps send no origin, so their tokens carry no `azp`; an empty list accepts
+/// only those. Clerk user ids are mixed-case
 /// (`user_2NxT…`), so the default UID mapping is [`UidMapping::Encoded`].
 ///
 /// ```
