@@ -6,21 +6,35 @@ use std::process::{Child, Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cometchat-fake");
 
+/// The running binary; killed (and reaped) if a test fails before it exits on its own.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts the binary and reads its banner up to the API base it prints.
-fn start(args: &[&str]) -> (Child, BufReader<std::process::ChildStdout>, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the cometchat-fake binary");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+fn start(args: &[&str]) -> (Running, BufReader<std::process::ChildStdout>, String) {
+    let mut child = Running(
+        Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the cometchat-fake binary"),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().expect("stdout"));
     let mut line = String::new();
     loop {
         line.clear();
         assert!(
-            stdout.read_line(&mut line).expect("read banner") > 0,
-            "no base URL printed"
+            stdout.read_line(&mut line).unwrap_or(0) > 0,
+            "the binary printed no COMETCHAT_API_BASE line"
         );
         if let Some(base) = line.trim().strip_prefix("COMETCHAT_API_BASE=") {
             return (child, stdout, base.to_owned());
@@ -84,11 +98,11 @@ async fn the_binary_serves_seeded_users_and_exits_cleanly_on_ctrl_c() {
 
     // Ctrl-C: a clean exit that says so.
     let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(interrupted.success());
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "{status}");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
