@@ -11,10 +11,11 @@ use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use cometgate::vend::{Gate, Problem};
 use cometgate::{Identity, Principal, Rejection};
-use http::StatusCode;
 use http::header::WWW_AUTHENTICATE;
 use http::request::Parts;
 use http_body_util::BodyExt;
+
+use cometgate::vend::adapter;
 
 use crate::{PartsView, response};
 
@@ -202,22 +203,12 @@ where
 /// The core rejection an extractor's rejection response stands for, or `None` when it is a
 /// server error (the extractor's own layer is missing or misconfigured).
 fn classify<E>(rejection: &Response) -> Option<Rejection> {
-    let status = rejection.status();
     let says_invalid = rejection
         .headers()
         .get_all(WWW_AUTHENTICATE)
         .iter()
-        .any(|v| v.as_bytes().windows(6).any(|w| w == b"error="));
-    let reason = || format!("the extractor `{}` answered {status}", type_name::<E>());
-    match status {
-        s if s.is_server_error() => None,
-        StatusCode::UNAUTHORIZED if !says_invalid => Some(Rejection::Missing),
-        StatusCode::FORBIDDEN => Some(Rejection::refused(reason())),
-        s if s.is_client_error() => Some(Rejection::invalid(reason())),
-        // A redirect to a login page, or a success status used as a rejection: the caller is
-        // not signed in.
-        _ => Some(Rejection::Missing),
-    }
+        .any(|v| adapter::challenge_has_error(v.as_bytes()));
+    adapter::rejection_for_status(rejection.status().as_u16(), says_invalid, type_name::<E>())
 }
 
 /// The 500 answer for an extractor that failed with a server error, and the log line that says
@@ -264,6 +255,7 @@ async fn misconfigured<E, I: Identity>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::StatusCode;
 
     fn rejection(status: StatusCode, challenge: Option<&'static str>) -> Response {
         let mut response = status.into_response();

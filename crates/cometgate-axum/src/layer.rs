@@ -23,7 +23,9 @@ use cometgate::vend::{Gate, NoIdentity, Problem};
 use cometgate::{Identity, Principal, Rejection};
 
 use crate::auth::{Authenticate, ByExtractor, ByIdentity, IntoPrincipal};
-use crate::{request_id, response};
+use cometgate::vend::adapter;
+
+use crate::response;
 
 /// The path the endpoint answers on unless [`TokenLayer::with_path`] says otherwise.
 pub const DEFAULT_PATH: &str = "/cometchat-token";
@@ -338,14 +340,7 @@ impl<I: Identity, A: Authenticate<I>> TokenLayer<I, A> {
     /// ```
     pub fn with_path(mut self, path: impl Into<String>) -> Result<Self, InvalidPath> {
         let path = path.into();
-        let valid = path.starts_with('/')
-            && path[1..].split('/').all(|segment| {
-                !segment.is_empty()
-                    && segment.bytes().all(|b| {
-                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
-                    })
-            });
-        if !valid {
+        if !adapter::is_valid_token_path(&path) {
             return Err(InvalidPath(path));
         }
         self.endpoint.path = Arc::from(path);
@@ -500,7 +495,12 @@ impl<I: Identity, A: Authenticate<I>> Endpoint<I, A> {
         ReqBody::Error: Into<BoxError>,
     {
         let (parts, body) = request.into_parts();
-        let request_id = request_id::from_headers(&parts.headers);
+        let request_id = adapter::request_id(
+            parts
+                .headers
+                .get(adapter::REQUEST_ID_HEADER)
+                .map(HeaderValue::as_bytes),
+        );
         let mut response = match self.precheck(&parts, body).await {
             // The gate logs the request's one event and attaches the request id.
             Err(problem) => response::from_answer(&self.gate.answer_problem(problem, &request_id)),
@@ -508,7 +508,7 @@ impl<I: Identity, A: Authenticate<I>> Endpoint<I, A> {
         };
         let headers = response.headers_mut();
         if let Ok(value) = HeaderValue::from_str(&request_id) {
-            headers.insert(request_id::HEADER, value);
+            headers.insert(adapter::REQUEST_ID_HEADER, value);
         }
         // Whatever the gate answered, a token answer (or an error standing in its place)
         // must not be cached by the client or a proxy.

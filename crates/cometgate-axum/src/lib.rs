@@ -74,7 +74,6 @@
 
 mod auth;
 mod layer;
-mod request_id;
 mod response;
 mod view;
 
