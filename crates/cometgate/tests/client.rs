@@ -396,6 +396,36 @@ async fn hung_upstream_ends_at_the_deadline() {
 }
 
 #[tokio::test]
+async fn the_deadline_cuts_off_an_attempt_in_flight() {
+    // The request timeout (10 s) is far above the deadline (500 ms): only the deadline can end
+    // this call, in the middle of its first attempt.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    let deadline = Duration::from_millis(500);
+    let c = Client::builder(config(&server, KEY))
+        .request_timeout(Duration::from_secs(10))
+        .retry_policy(RetryPolicy::builder().deadline(deadline).build())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let e = c.create_auth_token(&uid("a")).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(e.is_deadline(), "{e:?}");
+    assert!(
+        took >= deadline - Duration::from_millis(20),
+        "ended early: {took:?}"
+    );
+    assert!(
+        took < deadline + Duration::from_secs(1),
+        "ended late: {took:?}"
+    );
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(1));
+}
+
+#[tokio::test]
 async fn create_user_retried_into_already_exists_is_success() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

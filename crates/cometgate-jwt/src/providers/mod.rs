@@ -1,8 +1,8 @@
 //! The identity providers, each a builder in the provider's own vocabulary that builds a
-//! [`JwtIdentity`](crate::JwtIdentity).
+//! [`crate::JwtIdentity`].
 //!
 //! Options every provider has: `leeway` (clock skew, at most 60 s) and `uid_mapping` (override
-//! the provider's default [`UidMapping`](cometgate::UidMapping)). Providers that fetch keys
+//! the provider's default [`cometgate::UidMapping`]). Providers that fetch keys
 //! also have `jwks_url` (override the published URL, e.g. for a test server or a proxy),
 //! `refetch_cooldown` (the least time between two JWKS fetches, default 30 s) and
 //! `fetch_timeout` (default 5 s).
