@@ -109,7 +109,41 @@ pub(crate) struct FaultScripts(HashMap<String, VecDeque<Fault>>);
 
 /// Normalises a route given by a user: upper-case method, one space, path without a version
 /// prefix or trailing slash.
+/// Every route the fake serves, as `METHOD /template` without the version prefix.
+pub const ROUTES: &[&str] = &[
+    "GET /users",
+    "POST /users",
+    "GET /users/{uid}",
+    "PUT /users/{uid}",
+    "DELETE /users/{uid}",
+    "GET /users/{uid}/auth_tokens",
+    "POST /users/{uid}/auth_tokens",
+    "DELETE /users/{uid}/auth_tokens",
+    "GET /users/{uid}/auth_tokens/{authToken}",
+    "PUT /users/{uid}/auth_tokens/{authToken}",
+    "DELETE /users/{uid}/auth_tokens/{authToken}",
+    "GET /me",
+    "PUT /me",
+    "DELETE /me",
+    "POST /user_sessions",
+    "GET /settings",
+];
+
+/// `route` in the fake's own spelling (method upper case, no version prefix or trailing `/`),
+/// if it is one of [`ROUTES`]: a fault scripted for a misspelt route would never fire.
 pub(crate) fn normalise_route(route: &str) -> Result<String, String> {
+    let normalised = normalise_spelling(route)?;
+    if ROUTES.contains(&normalised.as_str()) {
+        Ok(normalised)
+    } else {
+        Err(format!(
+            "route {route:?} is not served by the fake (known routes: {})",
+            ROUTES.join(", ")
+        ))
+    }
+}
+
+fn normalise_spelling(route: &str) -> Result<String, String> {
     let mut parts = route.split_whitespace();
     let (Some(method), Some(path), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(format!(
@@ -175,6 +209,18 @@ mod tests {
         assert_eq!(normalise_route("GET /v3.0/users").unwrap(), "GET /users");
         assert!(normalise_route("POST").is_err());
         assert!(normalise_route("POST users").is_err());
+        // Misspelt templates are refused instead of never firing.
+        for typo in [
+            "POST /users/{id}/auth_tokens",
+            "POST /user/{uid}/auth_tokens",
+            "PATCH /users",
+        ] {
+            let error = normalise_route(typo).unwrap_err();
+            assert!(error.contains("not served"), "{error}");
+        }
+        for route in ROUTES {
+            assert_eq!(normalise_route(route).as_deref(), Ok(*route));
+        }
     }
 
     #[test]

@@ -48,7 +48,7 @@ mod journal;
 mod server;
 mod store;
 
-pub use faults::Fault;
+pub use faults::{Fault, ROUTES};
 pub use journal::JournalEntry;
 pub use server::{ConnectionClosed, FakeBuilder, FakeCometChat, FakeService, StartError};
 pub use store::{FakeUser, TOKENS_KEPT_PER_USER};

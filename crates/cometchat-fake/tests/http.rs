@@ -543,6 +543,17 @@ async fn control_api_over_http() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+    // A misspelt route is refused (it would never fire), and the answer lists the real ones.
+    let typo = h
+        .http
+        .post(h.url("/__admin/faults"))
+        .json(&json!({"route": "POST /users/{id}/auth_tokens", "faults": [{"status": 503}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typo.status(), 400);
+    let text = typo.text().await.unwrap();
+    assert!(text.contains("POST /users/{uid}/auth_tokens"), "{text}");
     let journal: Value = h
         .http
         .get(h.url("/__admin/requests"))

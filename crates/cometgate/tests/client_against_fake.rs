@@ -91,3 +91,32 @@ async fn four_hundreds_reach_the_fake_once_five_hundreds_four_times() {
     assert_eq!(err.status(), Some(503));
     assert_eq!(cc.count("POST /users/{uid}/auth_tokens"), 1 + 4);
 }
+
+/// The fake's README example, verbatim (keep the two in step).
+#[tokio::test]
+async fn mints_after_creating_the_user() {
+    let cc = FakeCometChat::start().await; // 127.0.0.1:0, its own state, ~25 µs
+    let config = Config::builder()
+        .app_id(cc.app_id())
+        .region(Region::Us)
+        .rest_api_key(cc.api_key())
+        .api_base(cc.base_url()) // http://127.0.0.1:PORT/v3
+        .build()
+        .unwrap();
+    let client = Client::new(config).unwrap();
+    let alice = Uid::parse("alice").unwrap();
+
+    client
+        .create_user(&NewUser::new(alice.clone(), "Alice"))
+        .await
+        .unwrap();
+    cc.push_faults("POST /users/{uid}/auth_tokens", [Fault::status(503)]);
+    let token = client.create_auth_token(&alice).await.unwrap(); // retried after the 503
+
+    assert_eq!(
+        cc.tokens("alice"),
+        vec![token.auth_token.expose().to_owned()]
+    );
+    assert_eq!(cc.count("POST /users/{uid}/auth_tokens"), 2);
+    cc.assert_secret_never_sent(cc.api_key());
+}
