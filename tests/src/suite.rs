@@ -303,6 +303,62 @@ fn upstream() -> impl Strategy<Value = Upstream> {
 
 /// The REST key never appears in a response (status line, headers, body) or in the logs,
 /// whatever the request and whatever CometChat does.
+/// Exactly one `cometgate::vend` event per token request, whatever the outcome (200, 401, the
+/// adapter's own 405 and 413), carrying the request id the client sent; none for other routes.
+pub fn one_event_per_token_request<A: Adapter>() {
+    let logs = Logs::capture();
+    let rt = runtime();
+    rt.block_on(async {
+        let env = Env::start::<A>(Tuning::relaxed()).await;
+        let run_id = format!("{:x}", now());
+        let id = |what: &str| format!("ev-{what}-{run_id}");
+        let token = env.token_for("dora");
+        let url = format!("{}/cometchat-token", env.base);
+        let calls = [
+            ("ok", env.http.post(&url).bearer_auth(&token), 200),
+            ("missing", env.http.post(&url), 401),
+            ("get", env.http.get(&url).bearer_auth(&token), 405),
+            (
+                "big",
+                env.http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .body(vec![b'x'; 1 << 20]),
+                413,
+            ),
+            ("todos", env.http.get(format!("{}/todos", env.base)), 200),
+        ];
+        for (what, request, status) in calls {
+            let response = request
+                .header("x-request-id", id(what))
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(response.status().as_u16(), status, "{}: {what}", A::NAME);
+            assert_eq!(
+                response
+                    .headers()
+                    .get("x-request-id")
+                    .map(|v| v.to_str().unwrap_or_default()),
+                (what != "todos").then(|| id(what)).as_deref(),
+                "{}: {what}: the request id is echoed on token requests",
+                A::NAME
+            );
+        }
+        let text = logs.text();
+        let events = |what: &str| {
+            let needle = format!("request_id=\"{}\"", id(what));
+            text.lines()
+                .filter(|l| l.contains("cometgate::vend") && l.contains(&needle))
+                .count()
+        };
+        for what in ["ok", "missing", "get", "big"] {
+            assert_eq!(events(what), 1, "{}: {what}: {text}", A::NAME);
+        }
+        assert_eq!(events("todos"), 0, "{}: other routes log nothing", A::NAME);
+    });
+}
+
 pub fn rest_key_never_leaks<A: Adapter>() {
     let logs = Logs::capture();
     let rt = runtime();
@@ -609,6 +665,10 @@ macro_rules! security_suite {
         #[test]
         fn bad_credentials_get_401_and_no_upstream_call() {
             $crate::suite::bad_credentials_get_401_and_no_upstream_call::<$adapter>();
+        }
+        #[test]
+        fn one_event_per_token_request() {
+            $crate::suite::one_event_per_token_request::<$adapter>();
         }
         #[test]
         fn rest_key_never_leaks() {
