@@ -50,6 +50,7 @@ struct Baseline {
     sessions: Arc<HashMap<String, String>>,
     http: reqwest::Client,
     api_base: String,
+    app_id: String,
     api_key: String,
 }
 
@@ -66,6 +67,8 @@ async fn baseline_handler(State(s): State<Baseline>, headers: HeaderMap) -> (Sta
     let minted = s
         .http
         .post(format!("{}/users/{uid}/auth_tokens", s.api_base))
+        // The seed's headers: Content-Type (set by `.json`), appId and apiKey.
+        .header("appId", &s.app_id)
         .header("apikey", &s.api_key)
         .json(&json!({"force": true}))
         .send()
@@ -243,6 +246,7 @@ async fn main() {
                 sessions: sessions.clone(),
                 http: reqwest::Client::new(),
                 api_base: fake.base_url(),
+                app_id: fake.app_id().to_owned(),
                 api_key: fake.api_key().to_owned(),
             }),
     )
