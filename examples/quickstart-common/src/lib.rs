@@ -9,6 +9,7 @@
 //! flow ([`banner`]). Only the few lines that plug cometgate into a framework differ.
 #![forbid(unsafe_code)]
 
+pub mod contract;
 pub mod demo_auth;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
