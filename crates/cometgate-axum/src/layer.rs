@@ -542,6 +542,10 @@ impl<I: Identity, A: Authenticate<I>> Endpoint<I, A> {
         if declared.is_some_and(|len| len > limit) {
             return Err(Problem::body_too_large(limit));
         }
+        if body.is_end_stream() {
+            // Nothing to read (e.g. `Content-Length: 0`): skip collecting an empty body.
+            return Ok(());
+        }
         match Limited::new(body, self.body_limit).collect().await {
             Ok(_) => Ok(()),
             Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {

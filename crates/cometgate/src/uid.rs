@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The longest UID CometChat accepts.
 pub const MAX_UID_LEN: usize = 100;
@@ -29,8 +30,10 @@ pub const MAX_UID_LEN: usize = 100;
 /// );
 /// assert_eq!(Uid::parse_lowercasing("Alice").unwrap().as_str(), "alice");
 /// ```
+// `Arc<str>`: a UID is cloned several times per token request (rate-limit key, single-flight
+// key, the answer), so clones share one allocation.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Uid(String);
+pub struct Uid(Arc<str>);
 
 /// Why a string is not a valid [`Uid`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,7 +74,7 @@ impl Uid {
     /// Parses a UID strictly: upper case is an error.
     pub fn parse(s: &str) -> Result<Self, UidError> {
         Self::validate(s)?;
-        Ok(Self(s.to_owned()))
+        Ok(Self(Arc::from(s)))
     }
 
     /// Lower-cases ASCII letters first, as CometChat itself does on create and lookup, then
@@ -101,7 +104,7 @@ impl Uid {
 
     /// The UID as an owned string.
     pub fn into_string(self) -> String {
-        self.0
+        self.0.to_string()
     }
 }
 
@@ -141,13 +144,13 @@ impl TryFrom<String> for Uid {
     type Error = UidError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
         Self::validate(&s)?;
-        Ok(Self(s))
+        Ok(Self(Arc::from(s)))
     }
 }
 
 impl From<Uid> for String {
     fn from(uid: Uid) -> Self {
-        uid.0
+        uid.0.to_string()
     }
 }
 

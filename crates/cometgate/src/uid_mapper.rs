@@ -191,6 +191,12 @@ impl UidMapper {
 }
 
 fn map_subject(prefix: &str, mapping: UidMapping, subject: &str) -> Result<Uid, UidMapError> {
+    if prefix.is_empty() && mapping == UidMapping::Readable {
+        // The common single-issuer case: the subject is the UID, checked once.
+        return Uid::parse(subject).map_err(|e| UidMapError::NotReadable {
+            reason: e.to_string(),
+        });
+    }
     let uid = match mapping {
         UidMapping::Readable => {
             Uid::parse(subject).map_err(|e| UidMapError::NotReadable {

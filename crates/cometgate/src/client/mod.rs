@@ -23,6 +23,7 @@ mod types;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use secrecy::ExposeSecret;
@@ -316,7 +317,7 @@ impl Client {
         &self,
         method: Method,
         url: Url,
-        body: Option<Vec<u8>>,
+        body: Option<Bytes>,
     ) -> Result<T, Error> {
         self.call(method, url, body).await.map_err(|(e, _)| e)
     }
@@ -327,7 +328,7 @@ impl Client {
         &self,
         method: Method,
         url: Url,
-        body: Option<Vec<u8>>,
+        body: Option<Bytes>,
     ) -> Result<T, (Error, bool)> {
         let bytes = self.with_retry(method, url, body).await?;
         serde_json::from_slice::<Data<T>>(&bytes)
@@ -339,8 +340,8 @@ impl Client {
         &self,
         method: Method,
         url: Url,
-        body: Option<Vec<u8>>,
-    ) -> Result<Vec<u8>, (Error, bool)> {
+        body: Option<Bytes>,
+    ) -> Result<Bytes, (Error, bool)> {
         let policy = &self.inner.retry;
         let timer = &self.inner.timer;
         let started = timer.now();
@@ -390,8 +391,8 @@ impl Client {
         &self,
         method: Method,
         url: Url,
-        body: Option<Vec<u8>>,
-    ) -> Result<Vec<u8>, Error> {
+        body: Option<Bytes>,
+    ) -> Result<Bytes, Error> {
         let mut request = self.inner.http.request(method, url);
         if let Some(body) = body {
             request = request
@@ -406,7 +407,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = response.bytes().await.map_err(transport_error)?.to_vec();
+        let bytes = response.bytes().await.map_err(transport_error)?;
         if status.is_success() {
             return Ok(bytes);
         }
@@ -434,10 +435,10 @@ impl Client {
     }
 }
 
-fn json_body(value: &impl Serialize) -> Vec<u8> {
+fn json_body(value: &impl Serialize) -> Bytes {
     // Our request types are plain structs of strings, numbers and JSON values: serializing
     // them cannot fail.
-    serde_json::to_vec(value).unwrap_or_default()
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
 }
 
 /// serde_json's messages quote the offending value, which could be anything the upstream sent

@@ -514,6 +514,15 @@ impl<I: Identity> Gate<I> {
                 (outcome, p.problem_type().slug(), level)
             }
         };
+        // The event's fields cost allocations; build them only for a subscriber that wants them.
+        let wanted = match level {
+            Level::ERROR => tracing::enabled!(target: "cometgate::vend", Level::ERROR),
+            Level::WARN => tracing::enabled!(target: "cometgate::vend", Level::WARN),
+            _ => tracing::enabled!(target: "cometgate::vend", Level::INFO),
+        };
+        if !wanted {
+            return answer;
+        }
         let token = answer.token().map(|t| t.auth_token().redacted());
         let uid = record.uid.map(Uid::as_str);
         let trace = record.trace.cloned().unwrap_or_default();
