@@ -245,6 +245,19 @@ impl Window {
     }
 }
 
+/// Header names (lower case) and values (lossy UTF-8), in order.
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Answers one request.
 pub(crate) async fn handle(shared: &Shared, req: Incoming) -> Outcome {
     if req.path == "/__admin" || req.path.starts_with("/__admin/") {
@@ -283,21 +296,17 @@ pub(crate) async fn handle(shared: &Shared, req: Incoming) -> Outcome {
         }
         Outcome::Close | Outcome::Hang => None,
     };
+    let response_headers = match &outcome {
+        Outcome::Respond(r) => header_pairs(r.headers()),
+        Outcome::Close | Outcome::Hang => Vec::new(),
+    };
     let entry = JournalEntry {
         method: req.method.to_string(),
         path: req.path.clone(),
         query: req.query.clone(),
         route: route.as_ref().map(|r| r.template.clone()),
-        headers: req
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: header_pairs(&req.headers),
+        response_headers,
         body: req
             .body
             .as_ref()

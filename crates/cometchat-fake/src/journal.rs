@@ -24,6 +24,8 @@ pub struct JournalEntry {
     pub body: String,
     /// The status answered; `None` when a fault closed the connection or the request hung.
     pub status: Option<u16>,
+    /// The response headers answered, names lower-cased (empty when no answer was sent).
+    pub response_headers: Vec<(String, String)>,
     /// The response body answered (lossy UTF-8).
     pub response_body: String,
     /// When the request arrived, measured from the fake's start (monotonic).
@@ -46,9 +48,11 @@ impl JournalEntry {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Whether `text` appears anywhere in what the fake answered.
+    /// Whether `text` appears anywhere in what the fake answered: body or header values.
     pub fn response_contains(&self, text: &str) -> bool {
-        !text.is_empty() && self.response_body.contains(text)
+        !text.is_empty()
+            && (self.response_body.contains(text)
+                || self.response_headers.iter().any(|(_, v)| v.contains(text)))
     }
 }
 
@@ -60,4 +64,37 @@ pub(crate) fn route_counts(entries: &[JournalEntry]) -> BTreeMap<String, usize> 
         *counts.entry(key).or_insert(0) += 1;
     }
     counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> JournalEntry {
+        JournalEntry {
+            method: "GET".into(),
+            path: "/v3/users".into(),
+            query: String::new(),
+            route: Some("GET /users".into()),
+            headers: vec![("apikey".into(), "SECRET-IN-REQUEST".into())],
+            body: String::new(),
+            status: Some(200),
+            response_headers: vec![("x-debug".into(), "leaked SECRET-H".into())],
+            response_body: r#"{"data": "SECRET-B"}"#.into(),
+            at: Duration::ZERO,
+            unexpected: false,
+        }
+    }
+
+    #[test]
+    fn response_contains_looks_at_the_body_and_the_headers_only() {
+        let e = entry();
+        assert!(e.response_contains("SECRET-B"));
+        assert!(e.response_contains("SECRET-H"));
+        assert!(
+            !e.response_contains("SECRET-IN-REQUEST"),
+            "requests carry the key by design"
+        );
+        assert!(!e.response_contains(""));
+    }
 }

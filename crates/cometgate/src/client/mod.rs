@@ -387,12 +387,7 @@ impl Client {
         }
     }
 
-    async fn attempt(
-        &self,
-        method: Method,
-        url: Url,
-        body: Option<Bytes>,
-    ) -> Result<Bytes, Error> {
+    async fn attempt(&self, method: Method, url: Url, body: Option<Bytes>) -> Result<Bytes, Error> {
         let mut request = self.inner.http.request(method, url);
         if let Some(body) = body {
             request = request
