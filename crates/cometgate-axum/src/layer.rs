@@ -501,7 +501,13 @@ impl<I: Identity, A: Authenticate<I>> Endpoint<I, A> {
                 .get(adapter::REQUEST_ID_HEADER)
                 .map(HeaderValue::as_bytes),
         );
-        let mut response = match self.precheck(&parts, body).await {
+        // The checks are synchronous; only a request that carries a body awaits reading it, so
+        // the common path never builds (and moves) the body-reading future.
+        let mut checked = self.precheck(&parts);
+        if checked.is_ok() && !body.is_end_stream() {
+            checked = self.drain(body).await;
+        }
+        let mut response = match checked {
             // The gate logs the request's one event and attaches the request id.
             Err(problem) => response::from_answer(&self.gate.answer_problem(problem, &request_id)),
             Ok(()) => self.auth.answer(&self.gate, parts, &request_id).await,
@@ -518,41 +524,40 @@ impl<I: Identity, A: Authenticate<I>> Endpoint<I, A> {
         response
     }
 
-    /// Method and body size, checked before anything identifies the caller. The body is read
-    /// (up to the limit) only to enforce the limit and keep the connection reusable; its
-    /// content is dropped unread.
-    async fn precheck<ReqBody>(
-        &self,
-        parts: &http::request::Parts,
-        body: ReqBody,
-    ) -> Result<(), Problem>
-    where
-        ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
-        ReqBody::Error: Into<BoxError>,
-    {
+    /// Method and declared body size, checked before anything identifies the caller.
+    fn precheck(&self, parts: &http::request::Parts) -> Result<(), Problem> {
         if parts.method != Method::POST {
             return Err(Problem::method_not_allowed());
         }
-        let limit = u64::try_from(self.body_limit).unwrap_or(u64::MAX);
         let declared = parts
             .headers
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > limit) {
-            return Err(Problem::body_too_large(limit));
+        if declared.is_some_and(|len| len > self.limit()) {
+            return Err(Problem::body_too_large(self.limit()));
         }
-        if body.is_end_stream() {
-            // Nothing to read (e.g. `Content-Length: 0`): skip collecting an empty body.
-            return Ok(());
-        }
+        Ok(())
+    }
+
+    /// Reads the body up to the limit, only to enforce the limit and keep the connection
+    /// reusable; its content is dropped unread.
+    async fn drain<ReqBody>(&self, body: ReqBody) -> Result<(), Problem>
+    where
+        ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
+        ReqBody::Error: Into<BoxError>,
+    {
         match Limited::new(body, self.body_limit).collect().await {
             Ok(_) => Ok(()),
             Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-                Err(Problem::body_too_large(limit))
+                Err(Problem::body_too_large(self.limit()))
             }
             Err(_) => Err(Problem::bad_request()),
         }
+    }
+
+    fn limit(&self) -> u64 {
+        u64::try_from(self.body_limit).unwrap_or(u64::MAX)
     }
 }
 
