@@ -33,7 +33,7 @@ const USERS: usize = 500;
 const CONCURRENCY: usize = 16;
 const WARMUP: usize = 300;
 const REQUESTS: usize = 5_000;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 const BURST: usize = 100;
 
 /// Demo sessions: bearer token → app user id.
