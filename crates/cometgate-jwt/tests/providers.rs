@@ -25,7 +25,36 @@ struct Target<'a> {
     has_audience: bool,
 }
 
-impl Target<'_> {
+impl<'a> Target<'a> {
+    /// A provider whose tokens `key` signs, with an audience.
+    fn signed_by(
+        name: &'static str,
+        identity: JwtIdentity,
+        key: &'a SigningKey,
+        claims: Value,
+    ) -> Self {
+        Self {
+            name,
+            identity,
+            key: Some(key),
+            secret: None,
+            claims,
+            has_audience: true,
+        }
+    }
+
+    /// A provider whose tokens are HS256 with `secret`, with an audience.
+    fn hs256(name: &'static str, identity: JwtIdentity, secret: &'a [u8], claims: Value) -> Self {
+        Self {
+            name,
+            identity,
+            key: None,
+            secret: Some(secret),
+            claims,
+            has_audience: true,
+        }
+    }
+
     fn sign(&self, claims: &Value) -> String {
         match (self.key, self.secret) {
             (Some(key), _) => key.sign(claims),
@@ -44,6 +73,11 @@ impl Target<'_> {
             }
         }
         claims
+    }
+
+    /// The valid claims changed by `changes`, signed legitimately, must be refused.
+    async fn rejects_with(&self, case: &str, changes: Value) {
+        self.rejects(case, &self.sign(&self.with(changes))).await;
     }
 
     async fn rejects(&self, case: &str, token: &str) {
@@ -68,17 +102,11 @@ impl Target<'_> {
         assert_eq!(principal.issuer(), self.identity.issuer(), "{name}");
 
         let now = now();
-        self.rejects(
-            "expired",
-            &self.sign(&self.with(json!({"exp": now - 3600}))),
-        )
-        .await;
+        self.rejects_with("expired", json!({"exp": now - 3600}))
+            .await;
         // The default leeway is 30 s: one second past it is refused, well inside it passes.
-        self.rejects(
-            "expired by leeway + 1 s",
-            &self.sign(&self.with(json!({"exp": now - 31}))),
-        )
-        .await;
+        self.rejects_with("expired by leeway + 1 s", json!({"exp": now - 31}))
+            .await;
         assert!(
             resolve(
                 &self.identity,
@@ -88,44 +116,23 @@ impl Target<'_> {
             .is_ok(),
             "{name}: a token expired 5 s ago is within the leeway"
         );
-        self.rejects(
-            "nbf in the future",
-            &self.sign(&self.with(json!({"nbf": now + 600}))),
-        )
-        .await;
-        self.rejects(
-            "iat in the future",
-            &self.sign(&self.with(json!({"iat": now + 600}))),
-        )
-        .await;
-        self.rejects(
-            "wrong iss",
-            &self.sign(&self.with(json!({"iss": "https://evil.example"}))),
-        )
-        .await;
-        self.rejects("missing iss", &self.sign(&self.with(json!({"iss": null}))))
+        self.rejects_with("nbf in the future", json!({"nbf": now + 600}))
             .await;
-        self.rejects("missing sub", &self.sign(&self.with(json!({"sub": null}))))
+        self.rejects_with("iat in the future", json!({"iat": now + 600}))
             .await;
-        self.rejects("empty sub", &self.sign(&self.with(json!({"sub": " "}))))
+        self.rejects_with("wrong iss", json!({"iss": "https://evil.example"}))
             .await;
-        self.rejects("numeric sub", &self.sign(&self.with(json!({"sub": 42}))))
+        self.rejects_with("missing iss", json!({"iss": null})).await;
+        self.rejects_with("missing sub", json!({"sub": null})).await;
+        self.rejects_with("empty sub", json!({"sub": " "})).await;
+        self.rejects_with("numeric sub", json!({"sub": 42})).await;
+        self.rejects_with("missing exp", json!({"exp": null})).await;
+        self.rejects_with("string exp", json!({"exp": "never"}))
             .await;
-        self.rejects("missing exp", &self.sign(&self.with(json!({"exp": null}))))
-            .await;
-        self.rejects(
-            "string exp",
-            &self.sign(&self.with(json!({"exp": "never"}))),
-        )
-        .await;
         if self.has_audience {
-            self.rejects(
-                "wrong aud",
-                &self.sign(&self.with(json!({"aud": "someone-else"}))),
-            )
-            .await;
-            self.rejects("missing aud", &self.sign(&self.with(json!({"aud": null}))))
+            self.rejects_with("wrong aud", json!({"aud": "someone-else"}))
                 .await;
+            self.rejects_with("missing aud", json!({"aud": null})).await;
         }
         let kid = self.key.map_or("k", |k| k.kid.as_str());
         self.rejects("alg none", &unsigned(kid, &self.claims)).await;
@@ -225,14 +232,7 @@ async fn firebase_accepts_id_tokens_and_refuses_attacks() {
     );
     claims["auth_time"] = json!(now() - 60);
     claims["picture"] = json!("https://lh3.example/ada.png");
-    let target = Target {
-        name: "firebase",
-        identity,
-        key: Some(&key),
-        secret: None,
-        claims,
-        has_audience: true,
-    };
+    let target = Target::signed_by("firebase", identity, &key, claims);
     target.check().await;
 
     let principal = resolve(&target.identity, &target.sign(&target.claims))
@@ -241,16 +241,10 @@ async fn firebase_accepts_id_tokens_and_refuses_attacks() {
     assert_eq!(principal.name(), Some("Ada"));
     assert_eq!(principal.avatar(), Some("https://lh3.example/ada.png"));
     target
-        .rejects(
-            "auth_time missing",
-            &target.sign(&target.with(json!({"auth_time": null}))),
-        )
+        .rejects_with("auth_time missing", json!({"auth_time": null}))
         .await;
     target
-        .rejects(
-            "auth_time in the future",
-            &target.sign(&target.with(json!({"auth_time": now() + 600}))),
-        )
+        .rejects_with("auth_time in the future", json!({"auth_time": now() + 600}))
         .await;
     // Firebase pins RS256: an ES256 token under a published ES256 key is still refused.
     let ec = SigningKey::p256("fb-ec");
@@ -276,14 +270,7 @@ async fn supabase_accepts_user_tokens_and_refuses_anon_and_service_role() {
     claims["user_metadata"] =
         json!({"full_name": "Grace Hopper", "avatar_url": "https://img.example/g.png"});
     claims.as_object_mut().unwrap().remove("name");
-    let target = Target {
-        name: "supabase",
-        identity,
-        key: Some(&key),
-        secret: None,
-        claims,
-        has_audience: true,
-    };
+    let target = Target::signed_by("supabase", identity, &key, claims);
     target.check().await;
 
     let principal = resolve(&target.identity, &target.sign(&target.claims))
@@ -292,22 +279,13 @@ async fn supabase_accepts_user_tokens_and_refuses_anon_and_service_role() {
     assert_eq!(principal.name(), Some("Grace Hopper"));
     assert_eq!(principal.avatar(), Some("https://img.example/g.png"));
     target
-        .rejects(
-            "role anon",
-            &target.sign(&target.with(json!({"role": "anon"}))),
-        )
+        .rejects_with("role anon", json!({"role": "anon"}))
         .await;
     target
-        .rejects(
-            "anonymous sign-in",
-            &target.sign(&target.with(json!({"is_anonymous": true}))),
-        )
+        .rejects_with("anonymous sign-in", json!({"is_anonymous": true}))
         .await;
     target
-        .rejects(
-            "service_role",
-            &target.sign(&target.with(json!({"role": "service_role"}))),
-        )
+        .rejects_with("service_role", json!({"role": "service_role"}))
         .await;
 
     let lenient = Supabase::url(&base)
@@ -338,14 +316,7 @@ async fn supabase_legacy_secret_verifies_hs256_only() {
         "3f2b8c1e-0d4a-4b7e-9a51-6f0e2c9d8b7a",
     );
     claims["role"] = json!("authenticated");
-    let target = Target {
-        name: "supabase (legacy secret)",
-        identity,
-        key: None,
-        secret: Some(secret),
-        claims,
-        has_audience: true,
-    };
+    let target = Target::hs256("supabase (legacy secret)", identity, secret, claims);
     target.check().await;
     let wrong = sign_hs256(
         b"another-secret-that-is-long-enough-for-hs256!!",
@@ -360,10 +331,7 @@ async fn supabase_legacy_secret_verifies_hs256_only() {
         )
         .await;
     target
-        .rejects(
-            "anon key",
-            &target.sign(&target.with(json!({"role": "anon"}))),
-        )
+        .rejects_with("anon key", json!({"role": "anon"}))
         .await;
 }
 
@@ -380,34 +348,22 @@ async fn clerk_accepts_session_tokens_from_authorized_parties_only() {
     claims["sid"] = json!("sess_2NxTq9");
     claims["azp"] = json!("https://app.example");
     let target = Target {
-        name: "clerk",
-        identity,
-        key: Some(&key),
-        secret: None,
-        claims,
         has_audience: false,
+        ..Target::signed_by("clerk", identity, &key, claims)
     };
     target.check().await;
 
+    target.rejects_with("no sid", json!({"sid": null})).await;
     target
-        .rejects("no sid", &target.sign(&target.with(json!({"sid": null}))))
+        .rejects_with("foreign azp", json!({"azp": "https://evil.example"}))
         .await;
     target
-        .rejects(
-            "foreign azp",
-            &target.sign(&target.with(json!({"azp": "https://evil.example"}))),
-        )
+        .rejects_with("non-string azp", json!({"azp": ["https://app.example"]}))
         .await;
     target
-        .rejects(
-            "non-string azp",
-            &target.sign(&target.with(json!({"azp": ["https://app.example"]}))),
-        )
-        .await;
-    target
-        .rejects(
+        .rejects_with(
             "an aud when none is expected (template for a third party)",
-            &target.sign(&target.with(json!({"aud": "convex"}))),
+            json!({"aud": "convex"}),
         )
         .await;
     let native_only = Clerk::new(&frontend, Vec::<String>::new()).build().unwrap();
@@ -442,20 +398,13 @@ async fn auth0_accepts_access_tokens_with_an_audience_array() {
         "https://api.myapp.example",
         "https://my-tenant.eu.auth0.com/userinfo"
     ]);
-    let target = Target {
-        name: "auth0",
-        identity,
-        key: Some(&key),
-        secret: None,
-        claims,
-        has_audience: true,
-    };
+    let target = Target::signed_by("auth0", identity, &key, claims);
     target.check().await;
     // The issuer without its trailing slash is another issuer.
     target
-        .rejects(
+        .rejects_with(
             "iss without trailing slash",
-            &target.sign(&target.with(json!({"iss": "https://my-tenant.eu.auth0.com"}))),
+            json!({"iss": "https://my-tenant.eu.auth0.com"}),
         )
         .await;
 }
@@ -473,14 +422,8 @@ async fn oidc_with_discovery_and_with_an_explicit_jwks_url() {
         .mount(&jwks.server)
         .await;
     let identity = Oidc::new(&issuer, "chat-backend").build().unwrap();
-    let target = Target {
-        name: "oidc (discovery)",
-        identity,
-        key: Some(&key),
-        secret: None,
-        claims: base_claims(&issuer, Some("chat-backend"), "f:1234:Ada@Example.org"),
-        has_audience: true,
-    };
+    let claims = base_claims(&issuer, Some("chat-backend"), "f:1234:Ada@Example.org");
+    let target = Target::signed_by("oidc (discovery)", identity, &key, claims);
     target.check().await;
 
     let explicit = Oidc::new("https://id.example", "chat")
@@ -521,14 +464,12 @@ async fn shared_secret_accepts_its_own_tokens_only() {
     )
     .build()
     .unwrap();
-    let target = Target {
-        name: "shared secret",
+    let target = Target::hs256(
+        "shared secret",
         identity,
-        key: None,
-        secret: Some(secret),
-        claims: base_claims("https://api.myapp.example", Some("myapp"), "42"),
-        has_audience: true,
-    };
+        secret,
+        base_claims("https://api.myapp.example", Some("myapp"), "42"),
+    );
     target.check().await;
     let wrong = sign_hs256(
         b"0123456789abcdef0123456789abcdef-evil",
