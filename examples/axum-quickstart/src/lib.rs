@@ -1,9 +1,9 @@
 //! # axum-quickstart
 //!
 //! A tiny axum app with its own authentication (HS256 JWT bearer tokens verified by
-//! `cometgate-jwt`, see [`demo_auth`]) and
-//! one ordinary route (`GET /todos`), plus the one line that adds CometChat sign-in:
-//! `.layer(TokenLayer::new(gate))`, which answers `POST /cometchat-token`.
+//! `cometgate-jwt`, see [`demo_auth`]) and one ordinary route (`GET /todos`), plus the one line
+//! that adds CometChat sign-in: `.layer(TokenLayer::new(gate))`, which answers
+//! `POST /cometchat-token`.
 //!
 //! `cargo run -p axum-quickstart` runs it with no CometChat account: without `COMETCHAT_APP_ID`
 //! it starts an embedded `cometchat-fake` and prints a `curl` command with a valid demo token.
