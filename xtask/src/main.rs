@@ -1,7 +1,8 @@
 //! `cargo xtask`: the checks a contributor must pass, in one command.
 //!
 //! ```text
-//! cargo xtask verify   # fmt, clippy -D warnings, every test (and cometgate-jwt on rust-crypto), docs with warnings denied
+//! cargo xtask verify   # fmt, clippy -D warnings, every test (and cometgate-jwt on rust-crypto,
+//!                      # and refusing both/neither backends), docs with warnings denied
 //! cargo xtask bench    # the token endpoint under load on loopback, with a baseline (not part of verify)
 //! ```
 //!
@@ -17,6 +18,8 @@ struct Step {
     program: &'static str,
     args: &'static [&'static str],
     env: &'static [(&'static str, &'static str)],
+    /// For a check that must be refused: the message its failure must print.
+    must_fail_with: Option<&'static str>,
 }
 
 const VERIFY: &[Step] = &[
@@ -25,6 +28,7 @@ const VERIFY: &[Step] = &[
         program: "cargo",
         args: &["fmt", "--all", "--", "--check"],
         env: &[],
+        must_fail_with: None,
     },
     Step {
         name: "clippy",
@@ -39,12 +43,14 @@ const VERIFY: &[Step] = &[
             "warnings",
         ],
         env: &[],
+        must_fail_with: None,
     },
     Step {
         name: "tests",
         program: "cargo",
         args: &["test", "--workspace", "--locked"],
         env: &[],
+        must_fail_with: None,
     },
     Step {
         // The workspace builds cometgate-jwt with its default backend (aws-lc-rs); this proves
@@ -61,12 +67,43 @@ const VERIFY: &[Step] = &[
             "--locked",
         ],
         env: &[],
+        must_fail_with: None,
+    },
+    // jsonwebtoken panics at run time with both crypto backends or neither; cometgate-jwt must
+    // refuse to compile instead.
+    Step {
+        name: "cometgate-jwt refuses both backends",
+        program: "cargo",
+        args: &[
+            "check",
+            "--package",
+            "cometgate-jwt",
+            "--features",
+            "rust-crypto",
+            "--locked",
+        ],
+        env: &[],
+        must_fail_with: Some("enable exactly one crypto backend"),
+    },
+    Step {
+        name: "cometgate-jwt refuses no backend",
+        program: "cargo",
+        args: &[
+            "check",
+            "--package",
+            "cometgate-jwt",
+            "--no-default-features",
+            "--locked",
+        ],
+        env: &[],
+        must_fail_with: Some("enable one crypto backend"),
     },
     Step {
         name: "docs",
         program: "cargo",
         args: &["doc", "--workspace", "--no-deps", "--locked"],
         env: &[("RUSTDOCFLAGS", "-D warnings")],
+        must_fail_with: None,
     },
 ];
 
@@ -82,6 +119,7 @@ const BENCH: &[Step] = &[Step {
         "cometgate-bench",
     ],
     env: &[],
+    must_fail_with: None,
 }];
 
 fn run(step: &Step) -> Result<(), String> {
@@ -97,29 +135,43 @@ fn run(step: &Step) -> Result<(), String> {
         step.args.join(" ")
     );
     let started = Instant::now();
-    let status = Command::new(step.program)
-        .args(step.args)
-        .envs(step.env.iter().copied())
-        .status()
-        .map_err(|e| {
-            format!(
-                "step '{}': could not start {}: {e}",
-                step.name, step.program
-            )
-        })?;
-    if status.success() {
-        println!(
-            "==> [{}] ok in {:.1}s",
-            step.name,
-            started.elapsed().as_secs_f64()
-        );
-        Ok(())
-    } else {
-        Err(format!(
-            "step '{}' failed ({status}); rerun the command above to see why",
-            step.name
-        ))
-    }
+    let mut command = Command::new(step.program);
+    command.args(step.args).envs(step.env.iter().copied());
+    let could_not_start = |e: std::io::Error| {
+        format!(
+            "step '{}': could not start {}: {e}",
+            step.name, step.program
+        )
+    };
+    let done = match step.must_fail_with {
+        Some(expected) => {
+            let output = command.output().map_err(could_not_start)?;
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if output.status.success() || !stderr.contains(expected) {
+                return Err(format!(
+                    "step '{}' must fail with {expected:?}, but it ended with {}:\n{stderr}",
+                    step.name, output.status
+                ));
+            }
+            "refused as it must be"
+        }
+        None => {
+            let status = command.status().map_err(could_not_start)?;
+            if !status.success() {
+                return Err(format!(
+                    "step '{}' failed ({status}); rerun the command above to see why",
+                    step.name
+                ));
+            }
+            "ok"
+        }
+    };
+    println!(
+        "==> [{}] {done} in {:.1}s",
+        step.name,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn usage() -> ExitCode {

@@ -582,6 +582,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_listed_route_is_served() {
+        for route in crate::faults::ROUTES {
+            let (method, template) = route.split_once(' ').unwrap();
+            let path = template.replace("{uid}", "u").replace("{authToken}", "t");
+            let method: Method = method.parse().unwrap();
+            let matched = match_route(&method, &path).map(|r| r.template);
+            assert_eq!(matched.as_deref(), Some(*route));
+        }
+        assert!(match_route(&Method::PATCH, "/users").is_none());
+        assert!(match_route(&Method::GET, "/groups").is_none());
+    }
+
+    #[test]
     fn looking_up_the_reset_time_counts_no_request() {
         let mut window = Window::default();
         window.count(false);

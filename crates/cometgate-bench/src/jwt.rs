@@ -7,15 +7,18 @@
 
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::encoding::AsDer;
 use axum::Router;
 use axum::routing::get;
 use cometgate_jwt::{JwtIdentity, Oidc};
-use data_encoding::BASE64;
 use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+
+// The same generated keys as cometgate-jwt's own tests.
+#[path = "../../cometgate-jwt/tests/support/keys.rs"]
+mod keys;
+use keys::SigningKey;
 
 const ISSUER: &str = "https://id.bench.example";
 const AUDIENCE: &str = "chat";
@@ -36,18 +39,10 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-        .expect("RSA key generation");
-    let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair).expect("PKCS#8");
-    let pem = format!(
-        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-        BASE64.encode(der.as_ref())
-    );
-    let signing = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("RSA PEM");
-    let mut jwk = Jwk::from_encoding_key(&signing, Algorithm::RS256).expect("public JWK");
-    jwk.common.key_id = Some("bench-1".into());
+    let signing = SigningKey::rsa("bench-1");
+    let jwk: Jwk = serde_json::from_value(signing.jwk.clone()).expect("public JWK");
     let key = DecodingKey::from_jwk(&jwk).expect("decoding key");
-    let jwks = json!({ "keys": [jwk] });
+    let jwks = json!({ "keys": [signing.jwk] });
 
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
@@ -66,13 +61,10 @@ async fn fixture() -> Fixture {
         .jwks_url(format!("http://{addr}/jwks.json"))
         .build()
         .expect("identity");
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some("bench-1".into());
     let exp = jsonwebtoken::get_current_timestamp() + 3600;
     let tokens: Vec<String> = (0..TOKENS)
         .map(|i| {
-            let claims = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": format!("user-{i}"), "exp": exp, "name": format!("User {i}")});
-            jsonwebtoken::encode(&header, &claims, &signing).expect("sign")
+            signing.sign(&json!({"iss": ISSUER, "aud": AUDIENCE, "sub": format!("user-{i}"), "exp": exp, "name": format!("User {i}")}))
         })
         .collect();
     // Warm the cache: the only JWKS fetch of the run.

@@ -81,12 +81,9 @@ impl Discovery {
     }
 
     async fn jwks(&self) -> Result<&JwksCache, KeyError> {
-        if let Some(cache) = self.jwks.get() {
-            return Ok(cache);
-        }
         self.jwks
             .get_or_try_init(|| async {
-                if let Some((at, error)) = self.failure()
+                if let Some((at, error)) = self.last_failure().clone()
                     && at.elapsed() < self.cooldown
                 {
                     return Err(KeyError::Unavailable(error));
@@ -94,7 +91,7 @@ impl Discovery {
                 let result = self.discover().await;
                 if let Err(error) = &result {
                     tracing::warn!(target: "cometgate_jwt", url = %self.url, %error, "OIDC discovery failed");
-                    *self.lock_failure() = Some((Instant::now(), error.clone()));
+                    *self.last_failure() = Some((Instant::now(), error.clone()));
                 }
                 result.map_err(KeyError::Unavailable)
             })
@@ -119,11 +116,7 @@ impl Discovery {
         Ok(JwksCache::new(jwks_url, self.http.clone(), self.cooldown))
     }
 
-    fn failure(&self) -> Option<(Instant, String)> {
-        self.lock_failure().clone()
-    }
-
-    fn lock_failure(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
+    fn last_failure(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
         self.last_failure
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

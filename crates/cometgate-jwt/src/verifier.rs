@@ -34,7 +34,8 @@ pub(crate) struct Inner {
     pub(crate) provider: &'static str,
     pub(crate) issuer: String,
     pub(crate) audiences: Option<Vec<String>>,
-    pub(crate) algorithms: Vec<Algorithm>,
+    /// One prebuilt validation per accepted algorithm (built once, not per token).
+    pub(crate) validations: Vec<Validation>,
     pub(crate) keys: KeySource,
     pub(crate) leeway: Duration,
     pub(crate) rules: Rules,
@@ -77,12 +78,18 @@ impl JwtIdentity {
     async fn verified_claims(&self, token: &str) -> Result<Claims, String> {
         let inner = &*self.inner;
         let header = decode_header(token).map_err(|e| format!("malformed token: {e}"))?;
-        if !inner.algorithms.contains(&header.alg) {
+        let Some(validation) = inner
+            .validations
+            .iter()
+            .find(|v| v.algorithms == [header.alg])
+        else {
             return Err(format!(
                 "algorithm {:?} is not accepted from {} (allowed: {:?})",
-                header.alg, inner.provider, inner.algorithms
+                header.alg,
+                inner.provider,
+                self.algorithms()
             ));
-        }
+        };
         // Only the trusted key source is consulted: `jku`, `x5u`, `x5c` and `jwk` headers are
         // attacker-controlled and never read.
         let key = inner
@@ -96,7 +103,7 @@ impl JwtIdentity {
                 header.alg
             ));
         }
-        let data = decode::<Claims>(token, &key.key, &self.validation(header.alg))
+        let data = decode::<Claims>(token, &key.key, validation)
             .map_err(|e| format!("rejected by {}: {e}", inner.provider))?;
         let claims = data.claims;
         let leeway = inner.leeway.as_secs();
@@ -112,26 +119,13 @@ impl JwtIdentity {
         }
     }
 
-    fn validation(&self, algorithm: Algorithm) -> Validation {
-        let inner = &*self.inner;
-        let mut validation = Validation::new(algorithm);
-        validation.leeway = inner.leeway.as_secs();
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&inner.issuer]);
-        match &inner.audiences {
-            Some(audiences) => {
-                validation.set_audience(audiences);
-                validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-            }
-            None => {
-                // No audience expected: a token that names one was made for someone else (a
-                // Clerk JWT template for a third party, say) and is refused.
-                validation.aud = None;
-                validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-            }
-        }
-        validation
+    /// The accepted algorithms, in the provider's order.
+    fn algorithms(&self) -> Vec<Algorithm> {
+        self.inner
+            .validations
+            .iter()
+            .flat_map(|v| v.algorithms.iter().copied())
+            .collect()
     }
 
     fn principal(&self, claims: &Claims) -> Principal {
@@ -148,6 +142,34 @@ impl JwtIdentity {
         }
         principal
     }
+}
+
+/// The validation of one algorithm: issuer, audience (or none accepted), required claims,
+/// `exp` and `nbf` with the leeway. Built once per provider and algorithm.
+pub(crate) fn validation(
+    algorithm: Algorithm,
+    issuer: &str,
+    audiences: Option<&[String]>,
+    leeway: Duration,
+) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.leeway = leeway.as_secs();
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[issuer]);
+    match audiences {
+        Some(audiences) => {
+            validation.set_audience(audiences);
+            validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+        }
+        None => {
+            // No audience expected: a token that names one was made for someone else (a
+            // Clerk JWT template for a third party, say) and is refused.
+            validation.aud = None;
+            validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        }
+    }
+    validation
 }
 
 /// The longest rejection reason kept for the log, in bytes.
@@ -178,7 +200,7 @@ impl fmt::Debug for JwtIdentity {
             .field("provider", &self.inner.provider)
             .field("issuer", &self.inner.issuer)
             .field("audiences", &self.inner.audiences)
-            .field("algorithms", &self.inner.algorithms)
+            .field("algorithms", &self.algorithms())
             .field("leeway", &self.inner.leeway)
             .field("uid_mapping", &self.inner.mapping)
             .finish_non_exhaustive()

@@ -16,6 +16,14 @@ fn claims(iss: &str, aud: &str) -> Value {
     json!({"iss": iss, "aud": aud, "sub": "u1", "exp": now() + 600})
 }
 
+/// An OIDC identity for `https://id.example` whose JWKS is `server`'s `/jwks.json`.
+fn identity_with_keys_at(server: &MockServer) -> cometgate_jwt::JwtIdentity {
+    Oidc::new("https://id.example", "chat")
+        .jwks_url(format!("{}/jwks.json", server.uri()))
+        .build()
+        .unwrap()
+}
+
 fn invalid_reason(result: Result<cometgate::Principal, cometgate::Rejection>) -> String {
     match result {
         Err(cometgate::Rejection::Invalid { reason }) => reason,
@@ -81,10 +89,7 @@ async fn redirects_are_not_followed() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"keys": [key.jwk]})))
         .mount(&server)
         .await;
-    let identity = Oidc::new("https://id.example", "chat")
-        .jwks_url(format!("{}/jwks.json", server.uri()))
-        .build()
-        .unwrap();
+    let identity = identity_with_keys_at(&server);
     let reason =
         invalid_reason(resolve(&identity, &key.sign(&claims("https://id.example", "chat"))).await);
     assert!(reason.contains("302"), "{reason}");
@@ -107,10 +112,7 @@ async fn an_oversized_jwks_document_is_refused() {
         )
         .mount(&server)
         .await;
-    let identity = Oidc::new("https://id.example", "chat")
-        .jwks_url(format!("{}/jwks.json", server.uri()))
-        .build()
-        .unwrap();
+    let identity = identity_with_keys_at(&server);
     let reason =
         invalid_reason(resolve(&identity, &key.sign(&claims("https://id.example", "chat"))).await);
     assert!(reason.contains("more than"), "{reason}");

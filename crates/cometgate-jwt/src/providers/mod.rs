@@ -23,7 +23,7 @@ use crate::claims::{self, Claims};
 use crate::error::BuildError;
 use crate::jwks::JwksCache;
 use crate::keys::{KeySource, https_or_loopback};
-use crate::verifier::{DEFAULT_LEEWAY, Inner, JwtIdentity, MAX_LEEWAY};
+use crate::verifier::{DEFAULT_LEEWAY, Inner, JwtIdentity, MAX_LEEWAY, validation};
 
 pub use auth0::Auth0;
 pub use clerk::Clerk;
@@ -207,11 +207,16 @@ fn build(spec: Spec, common: &Common) -> Result<JwtIdentity, BuildError> {
         return Err(BuildError::LeewayTooLarge(common.leeway));
     }
     install_crypto_backend();
+    let validations = spec
+        .algorithms
+        .iter()
+        .map(|&alg| validation(alg, &spec.issuer, spec.audiences.as_deref(), common.leeway))
+        .collect();
     Ok(JwtIdentity::new(Inner {
         provider: spec.provider,
         issuer: spec.issuer,
         audiences: spec.audiences,
-        algorithms: spec.algorithms,
+        validations,
         keys: spec.keys,
         leeway: common.leeway,
         rules: spec.rules,
@@ -225,10 +230,9 @@ fn build(spec: Spec, common: &Common) -> Result<JwtIdentity, BuildError> {
 /// installed a provider already, that one stays.)
 fn install_crypto_backend() {
     #[cfg(feature = "aws-lc-rs")]
-    let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
+    let _already_installed = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
     #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
-    let provider = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
-    let _already_installed = provider.install_default();
+    let _already_installed = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
 }
 
 /// Checks a list of algorithms for a JWKS provider: non-empty, asymmetric only.
