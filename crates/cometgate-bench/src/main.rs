@@ -317,7 +317,7 @@ async fn main() {
     for (name, f) in [("b/a", &b), ("b'/a", &x)] {
         let ratio = f.rps / a.rps;
         println!(
-            "- {name} req/s ratio >= 0.95: {:.2}, {}",
+            "- {name} req/s ratio >= 0.95: {:.3}, {}",
             ratio,
             verdict(ratio >= 0.95)
         );
