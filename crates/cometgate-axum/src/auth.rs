@@ -9,18 +9,17 @@ use std::marker::PhantomData;
 use axum::Extension;
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
-use cometgate::vend::{Gate, Problem};
+use cometgate::endpoint::{Call, ExtractorRejection};
 use cometgate::{Identity, Principal, Rejection};
 use http::header::WWW_AUTHENTICATE;
 use http::request::Parts;
 use http_body_util::BodyExt;
 
-use cometgate::vend::adapter;
+use crate::PartsView;
 
-use crate::{PartsView, response};
-
-/// How much of an extractor's rejection body is quoted in the log.
-const QUOTED_REJECTION_BYTES: usize = 512;
+/// Where the auth layer goes in axum, appended to the core's misconfiguration explanation.
+const ORDER_HINT: &str = "In axum, a layer added later runs first, so add it after: \
+                          `.layer(TokenLayer::...).layer(your_auth_layer)`.";
 
 /// Turns the value an axum extractor produced into the [`Principal`] a token is minted for.
 ///
@@ -80,14 +79,9 @@ impl<T: IntoPrincipal> IntoPrincipal for Extension<T> {
 /// How a [`TokenLayer`](crate::TokenLayer) identifies the caller. Implemented by
 /// [`ByIdentity`] and [`ByExtractor`]; you choose one through the layer's constructors and
 /// rarely name it except in type aliases.
-pub trait Authenticate<I: Identity>: Send + Sync + 'static {
-    /// Identifies the caller from the request head and lets `gate` answer.
-    fn answer(
-        &self,
-        gate: &Gate<I>,
-        parts: Parts,
-        request_id: &str,
-    ) -> impl Future<Output = Response> + Send;
+pub trait Authenticate<I>: Send + Sync + 'static {
+    /// Tells `call` who is calling, from the request head.
+    fn identify(&self, call: &mut Call<I>, parts: &mut Parts) -> impl Future<Output = ()> + Send;
 }
 
 /// Identify the caller with the gate's own [`Identity`](cometgate::Identity), reading the
@@ -100,9 +94,8 @@ pub trait Authenticate<I: Identity>: Send + Sync + 'static {
 pub struct ByIdentity;
 
 impl<I: Identity> Authenticate<I> for ByIdentity {
-    async fn answer(&self, gate: &Gate<I>, parts: Parts, request_id: &str) -> Response {
-        let answer = gate.answer(&PartsView::new(&parts), request_id).await;
-        response::from_answer(&answer)
+    async fn identify(&self, call: &mut Call<I>, parts: &mut Parts) {
+        call.identify(&PartsView::new(parts));
     }
 }
 
@@ -175,125 +168,49 @@ impl<E, S, F> std::fmt::Debug for ByExtractor<E, S, F> {
 
 impl<I, E, S, F> Authenticate<I> for ByExtractor<E, S, F>
 where
-    I: Identity,
+    I: Send + Sync + 'static,
     E: FromRequestParts<S> + 'static,
     S: Send + Sync + 'static,
     F: Fn(E) -> Result<Principal, Rejection> + Send + Sync + 'static,
 {
-    async fn answer(&self, gate: &Gate<I>, mut parts: Parts, request_id: &str) -> Response {
+    async fn identify(&self, call: &mut Call<I>, parts: &mut Parts) {
+        if !call.needs_identity() {
+            return;
+        }
         // Settle into owned, non-generic values before awaiting anything else, so the future
         // stays `Send` whatever `E` and its rejection are.
         let extracted: Result<Result<Principal, Rejection>, Response> =
-            match E::from_request_parts(&mut parts, &self.state).await {
+            match E::from_request_parts(parts, &self.state).await {
                 Ok(value) => Ok((self.convert)(value)),
                 Err(rejection) => Err(rejection.into_response()),
             };
-        let answer = match extracted {
-            Ok(Ok(principal)) => gate.answer_principal(principal, request_id).await,
-            Ok(Err(rejection)) => gate.answer_rejection(rejection, request_id),
-            Err(rejection) => match classify::<E>(&rejection) {
-                Some(rejection) => gate.answer_rejection(rejection, request_id),
-                None => return misconfigured::<E, I>(gate, rejection, request_id).await,
-            },
-        };
-        response::from_answer(&answer)
+        match extracted {
+            Ok(verdict) => call.identified(verdict),
+            Err(response) => call.extractor_rejected(describe::<E>(response).await),
+        }
     }
 }
 
-/// The core rejection an extractor's rejection response stands for, or `None` when it is a
-/// server error (the extractor's own layer is missing or misconfigured).
-fn classify<E>(rejection: &Response) -> Option<Rejection> {
-    let says_invalid = rejection
-        .headers()
-        .get_all(WWW_AUTHENTICATE)
-        .iter()
-        .any(|v| adapter::challenge_has_error(v.as_bytes()));
-    adapter::rejection_for_status(rejection.status().as_u16(), says_invalid, type_name::<E>())
-}
-
-/// The 500 answer for an extractor that failed with a server error, and the log line that says
-/// which layer is missing and where it goes.
-async fn misconfigured<E, I: Identity>(
-    gate: &Gate<I>,
-    rejection: Response,
-    request_id: &str,
-) -> Response {
-    let status = rejection.status();
-    let body = match http_body_util::Limited::new(rejection.into_body(), QUOTED_REJECTION_BYTES)
-        .collect()
-        .await
-    {
-        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
-        Err(_) => String::from("(the rejection body was too long or unreadable)"),
-    };
-    let extractor = type_name::<E>();
-    let explanation = format!(
-        "the token endpoint identifies callers with the extractor `{extractor}`, which failed \
-         with {status}: \"{body}\". This usually means the layer that provides it (e.g. the \
-         auth/session layer that inserts `{extractor}` or its data into the request extensions) \
-         is missing, or was added before the token layer. In axum, a layer added later runs \
-         first, so add it after: `.layer(TokenLayer::...).layer(your_auth_layer)`."
+/// An extractor's rejection response, as the core needs it: status, challenges, body excerpt.
+async fn describe<E>(rejection: Response) -> ExtractorRejection {
+    let mut described = ExtractorRejection::new(type_name::<E>(), rejection.status().as_u16())
+        .with_order_hint(ORDER_HINT);
+    for value in rejection.headers().get_all(WWW_AUTHENTICATE) {
+        described = described.with_challenge(value.as_bytes());
+    }
+    let body = http_body_util::Limited::new(
+        rejection.into_body(),
+        ExtractorRejection::QUOTED_BODY_BYTES,
     );
-    tracing::error!(
-        request_id,
-        extractor,
-        rejection_status = status.as_u16(),
-        "cometgate token endpoint is misconfigured: {explanation}"
-    );
-    // The gate logs the request's one event and attaches the request id.
-    let answer = gate.answer_problem(Problem::misconfigured(), request_id);
-    match answer.problem() {
-        // Debug builds show the developer what to fix; release builds keep the core's fixed,
-        // client-safe detail (the explanation names internal types).
-        Some(problem) if cfg!(debug_assertions) => {
-            response::from_problem_with_detail(problem, &explanation)
-        }
-        _ => response::from_answer(&answer),
+    match body.collect().await {
+        Ok(collected) => described.with_body(&collected.to_bytes()),
+        Err(_) => described.with_body(b"(the rejection body was too long or unreadable)"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::StatusCode;
-
-    fn rejection(status: StatusCode, challenge: Option<&'static str>) -> Response {
-        let mut response = status.into_response();
-        if let Some(challenge) = challenge {
-            response
-                .headers_mut()
-                .insert(WWW_AUTHENTICATE, http::HeaderValue::from_static(challenge));
-        }
-        response
-    }
-
-    #[test]
-    fn rejections_are_classified_by_status() {
-        let c = |s, h| classify::<()>(&rejection(s, h));
-        assert_eq!(c(StatusCode::UNAUTHORIZED, None), Some(Rejection::Missing));
-        assert_eq!(
-            c(StatusCode::UNAUTHORIZED, Some("Bearer realm=\"x\"")),
-            Some(Rejection::Missing)
-        );
-        assert!(matches!(
-            c(
-                StatusCode::UNAUTHORIZED,
-                Some("Bearer error=\"invalid_token\"")
-            ),
-            Some(Rejection::Invalid { .. })
-        ));
-        assert!(matches!(
-            c(StatusCode::FORBIDDEN, None),
-            Some(Rejection::Refused { .. })
-        ));
-        assert!(matches!(
-            c(StatusCode::BAD_REQUEST, None),
-            Some(Rejection::Invalid { .. })
-        ));
-        assert_eq!(c(StatusCode::SEE_OTHER, None), Some(Rejection::Missing));
-        assert_eq!(c(StatusCode::INTERNAL_SERVER_ERROR, None), None);
-        assert_eq!(c(StatusCode::BAD_GATEWAY, None), None);
-    }
 
     #[test]
     fn optional_and_extension_values_convert() {

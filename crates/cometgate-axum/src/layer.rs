@@ -1,4 +1,4 @@
-//! [`TokenLayer`] and its service: the token endpoint wrapped around an existing app.
+//! [`TokenLayer`] and its service: the core's endpoint wrapped around any tower service.
 
 use std::convert::Infallible;
 use std::error::Error as StdError;
@@ -7,43 +7,40 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
 use axum_core::body::Body;
 use axum_core::extract::FromRequestParts;
-use axum_core::response::Response;
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_LENGTH, HeaderValue};
-use http::{Method, Request};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http::Request;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use cometgate::vend::{Gate, NoIdentity, Problem};
+use cometgate::endpoint::Endpoint;
+use cometgate::vend::{Gate, NoIdentity};
 use cometgate::{Identity, Principal, Rejection};
 
 use crate::auth::{Authenticate, ByExtractor, ByIdentity, IntoPrincipal};
-use cometgate::vend::adapter;
+use crate::body::{self, ResponseBody};
+use crate::view::PartsView;
 
-use crate::response;
+pub use cometgate::endpoint::{
+    DEFAULT_BODY_LIMIT, DEFAULT_READ_TIMEOUT, DEFAULT_TOKEN_PATH as DEFAULT_PATH, InvalidPath,
+};
 
-/// The path the endpoint answers on unless [`TokenLayer::with_path`] says otherwise.
-pub const DEFAULT_PATH: &str = "/cometchat-token";
-
-/// The largest request body accepted by default (bytes). Clients send no body or `{}`: the
-/// endpoint never reads the body for identity, it only refuses oversized ones with 413.
-pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024;
-
-type BoxError = Box<dyn StdError + Send + Sync>;
+pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// A tower [`Layer`] that adds the CometChat token endpoint to an existing service or axum
 /// [`Router`], and passes every other request to it untouched.
 ///
-/// `POST {path}` (default [`DEFAULT_PATH`]) answers `200 {"authToken": "...", "uid": "..."}`
-/// with `Cache-Control: no-store`, or an RFC 9457 `application/problem+json` error. Any other
-/// method on that path gets `405` with `Allow: POST`; a body larger than the limit gets `413`.
-/// Requests to other paths reach the wrapped service exactly as they came in (method, headers,
-/// extensions, body).
+/// It wraps any tower [`Service`] over `http::Request<B>` (an axum `Router`, a bare `hyper`
+/// `service_fn`, any tower stack) and answers with [`ResponseBody`], which carries either its own
+/// answers or the wrapped service's body untouched. The routes and their answers are the core's
+/// ([`cometgate::endpoint`]): `POST {path}` (default [`DEFAULT_PATH`]) answers `200
+/// {"authToken": "...", "uid": "..."}` with `Cache-Control: no-store`, or an RFC 9457
+/// `application/problem+json` error. Requests to other paths reach the wrapped service exactly
+/// as they came in (method, headers, extensions, body).
 ///
 /// `I` is the [`Identity`] of the cometgate [`Gate`] that vends the tokens; `A` is how the
 /// caller is identified: [`ByIdentity`] (the gate's own identity, via [`TokenLayer::new`]) or
@@ -59,7 +56,7 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// use cometgate_axum::TokenLayer;
 /// use http::{Request, StatusCode};
 /// use tower::ServiceExt; // `oneshot`
-/// # include!("doc_stub.rs");
+/// # include!("../../cometgate/doc_stub.rs");
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// # let (_fake, gate) = demo_gate().await; // in an app: cometgate's `Gate`
@@ -99,32 +96,15 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// # }
 /// ```
 pub struct TokenLayer<I = NoIdentity, A = ByIdentity> {
-    endpoint: Endpoint<I, A>,
-}
-
-/// Everything a token request needs; cheap to clone (one per wrapped route).
-struct Endpoint<I, A> {
-    gate: Gate<I>,
+    endpoint: Endpoint<I>,
     auth: Arc<A>,
-    path: Arc<str>,
-    body_limit: usize,
-}
-
-impl<I, A> Clone for Endpoint<I, A> {
-    fn clone(&self) -> Self {
-        Self {
-            gate: self.gate.clone(),
-            auth: Arc::clone(&self.auth),
-            path: Arc::clone(&self.path),
-            body_limit: self.body_limit,
-        }
-    }
 }
 
 impl<I, A> Clone for TokenLayer<I, A> {
     fn clone(&self) -> Self {
         Self {
             endpoint: self.endpoint.clone(),
+            auth: Arc::clone(&self.auth),
         }
     }
 }
@@ -132,30 +112,30 @@ impl<I, A> Clone for TokenLayer<I, A> {
 impl<I, A> fmt::Debug for TokenLayer<I, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenLayer")
-            .field("path", &self.endpoint.path)
-            .field("body_limit", &self.endpoint.body_limit)
+            .field("endpoint", &self.endpoint)
             .finish_non_exhaustive()
     }
 }
 
-/// The token path given to [`TokenLayer::with_path`] is not a plain absolute path.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid token path {0:?}: use an absolute path of letters, digits, `-`, `_`, `.`, `~` and `/` \
-     segments, e.g. \"/cometchat-token\" or \"/api/chat/token\""
-)]
-pub struct InvalidPath(String);
-
 impl<I: Identity> TokenLayer<I, ByIdentity> {
-    /// A layer that identifies callers with the gate's own
-    /// [`Identity`](cometgate::Identity), which reads the request head through a [`PartsView`](crate::PartsView).
+    /// A layer that identifies callers with the gate's own [`Identity`], which reads the
+    /// request head through a [`PartsView`](crate::PartsView). A gate built without
+    /// `.identity(...)` does not compile here: use [`from_extractor`](TokenLayer::from_extractor).
     /// See the [type docs](TokenLayer) for an example.
+    ///
+    /// ```compile_fail
+    /// # include!("../../cometgate/doc_stub.rs");
+    /// # fn main() {
+    /// let gate = offline_gate(); // built without `.identity(...)`
+    /// let layer = cometgate_axum::TokenLayer::new(gate); // error: `NoIdentity: Identity` is not satisfied
+    /// # }
+    /// ```
     pub fn new(gate: Gate<I>) -> Self {
         Self::with_auth(gate, ByIdentity)
     }
 }
 
-impl<I: Identity> TokenLayer<I, ByExtractor<()>> {
+impl<I: Send + Sync + 'static> TokenLayer<I, ByExtractor<()>> {
     /// A layer that identifies callers with the app's own axum extractor `E` (for example its
     /// verified-claims type, `axum::Extension<Claims>`, or axum-login's `AuthSession`), converted
     /// with [`IntoPrincipal`]. `E` must extract without app state (`FromRequestParts<()>`, true
@@ -172,7 +152,7 @@ impl<I: Identity> TokenLayer<I, ByExtractor<()>> {
     /// use cometgate_axum::{IntoPrincipal, TokenLayer};
     /// use http::StatusCode;
     /// use tower::ServiceExt;
-    /// # include!("doc_stub.rs");
+    /// # include!("../../cometgate/doc_stub.rs");
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// # let (_fake, gate) = demo_gate().await;
@@ -219,7 +199,7 @@ impl<I: Identity> TokenLayer<I, ByExtractor<()>> {
     /// use cometgate::{Principal, Rejection};
     /// use cometgate_axum::{IntoPrincipal, TokenLayer};
     /// use http::{StatusCode, request::Parts};
-    /// # include!("doc_stub.rs");
+    /// # include!("../../cometgate/doc_stub.rs");
     /// # fn main() {
     /// # let gate = offline_gate();
     ///
@@ -265,7 +245,7 @@ impl<I: Identity> TokenLayer<I, ByExtractor<()>> {
     /// use axum::{Router, extract::Extension};
     /// use cometgate::{Principal, Rejection};
     /// use cometgate_axum::TokenLayer;
-    /// # include!("doc_stub.rs");
+    /// # include!("../../cometgate/doc_stub.rs");
     /// # fn main() {
     /// # let gate = offline_gate();
     ///
@@ -307,15 +287,11 @@ impl<I: Identity> TokenLayer<I, ByExtractor<()>> {
     }
 }
 
-impl<I: Identity, A: Authenticate<I>> TokenLayer<I, A> {
+impl<I: Send + Sync + 'static, A: Authenticate<I>> TokenLayer<I, A> {
     fn with_auth(gate: Gate<I>, auth: A) -> Self {
         Self {
-            endpoint: Endpoint {
-                gate,
-                auth: Arc::new(auth),
-                path: Arc::from(DEFAULT_PATH),
-                body_limit: DEFAULT_BODY_LIMIT,
-            },
+            endpoint: Endpoint::new(gate),
+            auth: Arc::new(auth),
         }
     }
 
@@ -324,26 +300,22 @@ impl<I: Identity, A: Authenticate<I>> TokenLayer<I, A> {
     ///
     /// # Errors
     ///
-    /// [`InvalidPath`] unless `path` starts with `/` and contains only letters, digits, `-`,
+    /// [`InvalidPath`] (the core's rule) unless `path` starts with `/` and contains only letters, digits, `-`,
     /// `_`, `.`, `~` and non-empty `/` segments.
     ///
     /// ```
     /// use cometgate_axum::TokenLayer;
-    /// # include!("doc_stub.rs");
+    /// # include!("../../cometgate/doc_stub.rs");
     /// # fn main() -> Result<(), cometgate_axum::InvalidPath> {
-    /// let layer = TokenLayer::new(offline_gate()).with_path("/api/chat/token")?;
+    /// let layer = TokenLayer::new(offline_demo_gate()).with_path("/api/chat/token")?;
     /// assert_eq!(layer.path(), "/api/chat/token");
     ///
-    /// assert!(TokenLayer::new(offline_gate()).with_path("/users/{id}/token").is_err());
+    /// assert!(TokenLayer::new(offline_demo_gate()).with_path("/users/{id}/token").is_err());
     /// # Ok(())
     /// # }
     /// ```
     pub fn with_path(mut self, path: impl Into<String>) -> Result<Self, InvalidPath> {
-        let path = path.into();
-        if !adapter::is_valid_token_path(&path) {
-            return Err(InvalidPath(path));
-        }
-        self.endpoint.path = Arc::from(path);
+        self.endpoint = self.endpoint.with_path(path)?;
         Ok(self)
     }
 
@@ -353,13 +325,36 @@ impl<I: Identity, A: Authenticate<I>> TokenLayer<I, A> {
     /// up to the limit and dropped.
     #[must_use]
     pub fn with_body_limit(mut self, bytes: usize) -> Self {
-        self.endpoint.body_limit = bytes;
+        self.endpoint = self.endpoint.with_body_limit(bytes);
+        self
+    }
+
+    /// Answers 408 when a body takes longer than `timeout` (default [`DEFAULT_READ_TIMEOUT`]).
+    #[must_use]
+    pub fn with_read_timeout(mut self, timeout: Duration) -> Self {
+        self.endpoint = self.endpoint.with_read_timeout(timeout);
+        self
+    }
+
+    /// Changes the core [`Endpoint`] (allowed origins for cookie credentials, problem base, …).
+    ///
+    /// ```
+    /// use cometgate_axum::TokenLayer;
+    /// # include!("../../cometgate/doc_stub.rs");
+    /// # fn main() {
+    /// let layer = TokenLayer::new(offline_demo_gate())
+    ///     .map_endpoint(|e| e.with_allowed_origins(["https://app.example"]));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn map_endpoint(mut self, change: impl FnOnce(Endpoint<I>) -> Endpoint<I>) -> Self {
+        self.endpoint = change(self.endpoint);
         self
     }
 
     /// The path the endpoint answers on.
     pub fn path(&self) -> &str {
-        &self.endpoint.path
+        self.endpoint.path()
     }
 
     /// A [`Router`] with only the token route, to `merge` into an app or `nest` under a prefix.
@@ -371,7 +366,7 @@ impl<I: Identity, A: Authenticate<I>> TokenLayer<I, A> {
     /// use cometgate_axum::TokenLayer;
     /// use http::{Request, StatusCode};
     /// use tower::ServiceExt;
-    /// # include!("doc_stub.rs");
+    /// # include!("../../cometgate/doc_stub.rs");
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// # let (_fake, gate) = demo_gate().await;
@@ -390,11 +385,11 @@ impl<I: Identity, A: Authenticate<I>> TokenLayer<I, A> {
     where
         S: Clone + Send + Sync + 'static,
     {
-        let path = Arc::clone(&self.endpoint.path);
+        let path = self.endpoint.path().to_owned();
         // The inner service is never reached: the route only matches the token path, which the
         // layer always answers itself.
         let unreachable = tower::service_fn(|_req: Request<Body>| async {
-            Ok::<_, Infallible>(Response::new(Body::empty()))
+            Ok::<_, Infallible>(http::Response::new(Body::empty()))
         });
         Router::new().route_service(&path, self.layer(unreachable))
     }
@@ -406,23 +401,23 @@ impl<S, I, A> Layer<S> for TokenLayer<I, A> {
     fn layer(&self, inner: S) -> Self::Service {
         TokenService {
             inner,
-            endpoint: self.endpoint.clone(),
+            layer: self.clone(),
         }
     }
 }
 
-/// The [`Service`] made by [`TokenLayer`]: answers the token path, forwards everything else to
-/// `S`.
+/// The [`Service`] made by [`TokenLayer`]: answers the endpoint's routes, forwards everything
+/// else to `S`.
 pub struct TokenService<S, I = NoIdentity, A = ByIdentity> {
     inner: S,
-    endpoint: Endpoint<I, A>,
+    layer: TokenLayer<I, A>,
 }
 
 impl<S: Clone, I, A> Clone for TokenService<S, I, A> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            endpoint: self.endpoint.clone(),
+            layer: self.layer.clone(),
         }
     }
 }
@@ -431,7 +426,7 @@ impl<S: fmt::Debug, I, A> fmt::Debug for TokenService<S, I, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenService")
             .field("inner", &self.inner)
-            .field("path", &self.endpoint.path)
+            .field("path", &self.layer.endpoint.path())
             .finish_non_exhaustive()
     }
 }
@@ -456,14 +451,12 @@ impl<S, I, A> TokenService<S, I, A> {
 impl<S, I, A, ReqBody, ResBody> Service<Request<ReqBody>> for TokenService<S, I, A>
 where
     S: Service<Request<ReqBody>, Response = http::Response<ResBody>>,
-    I: Identity,
+    I: Send + Sync + 'static,
     A: Authenticate<I>,
     ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
     ReqBody::Error: Into<BoxError>,
-    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
-    ResBody::Error: Into<BoxError>,
 {
-    type Response = Response;
+    type Response = http::Response<ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -472,109 +465,43 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if request.uri().path() != &*self.endpoint.path {
+        let (mut parts, body) = request.into_parts();
+        let Some(mut call) = self.layer.endpoint.route(&PartsView::new(&parts)) else {
             return ResponseFuture {
                 kind: Kind::Inner {
-                    future: self.inner.call(request),
+                    future: self.inner.call(Request::from_parts(parts, body)),
                 },
             };
-        }
-        let endpoint = self.endpoint.clone();
+        };
+        let auth = Arc::clone(&self.layer.auth);
         ResponseFuture {
-            kind: Kind::Token {
-                future: Box::pin(async move { endpoint.answer(request).await }),
+            kind: Kind::Endpoint {
+                future: Box::pin(async move {
+                    auth.identify(&mut call, &mut parts).await;
+                    let read = body::read(body, call.body_limits()).await;
+                    body::into_response(call.answer(read).await)
+                }),
             },
         }
     }
 }
 
-impl<I: Identity, A: Authenticate<I>> Endpoint<I, A> {
-    async fn answer<ReqBody>(&self, request: Request<ReqBody>) -> Response
-    where
-        ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
-        ReqBody::Error: Into<BoxError>,
-    {
-        let (parts, body) = request.into_parts();
-        let request_id = adapter::request_id(
-            parts
-                .headers
-                .get(adapter::REQUEST_ID_HEADER)
-                .map(HeaderValue::as_bytes),
-        );
-        // The checks are synchronous; only a request that carries a body awaits reading it, so
-        // the common path never builds (and moves) the body-reading future.
-        let mut checked = self.precheck(&parts);
-        if checked.is_ok() && !body.is_end_stream() {
-            checked = self.drain(body).await;
-        }
-        let mut response = match checked {
-            // The gate logs the request's one event and attaches the request id.
-            Err(problem) => response::from_answer(&self.gate.answer_problem(problem, &request_id)),
-            Ok(()) => self.auth.answer(&self.gate, parts, &request_id).await,
-        };
-        let headers = response.headers_mut();
-        if let Ok(value) = HeaderValue::from_str(&request_id) {
-            headers.insert(adapter::REQUEST_ID_HEADER, value);
-        }
-        // Whatever the gate answered, a token answer (or an error standing in its place)
-        // must not be cached by the client or a proxy.
-        headers
-            .entry(CACHE_CONTROL)
-            .or_insert(HeaderValue::from_static("no-store"));
-        response
-    }
-
-    /// Method and declared body size, checked before anything identifies the caller.
-    fn precheck(&self, parts: &http::request::Parts) -> Result<(), Problem> {
-        if parts.method != Method::POST {
-            return Err(Problem::method_not_allowed());
-        }
-        let declared = parts
-            .headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > self.limit()) {
-            return Err(Problem::body_too_large(self.limit()));
-        }
-        Ok(())
-    }
-
-    /// Reads the body up to the limit, only to enforce the limit and keep the connection
-    /// reusable; its content is dropped unread.
-    async fn drain<ReqBody>(&self, body: ReqBody) -> Result<(), Problem>
-    where
-        ReqBody: http_body::Body<Data = Bytes> + Send + 'static,
-        ReqBody::Error: Into<BoxError>,
-    {
-        match Limited::new(body, self.body_limit).collect().await {
-            Ok(_) => Ok(()),
-            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-                Err(Problem::body_too_large(self.limit()))
-            }
-            Err(_) => Err(Problem::bad_request()),
-        }
-    }
-
-    fn limit(&self) -> u64 {
-        u64::try_from(self.body_limit).unwrap_or(u64::MAX)
-    }
-}
-
 pin_project_lite::pin_project! {
     /// The future of [`TokenService`]: the wrapped service's future for pass-through requests,
-    /// a boxed token answer for the token path.
+    /// a boxed answer for the endpoint's routes.
     pub struct ResponseFuture<F> {
         #[pin]
         kind: Kind<F>,
     }
 }
 
+type Answering = Pin<Box<dyn Future<Output = http::Response<Bytes>> + Send>>;
+
 pin_project_lite::pin_project! {
     #[project = KindProj]
     enum Kind<F> {
         Inner { #[pin] future: F },
-        Token { future: Pin<Box<dyn Future<Output = Response> + Send>> },
+        Endpoint { future: Answering },
     }
 }
 
@@ -587,16 +514,16 @@ impl<F> fmt::Debug for ResponseFuture<F> {
 impl<F, ResBody, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<http::Response<ResBody>, E>>,
-    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
-    ResBody::Error: Into<BoxError>,
 {
-    type Output = Result<Response, E>;
+    type Output = Result<http::Response<ResponseBody<ResBody>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            // `Body::new` does not re-box a body that already is an axum `Body`.
-            KindProj::Inner { future } => future.poll(cx).map_ok(|r| r.map(Body::new)),
-            KindProj::Token { future } => future.as_mut().poll(cx).map(Ok),
+            KindProj::Inner { future } => future.poll(cx).map_ok(|r| r.map(ResponseBody::inner)),
+            KindProj::Endpoint { future } => future
+                .as_mut()
+                .poll(cx)
+                .map(|r| Ok(r.map(ResponseBody::answer))),
         }
     }
 }

@@ -1,6 +1,11 @@
 //! # cometgate-axum
 //!
-//! The CometChat token endpoint for axum 0.8 / tower apps, as one layer.
+//! The CometChat token endpoint for axum 0.8 and any tower stack, as one layer.
+//!
+//! This crate only translates: it builds the core's request view over an `http` 1 request,
+//! reads the body under the core's limits, and writes the core's answer. Every rule of the
+//! endpoint (routes, 405/408/413, request ids, `Cache-Control`, problems) lives in
+//! [`cometgate::endpoint`].
 //!
 //! Your React Native or web client calls `POST /cometchat-token` with the credentials your app
 //! already uses, gets `{"authToken": "...", "uid": "..."}` back, and logs in with
@@ -12,7 +17,7 @@
 //! use cometgate_axum::TokenLayer;
 //! use http::{Request, StatusCode};
 //! use tower::ServiceExt; // `oneshot`
-//! # include!("doc_stub.rs");
+//! # include!("../../cometgate/doc_stub.rs");
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! # let (_fake, gate) = demo_gate().await; // in an app: `Gate::from_env()?.identity(...).build()?`
@@ -49,6 +54,8 @@
 //! | `POST` with valid credentials | `200 {"authToken", "uid"}`, `Cache-Control: no-store` |
 //! | any other method | `405`, `Allow: POST` |
 //! | body over the limit ([`DEFAULT_BODY_LIMIT`]) | `413` |
+//! | body slower than the read timeout ([`DEFAULT_READ_TIMEOUT`]) | `408` |
+//! | cookie credentials on a cross-site request | `403 cross-site-request` |
 //! | no / invalid credentials, refused identity, limits, CometChat failures | the core's `application/problem+json` (401, 403, 429, 502, 503, 504) |
 //!
 //! Every answer on the token path carries `Cache-Control: no-store` and an `x-request-id`
@@ -73,13 +80,15 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod body;
 mod layer;
-mod response;
 mod view;
 
 pub use auth::{Authenticate, ByExtractor, ByIdentity, IntoPrincipal, IntoPrincipalFn};
+pub use body::ResponseBody;
 pub use layer::{
-    DEFAULT_BODY_LIMIT, DEFAULT_PATH, InvalidPath, ResponseFuture, TokenLayer, TokenService,
+    DEFAULT_BODY_LIMIT, DEFAULT_PATH, DEFAULT_READ_TIMEOUT, InvalidPath, ResponseFuture,
+    TokenLayer, TokenService,
 };
 pub use view::PartsView;
 

@@ -264,7 +264,7 @@ async fn oversized_bodies_get_413_whether_declared_or_streamed() {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    assert!(answer.contains(ProblemType::BodyTooLarge.uri()), "{answer}");
+    assert!(answer.contains(&ProblemType::BodyTooLarge.uri()), "{answer}");
 
     // A body within the limit is fine (and ignored).
     let response = token_post(&base, "alice")
@@ -416,7 +416,7 @@ async fn missing_and_invalid_credentials_get_distinct_challenges() {
     let (status, body) = problem(client.post(&url).send().await.unwrap()).await;
     assert_eq!(
         (status, body["type"].as_str()),
-        (401, Some(ProblemType::MissingCredentials.uri()))
+        (401, Some(ProblemType::MissingCredentials.uri().as_str()))
     );
     let response = client.post(&url).send().await.unwrap();
     assert_eq!(

@@ -16,17 +16,19 @@
 //!   ([`Config`]).
 //! - [`client`]: a typed client for CometChat's users and auth-token REST API, with
 //!   [`retry`] of transport failures and `5xx` (never `4xx`) under an overall deadline.
-//! - [`vend`]: the token endpoint without an HTTP framework: [`Gate`] (identity, UID mapping,
-//!   rate limits, single-flight mint, just-in-time provisioning) answering a [`TokenResponse`]
-//!   or an RFC 9457 [`Problem`].
+//! - [`vend`]: token vending without HTTP: [`Gate`] (UID mapping, rate limits, single-flight
+//!   mint, just-in-time provisioning) coming to a [`TokenResponse`] or an RFC 9457 [`Problem`].
+//! - [`endpoint`]: the HTTP endpoint without a framework: routes, prechecks, request ids,
+//!   identity, answers ([`Endpoint`], [`Answer`]). Every rule of the routes lives here once.
 //!
-//! The HTTP adapters (`cometgate-axum`, `cometgate-actix`) build on these types; this crate
-//! depends on neither framework.
+//! The HTTP adapters (`cometgate-axum`, `cometgate-actix`) only translate between their
+//! framework and [`endpoint`]; this crate depends on neither framework.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod client;
 pub mod config;
+pub mod endpoint;
 pub mod identity;
 pub mod retry;
 pub mod uid;
@@ -37,4 +39,5 @@ pub use config::{Config, ConfigError, Region};
 pub use identity::{Identity, Principal, Rejection, RequestView};
 pub use uid::{Uid, UidError};
 pub use uid_mapper::{UidMapError, UidMapper, UidMapping};
-pub use vend::{Answer, Gate, GateBuilder, Problem, ProblemType, RateLimit, TokenResponse};
+pub use endpoint::{Answer, Endpoint};
+pub use vend::{Gate, GateBuilder, Problem, ProblemType, RateLimit, TokenResponse};

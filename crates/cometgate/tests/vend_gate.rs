@@ -2,13 +2,16 @@
 //! (provisioning, journal), `wiremock` for scripted answers (4xx, 429, hangs, echoed keys).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cometchat_fake::{FakeCometChat, FakeUser, Fault};
 use cometgate::identity::SimpleRequest;
 use cometgate::retry::RetryPolicy;
-use cometgate::vend::{Answer, Gate, GateBuilder, ProblemType, RateLimit};
+use bytes::Bytes;
+use cometgate::endpoint::{Answer, BodyRead, Endpoint};
+use cometgate::vend::{Gate, GateBuilder, ProblemType, RateLimit};
 use cometgate::{Config, Identity, Principal, Rejection, RequestView, UidMapper, UidMapping};
 use proptest::prelude::*;
 use tracing::field::{Field, Visit};
@@ -88,16 +91,25 @@ fn builder(config: Config) -> GateBuilder<TestAuth> {
         )
 }
 
+/// The endpoint around a gate, answering one in-memory request on the token route.
+trait Ask {
+    fn answer(&self, request: &SimpleRequest) -> impl Future<Output = Answer> + Send + 'static;
+}
+
+impl<I: Identity> Ask for Gate<I> {
+    fn answer(&self, request: &SimpleRequest) -> impl Future<Output = Answer> + Send + 'static {
+        Endpoint::new(self.clone())
+            .serve(request, Bytes::new())
+            .expect("a request on the token route")
+    }
+}
+
 fn problem_type(answer: &Answer) -> Option<ProblemType> {
     answer.problem().map(|p| p.problem_type())
 }
 
 fn header(answer: &Answer, name: &str) -> Option<String> {
-    answer
-        .headers()
-        .into_iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
+    answer.header(name).map(str::to_owned)
 }
 
 fn body(answer: &Answer) -> serde_json::Value {
@@ -117,7 +129,7 @@ async fn mints_a_token_for_an_existing_user() {
         .unwrap();
     let gate = builder(fake_config(&cc)).build().unwrap();
 
-    let answer = gate.answer(&request("good:alice"), "req-1").await;
+    let answer = gate.answer(&request("good:alice")).await;
 
     assert_eq!(answer.status(), 200, "{answer:?}");
     assert_eq!(
@@ -142,7 +154,7 @@ async fn provisions_a_new_user_just_in_time_with_the_principals_name() {
     let cc = FakeCometChat::start().await;
     let gate = builder(fake_config(&cc)).build().unwrap();
 
-    let answer = gate.answer(&request("good:bob:Bob Builder"), "r").await;
+    let answer = gate.answer(&request("good:bob:Bob Builder")).await;
     assert_eq!(answer.status(), 200, "{answer:?}");
     assert_eq!(cc.user("bob").unwrap().name, "Bob Builder");
     // mint (not found), create, mint again
@@ -154,7 +166,7 @@ async fn provisions_a_new_user_just_in_time_with_the_principals_name() {
     );
 
     // No name: the UID stands in, since CometChat requires one.
-    let answer = gate.answer(&request("good:carol"), "r").await;
+    let answer = gate.answer(&request("good:carol")).await;
     assert_eq!(answer.status(), 200);
     assert_eq!(cc.user("carol").unwrap().name, "carol");
 }
@@ -166,7 +178,7 @@ async fn without_jit_an_unknown_user_is_a_502_after_one_call() {
         .jit_provisioning(false)
         .build()
         .unwrap();
-    let answer = gate.answer(&request("good:dave"), "r").await;
+    let answer = gate.answer(&request("good:dave")).await;
     assert_eq!(problem_type(&answer), Some(ProblemType::UpstreamFailure));
     assert_eq!(answer.status(), 502);
     assert_eq!(cc.count(MINT), 1);
@@ -182,10 +194,10 @@ async fn twenty_parallel_first_requests_create_at_most_once_and_all_succeed() {
     // Default per-user limit (burst 5): requests that join the mint in flight cost nothing.
     let gate = builder(fake_config(&cc)).build().unwrap();
     let tasks: Vec<_> = (0..20)
-        .map(|i| {
+        .map(|_| {
             let gate = gate.clone();
             tokio::spawn(async move {
-                gate.answer(&request("good:newbie:Newbie"), &format!("r{i}"))
+                gate.answer(&request("good:newbie:Newbie"))
                     .await
             })
         })
@@ -216,14 +228,14 @@ async fn followers_still_get_the_token_when_the_first_caller_goes_away() {
     let gate = builder(fake_config(&cc)).build().unwrap();
     let leader = {
         let gate = gate.clone();
-        tokio::spawn(async move { gate.answer(&request("good:olga"), "leader").await })
+        tokio::spawn(async move { gate.answer(&request("good:olga")).await })
     };
     // Let the leader start the mint (it is held upstream for 400 ms), then join it.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let followers: Vec<_> = (0..5)
         .map(|_| {
             let gate = gate.clone();
-            tokio::spawn(async move { gate.answer(&request("good:olga"), "follower").await })
+            tokio::spawn(async move { gate.answer(&request("good:olga")).await })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -254,7 +266,7 @@ async fn two_processes_racing_to_create_a_user_both_succeed() {
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let gate = gates[i % 2].clone();
-            tokio::spawn(async move { gate.answer(&request("good:racer"), "r").await })
+            tokio::spawn(async move { gate.answer(&request("good:racer")).await })
         })
         .collect();
     for task in tasks {
@@ -273,7 +285,7 @@ async fn unauthenticated_requests_never_reach_cometchat() {
     let gate = builder(fake_config(&cc)).realm("chat").build().unwrap();
 
     let missing = gate
-        .answer(&SimpleRequest::post("/cometchat-token"), "r")
+        .answer(&SimpleRequest::post("/cometchat-token"))
         .await;
     assert_eq!(
         problem_type(&missing),
@@ -284,8 +296,8 @@ async fn unauthenticated_requests_never_reach_cometchat() {
         Some("Bearer realm=\"chat\"")
     );
 
-    let basic = SimpleRequest::post("/t").with_header("authorization", "Basic Zm9vOmJhcg==");
-    let invalid = gate.answer(&basic, "r").await;
+    let basic = SimpleRequest::post("/cometchat-token").with_header("authorization", "Basic Zm9vOmJhcg==");
+    let invalid = gate.answer(&basic).await;
     assert_eq!(
         problem_type(&invalid),
         Some(ProblemType::InvalidCredentials)
@@ -294,19 +306,25 @@ async fn unauthenticated_requests_never_reach_cometchat() {
         header(&invalid, "www-authenticate").as_deref(),
         Some("Bearer realm=\"chat\", error=\"invalid_token\"")
     );
-    let forged = gate.answer(&request("forged:alice"), "r").await;
+    let forged = gate.answer(&request("forged:alice")).await;
     assert_eq!(forged.status(), 401);
     assert!(
-        !String::from_utf8(forged.body())
+        !String::from_utf8(forged.body().to_vec())
             .unwrap()
             .contains("unknown test token")
     );
 
-    let refused = gate.answer(&request("banned:alice"), "r").await;
+    let refused = gate.answer(&request("banned:alice")).await;
     assert_eq!(problem_type(&refused), Some(ProblemType::IdentityRefused));
     assert_eq!(refused.status(), 403);
 
-    let rejected = gate.answer_rejection(Rejection::Missing, "r");
+    // The app's own extractor found nobody: the same 401, and no call either.
+    let mut call = Endpoint::new(gate.clone())
+        .route(&SimpleRequest::post("/cometchat-token"))
+        .unwrap();
+    call.identified(Err(Rejection::Missing));
+    assert_eq!(call.body_limits(), None, "no credentials: the body is not waited for");
+    let rejected = call.answer(BodyRead::Skipped).await;
     assert_eq!(rejected.status(), 401);
 
     assert!(cc.journal().is_empty(), "{:?}", cc.route_counts());
@@ -320,15 +338,15 @@ async fn per_user_limit_answers_429_with_integer_retry_after_and_spares_others()
         .build()
         .unwrap();
     for _ in 0..2 {
-        assert_eq!(gate.answer(&request("good:eve"), "r").await.status(), 200);
+        assert_eq!(gate.answer(&request("good:eve")).await.status(), 200);
     }
-    let limited = gate.answer(&request("good:eve"), "r").await;
+    let limited = gate.answer(&request("good:eve")).await;
     assert_eq!(problem_type(&limited), Some(ProblemType::RateLimited));
     let retry: u64 = header(&limited, "retry-after").unwrap().parse().unwrap();
     assert!((1..=6).contains(&retry), "{retry}");
     let mints_before = cc.count(MINT);
 
-    let other = gate.answer(&request("good:frank"), "r").await;
+    let other = gate.answer(&request("good:frank")).await;
     assert_eq!(other.status(), 200, "eve's burst must not limit frank");
     assert_eq!(
         cc.count(MINT),
@@ -349,8 +367,8 @@ async fn spent_upstream_budget_answers_503_without_calling() {
         .upstream_budget(RateLimit::per_minute(1))
         .build()
         .unwrap();
-    assert_eq!(gate.answer(&request("good:gina"), "r").await.status(), 200);
-    let answer = gate.answer(&request("good:hank"), "r").await;
+    assert_eq!(gate.answer(&request("good:gina")).await.status(), 200);
+    let answer = gate.answer(&request("good:hank")).await;
     assert_eq!(
         problem_type(&answer),
         Some(ProblemType::UpstreamBudgetExhausted)
@@ -370,7 +388,7 @@ async fn a_5xx_is_retried_then_succeeds() {
         .unwrap();
     cc.push_faults(MINT, [Fault::status(503), Fault::status(500)]);
     let gate = builder(fake_config(&cc)).build().unwrap();
-    let answer = gate.answer(&request("good:ivy"), "r").await;
+    let answer = gate.answer(&request("good:ivy")).await;
     assert_eq!(answer.status(), 200, "{answer:?}");
     assert_eq!(cc.count(MINT), 3);
 }
@@ -384,7 +402,7 @@ async fn cometchat_429_is_a_503_with_its_retry_after() {
         .unwrap();
     cc.push_faults(MINT, [Fault::too_many_requests(7)]);
     let gate = builder(fake_config(&cc)).build().unwrap();
-    let answer = gate.answer(&request("good:jack"), "r").await;
+    let answer = gate.answer(&request("good:jack")).await;
     assert_eq!(
         problem_type(&answer),
         Some(ProblemType::UpstreamRateLimited)
@@ -398,17 +416,19 @@ async fn answer_principal_bypasses_the_identity_and_maps_the_uid() {
     let cc = FakeCometChat::start().await;
     // A gate without identity serves only principals resolved by the adapter.
     let gate = Gate::builder().config(fake_config(&cc)).build().unwrap();
-    let answer = gate
-        .answer_principal(Principal::new("iss", "Kim").with_name("Kim"), "r")
-        .await;
+    let request = SimpleRequest::post("/cometchat-token");
+    let mut call = Endpoint::new(gate.clone()).route(&request).unwrap();
+    call.identified(Ok(Principal::new("iss", "Kim").with_name("Kim")));
+    let answer = call.answer(BodyRead::Complete(Bytes::new())).await;
     assert_eq!(answer.status(), 200, "{answer:?}");
     // Default mapping: encoded, so the mixed-case subject stays distinct from "kim".
     let uid = body(&answer)["uid"].as_str().unwrap().to_owned();
     assert_ne!(uid, "kim");
     assert_eq!(cc.user(&uid).unwrap().name, "Kim");
 
-    // Asking it to read a request is a configuration error, not a 401.
-    let misconfigured = gate.answer(&request("good:kim"), "r").await;
+    // An adapter that forgets to identify the caller gets a configuration error, not a 401.
+    let call = Endpoint::new(gate.clone()).route(&request).unwrap();
+    let misconfigured = call.answer(BodyRead::Skipped).await;
     assert_eq!(
         problem_type(&misconfigured),
         Some(ProblemType::Misconfigured)
@@ -420,7 +440,7 @@ async fn an_unmappable_principal_is_a_500_without_upstream_calls() {
     let cc = FakeCometChat::start().await;
     let gate = builder(fake_config(&cc)).build().unwrap();
     // Readable mapping refuses upper case instead of merging users.
-    let answer = gate.answer(&request("good:Alice"), "r").await;
+    let answer = gate.answer(&request("good:Alice")).await;
     assert_eq!(problem_type(&answer), Some(ProblemType::Misconfigured));
     assert_eq!(answer.status(), 500);
     assert!(cc.journal().is_empty());
@@ -446,10 +466,10 @@ async fn an_upstream_4xx_is_a_502_after_exactly_one_call() {
         .mount(&server)
         .await;
     let gate = builder(mock_config(&server, "wrongkey")).build().unwrap();
-    let answer = gate.answer(&request("good:alice"), "r").await;
+    let answer = gate.answer(&request("good:alice")).await;
     assert_eq!(problem_type(&answer), Some(ProblemType::UpstreamFailure));
     assert_eq!(answer.status(), 502);
-    let text = String::from_utf8(answer.body()).unwrap();
+    let text = String::from_utf8(answer.body().to_vec()).unwrap();
     assert!(
         !text.contains("API Key") && !text.contains("AUTH_ERR"),
         "{text}"
@@ -487,7 +507,7 @@ async fn a_user_created_meanwhile_by_someone_else_still_gets_a_token() {
         .mount(&server)
         .await;
     let gate = builder(mock_config(&server, "key")).build().unwrap();
-    let answer = gate.answer(&request("good:alice"), "r").await;
+    let answer = gate.answer(&request("good:alice")).await;
     assert_eq!(answer.status(), 200, "{answer:?}");
     assert_eq!(body(&answer)["authToken"], "alice_17000000001a2b3c4d5e6f");
     server.verify().await;
@@ -509,7 +529,7 @@ async fn a_hung_upstream_is_a_504_at_the_deadline() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let answer = gate.answer(&request("good:alice"), "r").await;
+    let answer = gate.answer(&request("good:alice")).await;
     assert_eq!(problem_type(&answer), Some(ProblemType::UpstreamTimeout));
     assert_eq!(answer.status(), 504);
     // Generous bound: the deadline plus a wide margin for a loaded CI machine.
@@ -561,11 +581,17 @@ async fn each_request_emits_one_event_without_key_or_token() {
         .await
         .unwrap();
     let gate = builder(fake_config(&cc)).build().unwrap();
-    let answer = gate.answer(&request("good:lena"), "req-42").await;
+    let answer = gate
+        .answer(&request("good:lena").with_header("x-request-id", "req-42"))
+        .await;
     let token = body(&answer)["authToken"].as_str().unwrap().to_owned();
-    let denied = gate.answer(&request("nope"), "req-43\nforged").await;
+    let denied = gate
+        .answer(&request("nope").with_header("x-request-id", "req-43\nforged"))
+        .await;
     assert_eq!(denied.status(), 401);
-    assert_eq!(body(&denied)["requestId"], "req-43forged");
+    let fresh = body(&denied)["requestId"].as_str().unwrap().to_owned();
+    assert!(fresh.len() == 32 && fresh.bytes().all(|b| b.is_ascii_hexdigit()), "{fresh}");
+    assert_eq!(denied.header("x-request-id"), Some(fresh.as_str()));
 
     let events = events.lock().unwrap().clone();
     let gate_events: Vec<_> = events
@@ -583,7 +609,7 @@ async fn each_request_emits_one_event_without_key_or_token() {
     assert_eq!(ok["upstream_calls"], "1");
     assert!(ok.contains_key("upstream_latency_ms"));
     let bad = gate_events[1];
-    assert_eq!(bad["request_id"], "req-43forged");
+    assert_eq!(bad["request_id"], fresh, "an unsafe id is replaced, never logged");
     assert_eq!(bad["reason"], "invalid-credentials");
     assert_eq!(bad["detail"], "unknown test token");
 
@@ -640,9 +666,9 @@ proptest! {
                 .retry_policy(RetryPolicy::no_retry(Duration::from_secs(5)))
                 .build()
                 .unwrap();
-            let answer = gate.answer(&request(bearer), "req").await;
+            let answer = gate.answer(&request(bearer)).await;
             prop_assert_ne!(answer.status(), 200);
-            let body = String::from_utf8(answer.body()).unwrap();
+            let body = String::from_utf8(answer.body().to_vec()).unwrap();
             prop_assert!(!body.contains(&key), "key in body: {}", body);
             for (name, value) in answer.headers() {
                 prop_assert!(!value.contains(&key), "key in header {}: {}", name, value);

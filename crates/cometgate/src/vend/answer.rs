@@ -1,4 +1,4 @@
-//! What the gate answers: a token or a problem, as status, headers and body bytes.
+//! The token route's success: [`TokenResponse`].
 
 use std::fmt;
 
@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use crate::client::TokenValue;
 use crate::uid::Uid;
-use crate::vend::problem::Problem;
 
-/// The 200 answer: `{"authToken": "...", "uid": "..."}` with `Cache-Control: no-store`.
+/// The 200 answer of the token route: `{"authToken": "...", "uid": "..."}` (the endpoint adds
+/// `Cache-Control: no-store`).
 ///
 /// Its `Debug` shows only a short prefix of the token.
 ///
@@ -59,7 +59,6 @@ impl TokenResponse {
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         vec![
             ("content-type", "application/json".to_owned()),
-            ("cache-control", "no-store".to_owned()),
         ]
     }
 
@@ -80,79 +79,5 @@ impl fmt::Debug for TokenResponse {
             .field("auth_token", &self.auth_token)
             .field("uid", &self.uid)
             .finish()
-    }
-}
-
-/// The gate's answer to one token request, framework-neutral. An adapter copies
-/// [`status`](Self::status), [`headers`](Self::headers) and [`body`](Self::body) into its own
-/// response type.
-///
-/// ```
-/// use cometgate::vend::{Answer, Problem};
-///
-/// let answer = Answer::Problem(Problem::method_not_allowed());
-/// assert_eq!(answer.status(), 405);
-/// assert!(answer.headers().contains(&("allow", "POST".to_owned())));
-/// assert!(answer.token().is_none());
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub enum Answer {
-    /// 200 with a token.
-    Token(TokenResponse),
-    /// An RFC 9457 problem.
-    Problem(Problem),
-}
-
-impl Answer {
-    /// The HTTP status.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::Token(_) => 200,
-            Self::Problem(p) => p.status(),
-        }
-    }
-
-    /// Every header (lower-case names), `Content-Type` and `Cache-Control: no-store` included.
-    pub fn headers(&self) -> Vec<(&'static str, String)> {
-        match self {
-            Self::Token(t) => t.headers(),
-            Self::Problem(p) => p.headers(),
-        }
-    }
-
-    /// The body bytes.
-    pub fn body(&self) -> Vec<u8> {
-        match self {
-            Self::Token(t) => t.body(),
-            Self::Problem(p) => p.body(),
-        }
-    }
-
-    /// The token, if this is a success.
-    pub fn token(&self) -> Option<&TokenResponse> {
-        match self {
-            Self::Token(t) => Some(t),
-            Self::Problem(_) => None,
-        }
-    }
-
-    /// The problem, if this is an error.
-    pub fn problem(&self) -> Option<&Problem> {
-        match self {
-            Self::Token(_) => None,
-            Self::Problem(p) => Some(p),
-        }
-    }
-}
-
-impl From<Problem> for Answer {
-    fn from(problem: Problem) -> Self {
-        Self::Problem(problem)
-    }
-}
-
-impl From<TokenResponse> for Answer {
-    fn from(token: TokenResponse) -> Self {
-        Self::Token(token)
     }
 }

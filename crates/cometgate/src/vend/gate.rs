@@ -1,20 +1,16 @@
-//! [`Gate`]: the token request, end to end, without an HTTP framework.
+//! [`Gate`]: the token request's logic, end to end, without HTTP: principal → UID →
+//! per-user limit → single-flight mint (upstream budget, retries, just-in-time provisioning).
 
-use std::any::TypeId;
-use std::convert::Infallible;
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
-
-use tracing::Level;
 
 use crate::client::{BuildError, Client};
 use crate::config::{Config, ConfigError};
-use crate::identity::{Identity, Principal, Rejection, RequestView};
+use crate::identity::{Identity, Principal};
 use crate::retry::RetryPolicy;
 use crate::uid::Uid;
 use crate::uid_mapper::UidMapper;
-use crate::vend::answer::{Answer, TokenResponse};
+use crate::vend::answer::TokenResponse;
 use crate::vend::limit::{RateLimit, RateLimitError, UpstreamBudget, UserLimiter};
 use crate::vend::problem::{DEFAULT_REALM, Problem};
 use crate::vend::provision::{Minted, Profile, Trace, VendError, Vendor};
@@ -22,23 +18,22 @@ use crate::vend::single_flight::SingleFlight;
 
 type FlightResult = Result<Minted, VendError>;
 
-/// The identity of a gate built without [`GateBuilder::identity`]: such a gate serves only
-/// principals the adapter resolved itself ([`Gate::answer_principal`]); asking it to read a
-/// request ([`Gate::answer`]) answers `500 misconfigured` and logs why.
+/// The identity type of a gate built without [`GateBuilder::identity`].
+///
+/// It is **not** an [`Identity`]: such a gate serves only callers that the app's own framework
+/// extractor identifies (`TokenLayer::from_extractor`, `TokenEndpoint::from_extractor`), and the
+/// constructors that read credentials with the gate's identity (`TokenLayer::new`, …) do not
+/// accept it. Forgetting `.identity(...)` is a compile error, not a runtime 500:
+///
+/// ```compile_fail
+/// # use cometgate::{Config, Region, endpoint::Endpoint, identity::SimpleRequest, vend::Gate};
+/// let config = Config::builder().app_id("demo").region(Region::Us).rest_api_key("k").build().unwrap();
+/// let gate = Gate::builder().config(config).build().unwrap(); // no identity
+/// let endpoint = Endpoint::new(gate);
+/// let _ = endpoint.serve(&SimpleRequest::post("/cometchat-token"), bytes::Bytes::new());
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoIdentity;
-
-impl Identity for NoIdentity {
-    type Credentials = Infallible;
-
-    fn extract<R: RequestView + ?Sized>(&self, _request: &R) -> Result<Infallible, Rejection> {
-        Err(Rejection::Missing)
-    }
-
-    async fn verify(&self, credentials: Infallible) -> Result<Principal, Rejection> {
-        match credentials {}
-    }
-}
 
 /// Why a [`Gate`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -60,11 +55,35 @@ pub enum GateBuildError {
     UpstreamBudget(#[source] RateLimitError),
 }
 
+/// Why [`Gate::from_env`] could not read its settings; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FromEnvError {
+    /// CometChat's own settings (`COMETCHAT_*`).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A limit variable (`COMETGATE_PER_USER_LIMIT`, `COMETGATE_UPSTREAM_BUDGET`) is malformed.
+    #[error("{var}: {source}")]
+    Limit {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong with its value.
+        #[source]
+        source: RateLimitError,
+    },
+}
+
+/// The variable [`Gate::from_env`] reads the per-user limit from.
+pub const ENV_PER_USER_LIMIT: &str = "COMETGATE_PER_USER_LIMIT";
+/// The variable [`Gate::from_env`] reads the upstream budget from.
+pub const ENV_UPSTREAM_BUDGET: &str = "COMETGATE_UPSTREAM_BUDGET";
+
 /// Builds a [`Gate`]. Start with [`Gate::builder`] or [`Gate::from_env`].
 pub struct GateBuilder<I = NoIdentity> {
     config: Option<Config>,
     client: Option<Client>,
     identity: I,
+    suggested_mapper: Option<UidMapper>,
     mapper: Option<UidMapper>,
     per_user: RateLimit,
     upstream: RateLimit,
@@ -87,7 +106,7 @@ impl<I> fmt::Debug for GateBuilder<I> {
     }
 }
 
-impl<I: Identity> GateBuilder<I> {
+impl<I> GateBuilder<I> {
     /// Where CometChat lives and the REST API key.
     #[must_use]
     pub fn config(mut self, config: Config) -> Self {
@@ -103,11 +122,13 @@ impl<I: Identity> GateBuilder<I> {
         self
     }
 
-    /// How the gate learns who is signed in.
+    /// How the gate learns who is signed in. Without it the gate only serves callers that an
+    /// app's framework extractor identified (see [`NoIdentity`]).
     pub fn identity<J: Identity>(self, identity: J) -> GateBuilder<J> {
         GateBuilder {
             config: self.config,
             client: self.client,
+            suggested_mapper: identity.uid_mapper(),
             identity,
             mapper: self.mapper,
             per_user: self.per_user,
@@ -119,7 +140,7 @@ impl<I: Identity> GateBuilder<I> {
     }
 
     /// How principals become UIDs (default: the identity's own suggestion,
-    /// [`Identity::uid_mapper`], else [`UidMapper::default`], encoded, single issuer).
+    /// [`Identity::uid_mapper`], else [`UidMapper::default`]).
     #[must_use]
     pub fn uid_mapper(mut self, mapper: UidMapper) -> Self {
         self.mapper = Some(mapper);
@@ -127,8 +148,8 @@ impl<I: Identity> GateBuilder<I> {
     }
 
     /// The per-user limit on new mints (default [`RateLimit::PER_USER_DEFAULT`]: burst 5, then
-    /// 10 per minute). Requests that join a mint already in flight for the same user cost
-    /// nothing.
+    /// 10 per minute; from the environment: `COMETGATE_PER_USER_LIMIT`). Requests that join a
+    /// mint already in flight for the same user cost nothing.
     #[must_use]
     pub fn per_user_limit(mut self, limit: RateLimit) -> Self {
         self.per_user = limit;
@@ -136,7 +157,7 @@ impl<I: Identity> GateBuilder<I> {
     }
 
     /// The app-wide budget of CometChat calls (default [`RateLimit::UPSTREAM_DEFAULT`]: 1,000 per
-    /// minute, burst 100).
+    /// minute, burst 100; from the environment: `COMETGATE_UPSTREAM_BUDGET`).
     #[must_use]
     pub fn upstream_budget(mut self, limit: RateLimit) -> Self {
         self.upstream = limit;
@@ -187,10 +208,7 @@ impl<I: Identity> GateBuilder<I> {
         let budget = UpstreamBudget::new(self.upstream).map_err(GateBuildError::UpstreamBudget)?;
         Ok(Gate {
             inner: Arc::new(Inner {
-                mapper: self
-                    .mapper
-                    .or_else(|| self.identity.uid_mapper())
-                    .unwrap_or_default(),
+                mapper: self.mapper.or(self.suggested_mapper).unwrap_or_default(),
                 identity: self.identity,
                 users,
                 flights: SingleFlight::new(),
@@ -208,40 +226,25 @@ impl<I: Identity> GateBuilder<I> {
     }
 }
 
-/// The framework-neutral token endpoint: identity → UID → per-user limit → single-flight
-/// mint (upstream budget, retries, just-in-time provisioning) → [`Answer`].
+/// The token request's logic without HTTP: principal → UID → per-user limit → single-flight
+/// mint (upstream budget, retries, just-in-time provisioning).
 ///
-/// Cheap to clone (one `Arc`). Adapters call one of:
-///
-/// | the adapter has | call |
-/// |---|---|
-/// | a request view, and a `Send` context (axum) | [`answer`](Self::answer) |
-/// | a `!Send` request (actix): extract synchronously, then await a `'static` future | [`extract`](Self::extract), then [`answer_credentials`](Self::answer_credentials) on a clone |
-/// | a principal from the app's own extractor | [`answer_principal`](Self::answer_principal) |
-/// | a rejection from the app's own extractor | [`answer_rejection`](Self::answer_rejection) |
-/// | its own 405 / 413 / 400 | [`answer_problem`](Self::answer_problem) |
-///
-/// Each call emits exactly one `tracing` event (target `cometgate::vend`) with the outcome,
-/// reason, UID, upstream status and latency and the request id; never the REST API key, never
-/// a whole token.
+/// Cheap to clone (one `Arc`). HTTP reaches it through the [`Endpoint`](crate::endpoint::Endpoint),
+/// which every adapter wraps; the endpoint emits one `tracing` event per request (target
+/// `cometgate::vend`) with the outcome, reason, UID, upstream status and latency and the
+/// request id; never the REST API key, never a whole token.
 ///
 /// ```
 /// use cometgate::{Config, Region, vend::Gate};
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let config = Config::builder()
 ///     .app_id("demo")
 ///     .region(Region::Eu)
 ///     .rest_api_key("0123456789abcdef")
 ///     .build()?;
-/// let gate = Gate::builder().config(config).build()?;
-///
-/// // No identity was configured: `answer_rejection` turns an adapter's rejection into the
-/// // documented problem, without any call to CometChat.
-/// let answer = gate.answer_rejection(cometgate::Rejection::Missing, "req-1");
-/// assert_eq!(answer.status(), 401);
-/// # Ok(()) }
+/// let gate = Gate::builder().config(config).build()?; // no network I/O
+/// assert_eq!(gate.realm(), "cometgate");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Gate<I = NoIdentity> {
     inner: Arc<Inner<I>>,
@@ -280,13 +283,14 @@ impl<I> fmt::Debug for Gate<I> {
 }
 
 impl Gate {
-    /// Starts a builder with the defaults: no identity, encoded UIDs, the default limits, JIT
-    /// provisioning on.
+    /// Starts a builder with the defaults: no identity, the default UID mapping and limits,
+    /// JIT provisioning on.
     pub fn builder() -> GateBuilder {
         GateBuilder {
             config: None,
             client: None,
             identity: NoIdentity,
+            suggested_mapper: None,
             mapper: None,
             per_user: RateLimit::PER_USER_DEFAULT,
             upstream: RateLimit::UPSTREAM_DEFAULT,
@@ -296,23 +300,63 @@ impl Gate {
         }
     }
 
-    /// A builder configured from `COMETCHAT_APP_ID`, `COMETCHAT_REGION`,
-    /// `COMETCHAT_REST_API_KEY` (and optionally `COMETCHAT_API_BASE`); see [`Config::from_env`].
-    pub fn from_env() -> Result<GateBuilder, ConfigError> {
-        Ok(Self::builder().config(Config::from_env()?))
+    /// A builder configured from the environment: `COMETCHAT_APP_ID`, `COMETCHAT_REGION`,
+    /// `COMETCHAT_REST_API_KEY` (and optionally `COMETCHAT_API_BASE`, see
+    /// [`Config::from_env`]), and optionally the limits `COMETGATE_PER_USER_LIMIT` and
+    /// `COMETGATE_UPSTREAM_BUDGET`, each `<n>/<s|min|h>` with an optional `,burst=<b>`, or `off`
+    /// (see [`RateLimit`]'s `FromStr`). A malformed value is an error naming the variable.
+    pub fn from_env() -> Result<GateBuilder, FromEnvError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup`. An empty value
+    /// counts as unset.
+    ///
+    /// ```
+    /// use cometgate::vend::Gate;
+    ///
+    /// let vars = [
+    ///     ("COMETCHAT_APP_ID", "demo"),
+    ///     ("COMETCHAT_REGION", "us"),
+    ///     ("COMETCHAT_REST_API_KEY", "secret-key"),
+    ///     ("COMETGATE_UPSTREAM_BUDGET", "9000/min,burst=500"),
+    ///     ("COMETGATE_PER_USER_LIMIT", "10/mn"),
+    /// ];
+    /// let lookup = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string());
+    /// let err = Gate::from_lookup(lookup).unwrap_err();
+    /// assert!(err.to_string().starts_with("COMETGATE_PER_USER_LIMIT: "), "{err}");
+    /// ```
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<GateBuilder, FromEnvError> {
+        let mut builder = Self::builder().config(Config::from_lookup(&lookup)?);
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let limit = |var: &'static str| -> Result<Option<RateLimit>, FromEnvError> {
+            get(var)
+                .map(|value| value.parse::<RateLimit>())
+                .transpose()
+                .map_err(|source| FromEnvError::Limit { var, source })
+        };
+        if let Some(limit) = limit(ENV_PER_USER_LIMIT)? {
+            builder = builder.per_user_limit(limit);
+        }
+        if let Some(limit) = limit(ENV_UPSTREAM_BUDGET)? {
+            builder = builder.upstream_budget(limit);
+        }
+        Ok(builder)
     }
 }
 
-/// What one request did, for its log event.
+/// What one vend did, for the endpoint's log event.
 #[derive(Default)]
-struct Record<'a> {
-    uid: Option<&'a Uid>,
-    joined: bool,
-    trace: Option<&'a Trace>,
-    detail: Option<String>,
+pub(crate) struct VendRecord {
+    pub(crate) uid: Option<Uid>,
+    pub(crate) joined: bool,
+    pub(crate) trace: Trace,
+    pub(crate) detail: Option<String>,
 }
 
-impl<I: Identity> Gate<I> {
+impl<I> Gate<I> {
     /// The realm of the `WWW-Authenticate` challenges.
     pub fn realm(&self) -> &str {
         &self.inner.realm
@@ -323,127 +367,33 @@ impl<I: Identity> Gate<I> {
         &self.inner.vendor.client
     }
 
-    /// Step one of [`answer`](Self::answer), synchronous: the identity's
-    /// [`extract`](Identity::extract). For adapters whose requests are `!Send` (actix-web).
-    pub fn extract<R: RequestView + ?Sized>(
+    /// The identity the gate reads credentials with.
+    pub fn identity(&self) -> &I {
+        &self.inner.identity
+    }
+
+    /// The UID mapping in force.
+    pub fn uid_mapper(&self) -> &UidMapper {
+        &self.inner.mapper
+    }
+
+    /// A token for `principal`: maps the UID, applies the per-user limit, joins or starts the
+    /// single-flight mint. Every failure is the problem the endpoint answers with.
+    pub(crate) async fn vend(
         &self,
-        request: &R,
-    ) -> Result<I::Credentials, Rejection> {
-        self.inner.identity.extract(request)
-    }
-
-    /// Answers a token request: resolves the caller with the gate's [`Identity`] from the
-    /// request view, then mints. The view is read synchronously, before the first `.await`.
-    pub fn answer<'a, R: RequestView + ?Sized>(
-        &'a self,
-        request: &R,
-        request_id: &str,
-    ) -> impl Future<Output = Answer> + Send + use<'a, I, R> {
-        let credentials = self.extract(request);
-        self.answer_credentials(credentials, request_id)
-    }
-
-    /// Step two of [`answer`](Self::answer): verifies credentials from [`extract`](Self::extract)
-    /// and mints. On a clone of the gate the future is `'static`:
-    ///
-    /// ```
-    /// # use cometgate::{Identity, vend::Gate, identity::SimpleRequest};
-    /// fn spawnable<I: Identity>(gate: &Gate<I>, request: &SimpleRequest) {
-    ///     let credentials = gate.extract(request);
-    ///     let gate = gate.clone();
-    ///     let future = async move { gate.answer_credentials(credentials, "req-1").await };
-    ///     fn is_static_send<F: std::future::Future + Send + 'static>(_: &F) {}
-    ///     is_static_send(&future);
-    /// }
-    /// ```
-    pub fn answer_credentials<'a>(
-        &'a self,
-        credentials: Result<I::Credentials, Rejection>,
-        request_id: &str,
-    ) -> impl Future<Output = Answer> + Send + use<'a, I> {
-        let request_id = clean_request_id(request_id);
-        async move {
-            if TypeId::of::<I>() == TypeId::of::<NoIdentity>() {
-                let detail = "this gate has no Identity: build it with GateBuilder::identity(...), \
-                              or resolve the caller in the adapter and call Gate::answer_principal";
-                return self.finish(
-                    &request_id,
-                    Problem::misconfigured().into(),
-                    Record {
-                        detail: Some(detail.into()),
-                        ..Record::default()
-                    },
-                );
-            }
-            let verified = match credentials {
-                Ok(credentials) => self.inner.identity.verify(credentials).await,
-                Err(rejection) => Err(rejection),
-            };
-            match verified {
-                Ok(principal) => self.serve(principal, &request_id).await,
-                Err(rejection) => self.reject(rejection, &request_id),
-            }
-        }
-    }
-
-    /// Answers for a caller the adapter has already identified (e.g. with the app's own axum
-    /// extractor), bypassing the gate's [`Identity`].
-    pub fn answer_principal<'a>(
-        &'a self,
         principal: Principal,
-        request_id: &str,
-    ) -> impl Future<Output = Answer> + Send + use<'a, I> {
-        let request_id = clean_request_id(request_id);
-        async move { self.serve(principal, &request_id).await }
-    }
-
-    /// The answer to a caller the adapter's own extractor rejected: 401 or 403, logged like
-    /// every other request.
-    pub fn answer_rejection(&self, rejection: Rejection, request_id: &str) -> Answer {
-        self.reject(rejection, &clean_request_id(request_id))
-    }
-
-    /// Logs and returns a problem the adapter found itself (405, 413, 400), so that every
-    /// request on the token path has the same log event.
-    pub fn answer_problem(&self, problem: Problem, request_id: &str) -> Answer {
-        self.finish(
-            &clean_request_id(request_id),
-            problem.into(),
-            Record::default(),
-        )
-    }
-
-    fn reject(&self, rejection: Rejection, request_id: &str) -> Answer {
-        let detail = match &rejection {
-            Rejection::Missing => None,
-            Rejection::Invalid { reason } | Rejection::Refused { reason } => Some(reason.clone()),
-        };
-        let problem = Problem::from_rejection(&rejection, &self.inner.realm);
-        self.finish(
-            request_id,
-            problem.into(),
-            Record {
-                detail,
-                ..Record::default()
-            },
-        )
-    }
-
-    async fn serve(&self, principal: Principal, request_id: &str) -> Answer {
+    ) -> (Result<TokenResponse, Problem>, VendRecord) {
+        let mut record = VendRecord::default();
         let uid = match self.inner.mapper.map(&principal) {
             Ok(uid) => uid,
             Err(e) => {
-                let detail = format!("the principal could not be mapped to a CometChat UID: {e}");
-                return self.finish(
-                    request_id,
-                    Problem::misconfigured().into(),
-                    Record {
-                        detail: Some(detail),
-                        ..Record::default()
-                    },
-                );
+                record.detail = Some(format!(
+                    "the principal could not be mapped to a CometChat UID: {e}"
+                ));
+                return (Err(Problem::misconfigured()), record);
             }
         };
+        record.uid = Some(uid.clone());
         let profile = Profile {
             name: principal.name().map(str::to_owned),
             avatar: principal.avatar().map(str::to_owned),
@@ -460,143 +410,26 @@ impl<I: Identity> Gate<I> {
         );
         let flight = match flight {
             Ok(flight) => flight,
-            Err(wait) => {
-                return self.finish(
-                    request_id,
-                    Problem::rate_limited(wait).into(),
-                    Record {
-                        uid: Some(&uid),
-                        ..Record::default()
-                    },
-                );
-            }
+            Err(wait) => return (Err(Problem::rate_limited(wait)), record),
         };
-        let joined = flight.joined();
+        record.joined = flight.joined();
         match flight.await {
             Ok(minted) => {
-                let answer = Answer::Token(TokenResponse::new(minted.token.clone(), uid.clone()));
-                let record = Record {
-                    uid: Some(&uid),
-                    joined,
-                    trace: Some(&minted.trace),
-                    detail: None,
-                };
-                self.finish(request_id, answer, record)
+                record.trace = minted.trace;
+                (Ok(TokenResponse::new(minted.token, uid)), record)
             }
             Err(error) => {
-                let record = Record {
-                    uid: Some(&uid),
-                    joined,
-                    trace: Some(error.trace()),
-                    detail: Some(error.log_detail()),
-                };
-                self.finish(request_id, error.problem().into(), record)
+                record.trace = error.trace().clone();
+                record.detail = Some(error.log_detail());
+                (Err(error.problem()), record)
             }
         }
     }
-
-    /// Attaches the request id and emits the request's one log event.
-    fn finish(&self, request_id: &str, answer: Answer, record: Record<'_>) -> Answer {
-        let answer = match answer {
-            Answer::Problem(p) => Answer::Problem(p.with_request_id(request_id)),
-            token => token,
-        };
-        let status = answer.status();
-        let (outcome, reason, level) = match &answer {
-            Answer::Token(_) => ("minted", "ok", Level::INFO),
-            Answer::Problem(p) => {
-                let level = match status {
-                    429 | 503 => Level::WARN,
-                    s if s >= 500 => Level::ERROR,
-                    _ => Level::INFO,
-                };
-                let outcome = if status >= 500 { "failed" } else { "refused" };
-                (outcome, p.problem_type().slug(), level)
-            }
-        };
-        // The event's fields cost allocations; build them only for a subscriber that wants them.
-        let wanted = match level {
-            Level::ERROR => tracing::enabled!(target: "cometgate::vend", Level::ERROR),
-            Level::WARN => tracing::enabled!(target: "cometgate::vend", Level::WARN),
-            _ => tracing::enabled!(target: "cometgate::vend", Level::INFO),
-        };
-        if !wanted {
-            return answer;
-        }
-        let token = answer.token().map(|t| t.auth_token().redacted());
-        let uid = record.uid.map(Uid::as_str);
-        let trace = record.trace.cloned().unwrap_or_default();
-        let latency_ms = u64::try_from(trace.upstream_latency.as_millis()).unwrap_or(u64::MAX);
-        let detail = record.detail.as_deref();
-        macro_rules! emit {
-            ($macro:ident) => {
-                tracing::$macro!(
-                    target: "cometgate::vend",
-                    request_id,
-                    outcome,
-                    reason,
-                    status,
-                    uid,
-                    joined = record.joined,
-                    provisioned = trace.provisioned,
-                    upstream_status = trace.upstream_status,
-                    upstream_calls = trace.upstream_calls,
-                    upstream_latency_ms = latency_ms,
-                    token = token.as_deref(),
-                    detail,
-                    "token request {outcome}: {reason}"
-                )
-            };
-        }
-        match level {
-            Level::ERROR => emit!(error),
-            Level::WARN => emit!(warn),
-            _ => emit!(info),
-        }
-        answer
-    }
-}
-
-/// Keeps a request id log-safe: visible ASCII only, at most 128 characters.
-fn clean_request_id(id: &str) -> String {
-    id.chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(128)
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::SimpleRequest;
-
-    fn assert_send<F: Future + Send>(_: &F) {}
-
-    fn assert_static<F: Future + Send + 'static>(_: &F) {}
-
-    #[test]
-    fn answer_futures_are_send_and_static_on_a_clone() {
-        let config = Config::builder()
-            .app_id("demo")
-            .region(crate::Region::Us)
-            .rest_api_key("k")
-            .build()
-            .unwrap();
-        let gate = Gate::builder().config(config).build().unwrap();
-        let request = SimpleRequest::post("/t");
-        assert_send(&gate.answer(&request, "r"));
-        assert_send(&gate.answer_principal(Principal::new("i", "s"), "r"));
-        let owned = gate.clone();
-        let credentials = gate.extract(&request);
-        assert_static(&async move { owned.answer_credentials(credentials, "r").await });
-    }
-
-    #[test]
-    fn request_ids_are_made_log_safe() {
-        assert_eq!(clean_request_id("abc-123"), "abc-123");
-        assert_eq!(clean_request_id("a\nb\u{1b}[31mc d"), "ab[31mcd");
-        assert_eq!(clean_request_id(&"x".repeat(500)).len(), 128);
-    }
 
     #[test]
     fn zero_limits_fail_the_build_with_a_clear_error() {
@@ -613,9 +446,53 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, GateBuildError::PerUserLimit(_)), "{err}");
         let missing = Gate::builder().build().unwrap_err();
+        assert!(matches!(missing, GateBuildError::MissingConfig));
         assert!(
             missing.to_string().contains("Config::from_env"),
             "{missing}"
         );
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        ("COMETCHAT_APP_ID", "demo"),
+        ("COMETCHAT_REGION", "us"),
+        ("COMETCHAT_REST_API_KEY", "k"),
+    ];
+
+    #[test]
+    fn limits_come_from_the_environment() {
+        let mut vars = BASE.to_vec();
+        vars.push((ENV_PER_USER_LIMIT, "3/s,burst=1"));
+        vars.push((ENV_UPSTREAM_BUDGET, "off"));
+        let builder = Gate::from_lookup(lookup(&vars)).unwrap();
+        assert_eq!(builder.per_user, RateLimit::per_second(3).with_burst(1));
+        assert_eq!(builder.upstream, RateLimit::unlimited());
+
+        let defaults = Gate::from_lookup(lookup(&BASE)).unwrap();
+        assert_eq!(defaults.per_user, RateLimit::PER_USER_DEFAULT);
+        assert_eq!(defaults.upstream, RateLimit::UPSTREAM_DEFAULT);
+    }
+
+    #[test]
+    fn a_bad_limit_names_its_variable() {
+        for (var, value) in [
+            (ENV_PER_USER_LIMIT, "10/week"),
+            (ENV_UPSTREAM_BUDGET, "0/min"),
+            (ENV_UPSTREAM_BUDGET, "9000/min,burst=-1"),
+        ] {
+            let mut vars = BASE.to_vec();
+            vars.push((var, value));
+            let err = Gate::from_lookup(lookup(&vars)).unwrap_err();
+            assert!(err.to_string().starts_with(&format!("{var}: ")), "{err}");
+        }
     }
 }

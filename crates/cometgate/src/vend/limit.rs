@@ -60,6 +60,15 @@ pub enum RateLimitError {
         /// The burst given.
         burst: u32,
     },
+    /// A limit written as text (an environment variable) is not `<n>/<s|min|h>[,burst=<b>]`
+    /// or `off`.
+    #[error("expected `<n>/<s|min|h>` with an optional `,burst=<b>`, or `off` (e.g. `10/min,burst=5`); got {got:?}: {problem}")]
+    Malformed {
+        /// The text given (at most 60 characters of it).
+        got: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
 }
 
 impl RateLimit {
@@ -132,6 +141,70 @@ impl RateLimit {
             .map(|q| Some(q.allow_burst(burst)))
             .ok_or(zero)
     }
+}
+
+/// Reads a limit as operators write it: `<n>/<s|min|h>` with an optional `,burst=<b>`
+/// (burst defaults to `n`), or `off` for no limit. The parsed limit is validated (no zeros).
+///
+/// ```
+/// use std::time::Duration;
+/// use cometgate::vend::RateLimit;
+///
+/// assert_eq!("9000/min,burst=500".parse(), Ok(RateLimit::per_minute(9000).with_burst(500)));
+/// assert_eq!("10/s".parse(), Ok(RateLimit::per_second(10)));
+/// assert_eq!("3600/h".parse(), Ok(RateLimit::new(3600, Duration::from_secs(3600))));
+/// assert_eq!("off".parse(), Ok(RateLimit::unlimited()));
+/// assert!("10/week".parse::<RateLimit>().is_err());
+/// assert!("0/min".parse::<RateLimit>().is_err());
+/// ```
+impl std::str::FromStr for RateLimit {
+    type Err = RateLimitError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let malformed = |problem| RateLimitError::Malformed {
+            got: text.chars().take(60).collect(),
+            problem,
+        };
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(Self::unlimited());
+        }
+        let (rate, burst) = match text.split_once(',') {
+            Some((rate, burst)) => {
+                let burst = burst
+                    .trim()
+                    .strip_prefix("burst=")
+                    .ok_or(malformed("after `,` only `burst=<b>` is allowed"))?;
+                (rate, Some(burst))
+            }
+            None => (text, None),
+        };
+        let (count, unit) = rate
+            .split_once('/')
+            .ok_or(malformed("the rate needs a `/` and a unit"))?;
+        let count: u32 = parse_count(count).ok_or(malformed("the rate is not a whole number"))?;
+        let period = match unit.trim() {
+            "s" => Duration::from_secs(1),
+            "min" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            _ => return Err(malformed("the unit must be `s`, `min` or `h`")),
+        };
+        let mut limit = Self::new(count, period);
+        if let Some(burst) = burst {
+            limit = limit.with_burst(parse_count(burst).ok_or(malformed("the burst is not a whole number"))?);
+        }
+        limit.validate()?;
+        Ok(limit)
+    }
+}
+
+/// Digits only (no sign, no spaces inside), within `u32`.
+fn parse_count(text: &str) -> Option<u32> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// The per-user limiter: a keyed governor limiter with amortized cleanup.

@@ -1,35 +1,27 @@
-//! Every error answer of the token endpoint, as an RFC 9457 problem.
+//! Every error answer of the endpoint, as an RFC 9457 problem.
 //!
 //! A [`Problem`] is framework-neutral: a status (`u16`), header pairs and a JSON body with
-//! `Content-Type: application/problem+json`. Each adapter turns it into its own response type.
+//! `Content-Type: application/problem+json`. The endpoint renders it ([`crate::endpoint`]);
+//! adapters only copy the rendered answer into their response type.
 //!
 //! # The problem types
 //!
-//! This table is the one place where the endpoint's error answers are documented. The `type`
-//! URIs are stable: clients may branch on them.
+//! Every type is declared once, in one table (status, slug, title, default detail): see
+//! [`ProblemType`], whose variants list them. The `type` URI is the endpoint's problem base
+//! followed by the slug; the base defaults to [`DEFAULT_PROBLEM_BASE`]
+//! (`https://cometgate.dev/problems/`), so `type` values are stable and clients may branch on
+//! them. An app can point the base at its own documentation
+//! ([`Endpoint::with_problem_base`](crate::endpoint::Endpoint::with_problem_base)).
 //!
-//! | status | `type` (after `https://cometgate.dev/problems/`) | when | extra headers |
-//! |---|---|---|---|
-//! | 400 | `bad-request` | the adapter could not read the request (aborted or malformed body stream) | |
-//! | 401 | `missing-credentials` | the request carries no credentials ([`Rejection::Missing`](crate::Rejection::Missing)) | `WWW-Authenticate: Bearer realm="…"` |
-//! | 401 | `invalid-credentials` | credentials were presented but did not verify ([`Rejection::Invalid`](crate::Rejection::Invalid)) | `WWW-Authenticate: Bearer realm="…", error="invalid_token"` |
-//! | 403 | `identity-refused` | the identity is valid but may not use chat ([`Rejection::Refused`](crate::Rejection::Refused)) | |
-//! | 405 | `method-not-allowed` | any method other than `POST` | `Allow: POST` |
-//! | 413 | `body-too-large` | the body is over the adapter's limit | |
-//! | 429 | `rate-limited` | this user asked for tokens too often (per-user limit) | `Retry-After: <seconds>` |
-//! | 500 | `misconfigured` | the server's configuration cannot serve this request (e.g. no UID mapping rule fits the identity); the log says what to fix | |
-//! | 502 | `upstream-failure` | CometChat failed after retries, or refused the request (`4xx`, e.g. a wrong REST API key) | |
-//! | 503 | `upstream-rate-limited` | CometChat answered `429` | `Retry-After: <seconds>` |
-//! | 503 | `upstream-budget-exhausted` | this server's own budget of CometChat calls is spent for now | `Retry-After: <seconds>` |
-//! | 504 | `upstream-timeout` | CometChat did not answer within the deadline | |
+//! Extra headers: `WWW-Authenticate` on 401 (`Bearer realm="…"`, plus `error="invalid_token"`
+//! for invalid credentials), `Allow` on 405, `Retry-After` on 429 and 503 (whole seconds,
+//! rounded **up**, at least 1). The endpoint adds `Cache-Control: no-store` and `x-request-id`
+//! to every answer.
 //!
-//! Every problem also carries `Cache-Control: no-store`. `Retry-After` is always a whole number
-//! of seconds, rounded **up**, at least 1.
-//!
-//! The body has the RFC 9457 members `type`, `title`, `status` and `detail`, plus `requestId`
-//! when the adapter supplied one. The `detail` text is fixed by cometgate for each type: it
-//! never holds the REST API key, an upstream body, a token or a rejection reason; those go to the
-//! server log only.
+//! The body has the RFC 9457 members `type`, `title`, `status` and `detail`, plus `requestId`.
+//! The `detail` text is fixed by cometgate for each type: it never holds the REST API key, an
+//! upstream body, a token or a rejection reason; those go to the server log only (debug builds
+//! put configuration diagnostics in `detail`, to show the developer what to fix).
 //!
 //! ```
 //! use std::time::Duration;
@@ -55,135 +47,114 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// The realm in `WWW-Authenticate` challenges unless the gate is given another one.
 pub const DEFAULT_REALM: &str = "cometgate";
 
-/// The kind of a [`Problem`]: its status, stable `type` URI and title. See the
-/// [module documentation](self) for the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ProblemType {
-    /// 400: the request could not be read.
-    BadRequest,
-    /// 401: no credentials.
-    MissingCredentials,
-    /// 401: credentials that do not verify.
-    InvalidCredentials,
-    /// 403: a valid identity that may not use chat.
-    IdentityRefused,
-    /// 405: not `POST`.
-    MethodNotAllowed,
-    /// 413: the body is over the limit.
-    BodyTooLarge,
-    /// 429: the per-user rate limit.
-    RateLimited,
-    /// 500: the server's configuration cannot serve the request.
-    Misconfigured,
-    /// 502: CometChat failed or refused.
-    UpstreamFailure,
-    /// 503: CometChat answered `429`.
-    UpstreamRateLimited,
-    /// 503: this server's budget of CometChat calls is spent.
-    UpstreamBudgetExhausted,
-    /// 504: CometChat did not answer in time.
-    UpstreamTimeout,
+/// The default base of problem `type` URIs: `type` is this followed by the slug.
+pub const DEFAULT_PROBLEM_BASE: &str = "https://cometgate.dev/problems/";
+
+/// Declares [`ProblemType`] and its table (status, slug, title, default detail) in one place.
+macro_rules! problem_types {
+    ($($(#[$meta:meta])* $name:ident => $status:literal, $slug:literal, $title:literal, $detail:literal;)*) => {
+        /// The kind of a [`Problem`]: its status, stable slug and title. Each variant's doc
+        /// says `status slug: when`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ProblemType {
+            $(
+                #[doc = concat!("`", stringify!($status), " ", $slug, "`: ")]
+                $(#[$meta])*
+                $name,
+            )*
+        }
+
+        impl ProblemType {
+            /// Every problem type, in the order of the table.
+            pub const ALL: &'static [ProblemType] = &[$(Self::$name),*];
+
+            /// The HTTP status.
+            pub const fn status(self) -> u16 {
+                match self { $(Self::$name => $status,)* }
+            }
+
+            /// The slug: the last segment of the `type` URI (`rate-limited`).
+            pub const fn slug(self) -> &'static str {
+                match self { $(Self::$name => $slug,)* }
+            }
+
+            /// The `title` member: short, fixed, human-readable.
+            pub const fn title(self) -> &'static str {
+                match self { $(Self::$name => $title,)* }
+            }
+
+            /// The `detail` member unless the problem sets its own.
+            pub const fn default_detail(self) -> &'static str {
+                match self { $(Self::$name => $detail,)* }
+            }
+        }
+    };
+}
+
+problem_types! {
+    /// the request could not be read (aborted or malformed body stream, a body that is not the
+    /// expected JSON).
+    BadRequest => 400, "bad-request", "Bad request", "The request could not be read.";
+    /// the request carries no credentials ([`Rejection::Missing`](crate::Rejection::Missing)).
+    MissingCredentials => 401, "missing-credentials", "Authentication required",
+        "Sign in first, then request a chat token.";
+    /// credentials were presented but did not verify
+    /// ([`Rejection::Invalid`](crate::Rejection::Invalid)).
+    InvalidCredentials => 401, "invalid-credentials", "Invalid credentials",
+        "The credentials could not be verified; sign in again and retry.";
+    /// the identity is valid but may not use chat
+    /// ([`Rejection::Refused`](crate::Rejection::Refused)).
+    IdentityRefused => 403, "identity-refused", "Chat access refused",
+        "This account may not use chat.";
+    /// credentials sent automatically by the browser (cookies) on a request from another site:
+    /// refused as a cross-site request forgery.
+    CrossSiteRequest => 403, "cross-site-request", "Cross-site request refused",
+        "Chat tokens can only be requested from this site.";
+    /// any method the route does not serve (`Allow` lists the ones it does).
+    MethodNotAllowed => 405, "method-not-allowed", "Method not allowed",
+        "Request a chat token with POST.";
+    /// the body did not arrive within the read timeout.
+    RequestTimeout => 408, "request-timeout", "Request timed out",
+        "The request body did not arrive in time.";
+    /// the body is over the endpoint's limit.
+    BodyTooLarge => 413, "body-too-large", "Request body too large",
+        "The request body is too large.";
+    /// this user asked for tokens too often (per-user limit); `Retry-After` says when to retry.
+    RateLimited => 429, "rate-limited", "Too many token requests",
+        "Too many chat token requests; retry after the given delay.";
+    /// the server's configuration cannot serve this request (e.g. no UID mapping rule fits the
+    /// identity); the log says what to fix.
+    Misconfigured => 500, "misconfigured", "Chat sign-in is misconfigured",
+        "The server cannot issue chat tokens for this account; the server log says why.";
+    /// CometChat failed after retries, or refused the request (`4xx`, e.g. a wrong REST API key).
+    UpstreamFailure => 502, "upstream-failure", "Chat service failed",
+        "The chat service could not issue a token.";
+    /// CometChat answered `429` (or is still inside its `Retry-After` window); `Retry-After`.
+    UpstreamRateLimited => 503, "upstream-rate-limited", "Chat service busy",
+        "The chat service is busy; retry after the given delay.";
+    /// this server's own budget of CometChat calls is spent for now; `Retry-After`.
+    UpstreamBudgetExhausted => 503, "upstream-budget-exhausted", "Chat service busy",
+        "The chat service is busy; retry after the given delay.";
+    /// CometChat did not answer within the deadline.
+    UpstreamTimeout => 504, "upstream-timeout", "Chat service timed out",
+        "The chat service did not answer in time.";
 }
 
 impl ProblemType {
-    /// Every problem type, in the order of the table.
-    pub const ALL: [ProblemType; 12] = [
-        Self::BadRequest,
-        Self::MissingCredentials,
-        Self::InvalidCredentials,
-        Self::IdentityRefused,
-        Self::MethodNotAllowed,
-        Self::BodyTooLarge,
-        Self::RateLimited,
-        Self::Misconfigured,
-        Self::UpstreamFailure,
-        Self::UpstreamRateLimited,
-        Self::UpstreamBudgetExhausted,
-        Self::UpstreamTimeout,
-    ];
-
-    /// The HTTP status.
-    pub const fn status(self) -> u16 {
-        match self {
-            Self::BadRequest => 400,
-            Self::MissingCredentials | Self::InvalidCredentials => 401,
-            Self::IdentityRefused => 403,
-            Self::MethodNotAllowed => 405,
-            Self::BodyTooLarge => 413,
-            Self::RateLimited => 429,
-            Self::Misconfigured => 500,
-            Self::UpstreamFailure => 502,
-            Self::UpstreamRateLimited | Self::UpstreamBudgetExhausted => 503,
-            Self::UpstreamTimeout => 504,
-        }
+    /// The `type` URI under the default base, [`DEFAULT_PROBLEM_BASE`].
+    ///
+    /// ```
+    /// use cometgate::ProblemType;
+    /// assert_eq!(ProblemType::RateLimited.uri(), "https://cometgate.dev/problems/rate-limited");
+    /// ```
+    pub fn uri(self) -> String {
+        self.uri_in(DEFAULT_PROBLEM_BASE)
     }
 
-    /// The stable `type` URI.
-    pub const fn uri(self) -> &'static str {
-        match self {
-            Self::BadRequest => "https://cometgate.dev/problems/bad-request",
-            Self::MissingCredentials => "https://cometgate.dev/problems/missing-credentials",
-            Self::InvalidCredentials => "https://cometgate.dev/problems/invalid-credentials",
-            Self::IdentityRefused => "https://cometgate.dev/problems/identity-refused",
-            Self::MethodNotAllowed => "https://cometgate.dev/problems/method-not-allowed",
-            Self::BodyTooLarge => "https://cometgate.dev/problems/body-too-large",
-            Self::RateLimited => "https://cometgate.dev/problems/rate-limited",
-            Self::Misconfigured => "https://cometgate.dev/problems/misconfigured",
-            Self::UpstreamFailure => "https://cometgate.dev/problems/upstream-failure",
-            Self::UpstreamRateLimited => "https://cometgate.dev/problems/upstream-rate-limited",
-            Self::UpstreamBudgetExhausted => {
-                "https://cometgate.dev/problems/upstream-budget-exhausted"
-            }
-            Self::UpstreamTimeout => "https://cometgate.dev/problems/upstream-timeout",
-        }
-    }
-
-    /// A short, stable, human-readable summary.
-    pub const fn title(self) -> &'static str {
-        match self {
-            Self::BadRequest => "Bad request",
-            Self::MissingCredentials => "Authentication required",
-            Self::InvalidCredentials => "Invalid credentials",
-            Self::IdentityRefused => "Chat access refused",
-            Self::MethodNotAllowed => "Method not allowed",
-            Self::BodyTooLarge => "Request body too large",
-            Self::RateLimited => "Too many token requests",
-            Self::Misconfigured => "Chat sign-in is misconfigured",
-            Self::UpstreamFailure => "Chat service failed",
-            Self::UpstreamRateLimited => "Chat service busy",
-            Self::UpstreamBudgetExhausted => "Chat service busy",
-            Self::UpstreamTimeout => "Chat service timed out",
-        }
-    }
-
-    /// The short name used in logs (the last segment of the URI, e.g. `rate-limited`).
-    pub fn slug(self) -> &'static str {
-        let uri = self.uri();
-        uri.rsplit('/').next().unwrap_or(uri)
-    }
-
-    /// The `detail` every problem of this type carries (without adapter-supplied numbers).
-    const fn default_detail(self) -> &'static str {
-        match self {
-            Self::BadRequest => "The request could not be read.",
-            Self::MissingCredentials => "Sign in first, then request a chat token.",
-            Self::InvalidCredentials => {
-                "The credentials could not be verified; sign in again and retry."
-            }
-            Self::IdentityRefused => "This account may not use chat.",
-            Self::MethodNotAllowed => "Request a chat token with POST.",
-            Self::BodyTooLarge => "The request body is too large.",
-            Self::RateLimited => "Too many chat token requests; retry after the given delay.",
-            Self::Misconfigured => {
-                "The server cannot issue chat tokens for this account; the server log says why."
-            }
-            Self::UpstreamFailure => "The chat service could not issue a token.",
-            Self::UpstreamRateLimited | Self::UpstreamBudgetExhausted => {
-                "The chat service is busy; retry after the given delay."
-            }
-            Self::UpstreamTimeout => "The chat service did not answer in time.",
-        }
+    /// The `type` URI under `base` (which ends with `/`).
+    pub fn uri_in(self, base: &str) -> String {
+        format!("{base}{}", self.slug())
     }
 }
 
@@ -193,8 +164,7 @@ impl fmt::Display for ProblemType {
     }
 }
 
-/// An RFC 9457 problem answer. Build one with the constructors (one per [`ProblemType`]);
-/// read it with [`status`](Self::status), [`headers`](Self::headers) and [`body`](Self::body).
+/// An RFC 9457 problem: what went wrong, for the client, without any secret or internal detail.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Problem {
     kind: ProblemType,
@@ -202,6 +172,7 @@ pub struct Problem {
     realm: Option<String>,
     retry_after: Option<u64>,
     request_id: Option<String>,
+    allow: Option<&'static str>,
 }
 
 impl fmt::Debug for Problem {
@@ -215,7 +186,7 @@ impl fmt::Debug for Problem {
     }
 }
 
-/// Whole seconds to wait, rounded up, at least 1 (a `Retry-After: 0` invites a retry storm).
+/// `wait` as a `Retry-After` value: whole seconds, rounded up, at least 1.
 pub fn retry_after_secs(wait: Duration) -> u64 {
     let secs = wait
         .as_secs()
@@ -223,8 +194,8 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
     secs.max(1)
 }
 
-/// Keeps only characters allowed in an RFC 7230 quoted-string without escapes, so a realm can
-/// never break the `WWW-Authenticate` header.
+/// Keeps a realm inside the quoted-string of a challenge: visible ASCII without `"` and `\`,
+/// at most 64 characters, never empty.
 fn sanitize_realm(realm: &str) -> String {
     let clean: String = realm
         .chars()
@@ -239,13 +210,15 @@ fn sanitize_realm(realm: &str) -> String {
 }
 
 impl Problem {
-    fn of(kind: ProblemType) -> Self {
+    /// A problem of `kind` with its default detail.
+    pub fn of(kind: ProblemType) -> Self {
         Self {
             kind,
             detail: kind.default_detail().to_owned(),
             realm: None,
             retry_after: None,
             request_id: None,
+            allow: None,
         }
     }
 
@@ -256,12 +229,21 @@ impl Problem {
         }
     }
 
-    /// 400: the request (its body stream) could not be read.
+    /// 400: the request could not be read.
     pub fn bad_request() -> Self {
         Self::of(ProblemType::BadRequest)
     }
 
-    /// 401 with `WWW-Authenticate: Bearer realm="<realm>"` (no `error` parameter, RFC 6750 §3.1).
+    /// 400 with a client-safe `detail` saying what is wrong with the request (never echo
+    /// secrets or raw input into it).
+    pub fn bad_request_because(detail: impl Into<String>) -> Self {
+        Self {
+            detail: detail.into(),
+            ..Self::of(ProblemType::BadRequest)
+        }
+    }
+
+    /// 401 without credentials, with a `WWW-Authenticate` challenge for `realm`.
     pub fn missing_credentials(realm: &str) -> Self {
         Self {
             realm: Some(sanitize_realm(realm)),
@@ -269,7 +251,7 @@ impl Problem {
         }
     }
 
-    /// 401 with `WWW-Authenticate: Bearer realm="<realm>", error="invalid_token"`.
+    /// 401 for credentials that did not verify, with an `error="invalid_token"` challenge.
     pub fn invalid_credentials(realm: &str) -> Self {
         Self {
             realm: Some(sanitize_realm(realm)),
@@ -282,8 +264,13 @@ impl Problem {
         Self::of(ProblemType::IdentityRefused)
     }
 
-    /// The problem for an identity [`Rejection`](crate::Rejection): 401 (missing or invalid)
-    /// or 403 (refused). The rejection's reason is **not** copied into the answer.
+    /// 403: browser-sent credentials on a cross-site request.
+    pub fn cross_site_request() -> Self {
+        Self::of(ProblemType::CrossSiteRequest)
+    }
+
+    /// The problem for an identity's rejection (401 or 403). The rejection's reason is for
+    /// the log only and is not copied into the problem.
     pub fn from_rejection(rejection: &crate::Rejection, realm: &str) -> Self {
         match rejection {
             crate::Rejection::Missing => Self::missing_credentials(realm),
@@ -294,10 +281,23 @@ impl Problem {
 
     /// 405 with `Allow: POST`.
     pub fn method_not_allowed() -> Self {
-        Self::of(ProblemType::MethodNotAllowed)
+        Self::method_not_allowed_but("POST")
     }
 
-    /// 413: the body is over `limit` bytes.
+    /// 405 with `Allow: <allow>` (the methods the route serves).
+    pub fn method_not_allowed_but(allow: &'static str) -> Self {
+        Self {
+            allow: Some(allow),
+            ..Self::of(ProblemType::MethodNotAllowed)
+        }
+    }
+
+    /// 408: the body did not arrive within the read timeout.
+    pub fn request_timeout() -> Self {
+        Self::of(ProblemType::RequestTimeout)
+    }
+
+    /// 413 for a body over `limit` bytes.
     pub fn body_too_large(limit: u64) -> Self {
         Self {
             detail: format!("The request body is over the limit of {limit} bytes."),
@@ -305,27 +305,27 @@ impl Problem {
         }
     }
 
-    /// 429 with `Retry-After` (whole seconds, rounded up): the per-user limit.
+    /// 429 with `Retry-After`.
     pub fn rate_limited(wait: Duration) -> Self {
         Self::with_retry(ProblemType::RateLimited, wait)
     }
 
-    /// 500: the configuration cannot serve this request. Log the reason separately.
+    /// 500: the configuration cannot serve this request.
     pub fn misconfigured() -> Self {
         Self::of(ProblemType::Misconfigured)
     }
 
-    /// 502: CometChat failed or refused. The client gets a generic message; log the cause.
+    /// 502: CometChat failed or refused.
     pub fn upstream_failure() -> Self {
         Self::of(ProblemType::UpstreamFailure)
     }
 
-    /// 503 with `Retry-After`: CometChat answered `429`.
+    /// 503 after CometChat's `429`, with `Retry-After`.
     pub fn upstream_rate_limited(wait: Duration) -> Self {
         Self::with_retry(ProblemType::UpstreamRateLimited, wait)
     }
 
-    /// 503 with `Retry-After`: this server's own budget of CometChat calls is spent.
+    /// 503 when the upstream budget is spent, with `Retry-After`.
     pub fn upstream_budget_exhausted(wait: Duration) -> Self {
         Self::with_retry(ProblemType::UpstreamBudgetExhausted, wait)
     }
@@ -341,6 +341,13 @@ impl Problem {
     pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
         let id = request_id.into();
         self.request_id = (!id.is_empty()).then_some(id);
+        self
+    }
+
+    /// Replaces the `detail` member. Only for client-safe text.
+    #[must_use]
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
         self
     }
 
@@ -369,13 +376,11 @@ impl Problem {
         self.request_id.as_deref()
     }
 
-    /// Every header of the answer (lower-case names), `Content-Type` and `Cache-Control`
-    /// included.
+    /// The problem's own headers (lower-case names): `Content-Type`, and `WWW-Authenticate`,
+    /// `Allow` or `Retry-After` where the type has one. The endpoint adds `Cache-Control` and
+    /// `x-request-id`.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
-        let mut headers = vec![
-            ("content-type", PROBLEM_JSON.to_owned()),
-            ("cache-control", "no-store".to_owned()),
-        ];
+        let mut headers = vec![("content-type", PROBLEM_JSON.to_owned())];
         match (self.kind, &self.realm) {
             (ProblemType::MissingCredentials, Some(realm)) => {
                 headers.push(("www-authenticate", format!("Bearer realm=\"{realm}\"")));
@@ -384,8 +389,10 @@ impl Problem {
                 "www-authenticate",
                 format!("Bearer realm=\"{realm}\", error=\"invalid_token\""),
             )),
-            (ProblemType::MethodNotAllowed, _) => headers.push(("allow", "POST".to_owned())),
             _ => {}
+        }
+        if let Some(allow) = self.allow {
+            headers.push(("allow", allow.to_owned()));
         }
         if let Some(secs) = self.retry_after {
             headers.push(("retry-after", secs.to_string()));
@@ -393,10 +400,15 @@ impl Problem {
         headers
     }
 
-    /// The JSON body.
+    /// The JSON body under the default problem base.
     pub fn to_json(&self) -> serde_json::Value {
+        self.to_json_in(DEFAULT_PROBLEM_BASE)
+    }
+
+    /// The JSON body, its `type` under `base`.
+    pub fn to_json_in(&self, base: &str) -> serde_json::Value {
         let mut body = serde_json::json!({
-            "type": self.kind.uri(),
+            "type": self.kind.uri_in(base),
             "title": self.kind.title(),
             "status": self.kind.status(),
             "detail": self.detail,
@@ -407,10 +419,15 @@ impl Problem {
         body
     }
 
-    /// The serialized body, for `Content-Type: application/problem+json`.
+    /// The serialized body under the default problem base.
     pub fn body(&self) -> Vec<u8> {
+        self.body_in(DEFAULT_PROBLEM_BASE)
+    }
+
+    /// The serialized body, its `type` under `base`.
+    pub fn body_in(&self, base: &str) -> Vec<u8> {
         // A `Value` of strings and integers always serializes.
-        serde_json::to_vec(&self.to_json()).unwrap_or_default()
+        serde_json::to_vec(&self.to_json_in(base)).unwrap_or_default()
     }
 }
 
@@ -439,7 +456,9 @@ mod tests {
             ProblemType::MissingCredentials => Problem::missing_credentials("app"),
             ProblemType::InvalidCredentials => Problem::invalid_credentials("app"),
             ProblemType::IdentityRefused => Problem::identity_refused(),
+            ProblemType::CrossSiteRequest => Problem::cross_site_request(),
             ProblemType::MethodNotAllowed => Problem::method_not_allowed(),
+            ProblemType::RequestTimeout => Problem::request_timeout(),
             ProblemType::BodyTooLarge => Problem::body_too_large(16_384),
             ProblemType::RateLimited => Problem::rate_limited(wait),
             ProblemType::Misconfigured => Problem::misconfigured(),
@@ -452,12 +471,14 @@ mod tests {
 
     #[test]
     fn every_type_renders_its_status_headers_and_body() {
-        let expected: [(ProblemType, u16); 12] = [
+        let expected: [(ProblemType, u16); 14] = [
             (ProblemType::BadRequest, 400),
             (ProblemType::MissingCredentials, 401),
             (ProblemType::InvalidCredentials, 401),
             (ProblemType::IdentityRefused, 403),
+            (ProblemType::CrossSiteRequest, 403),
             (ProblemType::MethodNotAllowed, 405),
+            (ProblemType::RequestTimeout, 408),
             (ProblemType::BodyTooLarge, 413),
             (ProblemType::RateLimited, 429),
             (ProblemType::Misconfigured, 500),
@@ -466,8 +487,8 @@ mod tests {
             (ProblemType::UpstreamBudgetExhausted, 503),
             (ProblemType::UpstreamTimeout, 504),
         ];
-        assert_eq!(expected.map(|(k, _)| k), ProblemType::ALL);
-        for (kind, status) in expected {
+        assert_eq!(&expected.map(|(k, _)| k)[..], ProblemType::ALL);
+        for &(kind, status) in &expected {
             let p = sample(kind).with_request_id("rid-7");
             assert_eq!(p.problem_type(), kind);
             assert_eq!(p.status(), status, "{kind}");
@@ -476,7 +497,6 @@ mod tests {
                 header(&headers, "content-type"),
                 ["application/problem+json"]
             );
-            assert_eq!(header(&headers, "cache-control"), ["no-store"]);
 
             let body: serde_json::Value = serde_json::from_slice(&p.body()).unwrap();
             let keys: Vec<&str> = body
@@ -518,6 +538,11 @@ mod tests {
     #[test]
     fn type_uris_are_distinct() {
         let mut uris: Vec<_> = ProblemType::ALL.iter().map(|k| k.uri()).collect();
+        assert!(
+            ProblemType::ALL
+                .iter()
+                .all(|k| k.slug().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+        );
         uris.sort_unstable();
         uris.dedup();
         assert_eq!(uris.len(), ProblemType::ALL.len());

@@ -1,7 +1,5 @@
-//! Small, framework-neutral rules every HTTP adapter applies the same way, kept here so that
-//! the axum and actix-web adapters cannot drift apart: which incoming request ids are reused,
-//! which token paths are accepted, and how an app extractor's error status maps to a
-//! [`Rejection`].
+//! The endpoint's small rules, each written once: which incoming request ids are reused, which
+//! paths can be routes, and how an app extractor's error status maps to a [`Rejection`].
 
 use crate::identity::Rejection;
 
@@ -16,7 +14,7 @@ pub const REQUEST_ID_MAX_LEN: usize = 64;
 /// id (32 hex digits), because a client-chosen header must never forge or break log lines.
 ///
 /// ```
-/// use cometgate::vend::adapter::request_id;
+/// use cometgate::endpoint::rules::request_id;
 ///
 /// assert_eq!(request_id(Some(b"trace-42.a:b")), "trace-42.a:b");
 /// assert_eq!(request_id(Some(b"two words")).len(), 32);
@@ -42,7 +40,7 @@ pub fn is_safe_request_id(id: &str) -> bool {
 /// ASCII letters, digits, `-`, `_`, `.` and `~` (no route patterns such as `{id}` or `*`).
 ///
 /// ```
-/// use cometgate::vend::adapter::is_valid_token_path;
+/// use cometgate::endpoint::rules::is_valid_token_path;
 ///
 /// assert!(is_valid_token_path("/cometchat-token"));
 /// assert!(is_valid_token_path("/api/chat/token"));
@@ -78,7 +76,7 @@ pub fn is_valid_token_path(path: &str) -> bool {
 ///
 /// ```
 /// use cometgate::Rejection;
-/// use cometgate::vend::adapter::rejection_for_status;
+/// use cometgate::endpoint::rules::rejection_for_status;
 ///
 /// assert_eq!(rejection_for_status(401, false, "Claims"), Some(Rejection::Missing));
 /// assert!(matches!(rejection_for_status(401, true, "Claims"), Some(Rejection::Invalid { .. })));
@@ -102,7 +100,7 @@ pub fn rejection_for_status(
 /// Whether a `WWW-Authenticate` value carries an `error=` parameter (RFC 6750 §3).
 ///
 /// ```
-/// use cometgate::vend::adapter::challenge_has_error;
+/// use cometgate::endpoint::rules::challenge_has_error;
 ///
 /// assert!(challenge_has_error(br#"Bearer realm="x", error="invalid_token""#));
 /// assert!(!challenge_has_error(br#"Bearer realm="x""#));

@@ -1,4 +1,5 @@
-// Shared by the doc examples (pulled in with a hidden `include!`); not compiled into the crate.
+// Shared by the adapters' doc examples (pulled in with a hidden
+// `include!("../../cometgate/doc_stub.rs")`); not compiled into any crate.
 //
 // `DemoIdentity` identifies `Authorization: Bearer <user>` as `<user>`. The gates use readable
 // UIDs so that examples can show them; real apps usually keep the default encoded mapping.
@@ -55,4 +56,20 @@ fn offline_gate() -> cometgate::Gate {
         .build()
         .unwrap();
     cometgate::Gate::builder().config(config).build().unwrap()
+}
+
+/// A gate with the demo identity, pointing at a CometChat it never calls in these examples.
+#[allow(dead_code)]
+fn offline_demo_gate() -> cometgate::Gate<DemoIdentity> {
+    let config = cometgate::Config::builder()
+        .app_id("demo")
+        .region(cometgate::Region::Us)
+        .rest_api_key("0123456789abcdef")
+        .build()
+        .unwrap();
+    cometgate::Gate::builder()
+        .config(config)
+        .identity(DemoIdentity)
+        .build()
+        .unwrap()
 }
