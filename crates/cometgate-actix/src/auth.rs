@@ -9,11 +9,16 @@ use std::marker::PhantomData;
 use actix_web::dev::Payload;
 use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::web::ReqData;
-use actix_web::{FromRequest, HttpRequest, HttpResponse};
-use cometgate::vend::{Gate, Problem, adapter};
+use actix_web::{FromRequest, HttpRequest};
+use cometgate::endpoint::{Call, ExtractorRejection};
 use cometgate::{Identity, Principal, Rejection};
 
-use crate::{ActixView, response};
+use crate::ActixView;
+
+/// Where the auth middleware goes in actix-web, appended to the core's misconfiguration
+/// explanation.
+const ORDER_HINT: &str = "In actix-web, a middleware wrapped later runs first, so wrap it \
+                          after: `.wrap(TokenEndpoint::...).wrap(your_auth_middleware)`.";
 
 /// Turns the value an actix extractor produced into the [`Principal`] a token is minted for.
 ///
@@ -74,18 +79,14 @@ impl<T: IntoPrincipal + Clone + 'static> IntoPrincipal for ReqData<T> {
 }
 
 /// How a [`TokenEndpoint`](crate::TokenEndpoint) identifies the caller. Implemented by
-/// [`ByIdentity`] and [`ByExtractor`]; you choose one through the endpoint's constructors and
-/// rarely name it except in type aliases.
-///
-/// actix-web serves each connection on one thread, so the future need not be `Send`.
-pub trait Authenticate<I: Identity>: Send + Sync + 'static {
-    /// Identifies the caller from the request head and lets `gate` answer.
-    fn answer<'a>(
+/// [`ByIdentity`] and [`ByExtractor`]; you choose one through the endpoint's constructors.
+pub trait Authenticate<I>: Send + Sync + 'static {
+    /// Tells `call` who is calling, from the request (its payload is never read here).
+    fn identify<'a>(
         &'a self,
-        gate: &'a Gate<I>,
+        call: &'a mut Call<I>,
         request: &'a HttpRequest,
-        request_id: &'a str,
-    ) -> impl Future<Output = HttpResponse> + 'a;
+    ) -> impl Future<Output = ()> + 'a;
 }
 
 /// Identify the caller with the gate's own [`Identity`](cometgate::Identity), reading the
@@ -100,18 +101,8 @@ pub trait Authenticate<I: Identity>: Send + Sync + 'static {
 pub struct ByIdentity;
 
 impl<I: Identity> Authenticate<I> for ByIdentity {
-    fn answer<'a>(
-        &'a self,
-        gate: &'a Gate<I>,
-        request: &'a HttpRequest,
-        request_id: &'a str,
-    ) -> impl Future<Output = HttpResponse> + 'a {
-        // `!Send` request: read the credentials synchronously, then await a `Send` future.
-        let credentials = gate.extract(&ActixView::new(request));
-        async move {
-            let answer = gate.answer_credentials(credentials, request_id).await;
-            response::from_answer(&answer)
-        }
+    async fn identify(&self, call: &mut Call<I>, request: &HttpRequest) {
+        call.identify(&ActixView::new(request));
     }
 }
 
@@ -184,150 +175,37 @@ impl<E, F> std::fmt::Debug for ByExtractor<E, F> {
 
 impl<I, E, F> Authenticate<I> for ByExtractor<E, F>
 where
-    I: Identity,
+    I: Send + Sync + 'static,
     E: FromRequest + 'static,
     F: Fn(E) -> Result<Principal, Rejection> + Send + Sync + 'static,
 {
-    async fn answer(
-        &self,
-        gate: &Gate<I>,
-        request: &HttpRequest,
-        request_id: &str,
-    ) -> HttpResponse {
-        // An empty payload: the body is never a source of identity.
-        let extracted = E::from_request(request, &mut Payload::None).await;
-        let answer = match extracted {
-            Ok(value) => match (self.convert)(value) {
-                Ok(principal) => gate.answer_principal(principal, request_id).await,
-                Err(rejection) => gate.answer_rejection(rejection, request_id),
-            },
-            Err(error) => {
-                let error: actix_web::Error = error.into();
-                match classify::<E>(&error) {
-                    Some(rejection) => gate.answer_rejection(rejection, request_id),
-                    None => return misconfigured::<E, I>(gate, &error, request_id),
-                }
-            }
-        };
-        response::from_answer(&answer)
-    }
-}
-
-/// The core rejection an extractor's error stands for, or `None` when it is a server error
-/// (the extractor's own middleware is missing or misconfigured). Same rule as the axum adapter:
-/// [`adapter::rejection_for_status`].
-fn classify<E>(error: &actix_web::Error) -> Option<Rejection> {
-    let response = error.error_response();
-    let challenge_has_error = response
-        .headers()
-        .get_all(WWW_AUTHENTICATE)
-        .any(|v| adapter::challenge_has_error(v.as_bytes()));
-    adapter::rejection_for_status(
-        response.status().as_u16(),
-        challenge_has_error,
-        type_name::<E>(),
-    )
-}
-
-/// How much of an extractor's error message is quoted in the log.
-const QUOTED_ERROR_CHARS: usize = 512;
-
-/// The 500 answer for an extractor that failed with a server error, and the log line that says
-/// which middleware is missing and where it goes.
-fn misconfigured<E, I: Identity>(
-    gate: &Gate<I>,
-    error: &actix_web::Error,
-    request_id: &str,
-) -> HttpResponse {
-    let status = error.as_response_error().status_code();
-    let message: String = error.to_string().chars().take(QUOTED_ERROR_CHARS).collect();
-    let extractor = type_name::<E>();
-    let explanation = format!(
-        "the token endpoint identifies callers with the extractor `{extractor}`, which failed \
-         with {status}: \"{message}\". This usually means the middleware that provides it (e.g. \
-         the auth/session middleware that inserts `{extractor}` or its data into the request \
-         extensions) is missing, or was wrapped before the token middleware. In actix-web, a \
-         middleware wrapped later runs first, so wrap it after: \
-         `.wrap(TokenEndpoint::...).wrap(your_auth_middleware)`."
-    );
-    tracing::error!(
-        request_id,
-        extractor,
-        rejection_status = status.as_u16(),
-        "cometgate token endpoint is misconfigured: {explanation}"
-    );
-    // The gate logs the request's one event and attaches the request id.
-    let answer = gate.answer_problem(Problem::misconfigured(), request_id);
-    match answer.problem() {
-        // Debug builds show the developer what to fix; release builds keep the core's fixed,
-        // client-safe detail (the explanation names internal types).
-        Some(problem) if cfg!(debug_assertions) => {
-            response::from_problem_with_detail(problem, &explanation)
+    async fn identify(&self, call: &mut Call<I>, request: &HttpRequest) {
+        if !call.needs_identity() {
+            return;
         }
-        _ => response::from_answer(&answer),
+        // An empty payload: the body is never a source of identity.
+        match E::from_request(request, &mut Payload::None).await {
+            Ok(value) => call.identified((self.convert)(value)),
+            Err(error) => call.extractor_rejected(describe::<E>(&error.into())),
+        }
     }
+}
+
+/// An extractor's error, as the core needs it: status, challenges, message.
+fn describe<E>(error: &actix_web::Error) -> ExtractorRejection {
+    let response = error.error_response();
+    let mut described = ExtractorRejection::new(type_name::<E>(), response.status().as_u16())
+        .with_order_hint(ORDER_HINT)
+        .with_body(error.to_string().as_bytes());
+    for value in response.headers().get_all(WWW_AUTHENTICATE) {
+        described = described.with_challenge(value.as_bytes());
+    }
+    described
 }
 
 #[cfg(test)]
 mod tests {
-    use actix_web::error::{ErrorBadRequest, ErrorForbidden, ErrorInternalServerError};
-    use actix_web::http::StatusCode;
-    use actix_web::{HttpResponse, ResponseError};
-
     use super::*;
-
-    #[derive(Debug)]
-    struct Challenge(StatusCode, Option<&'static str>);
-
-    impl std::fmt::Display for Challenge {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            write!(f, "challenge {}", self.0)
-        }
-    }
-
-    impl ResponseError for Challenge {
-        fn status_code(&self) -> StatusCode {
-            self.0
-        }
-        fn error_response(&self) -> HttpResponse {
-            let mut response = HttpResponse::new(self.0);
-            if let Some(challenge) = self.1 {
-                response.headers_mut().insert(
-                    WWW_AUTHENTICATE,
-                    actix_web::http::header::HeaderValue::from_static(challenge),
-                );
-            }
-            response
-        }
-    }
-
-    #[test]
-    fn errors_are_classified_by_status() {
-        let c = |s, h| classify::<()>(&Challenge(s, h).into());
-        assert_eq!(c(StatusCode::UNAUTHORIZED, None), Some(Rejection::Missing));
-        assert_eq!(
-            c(StatusCode::UNAUTHORIZED, Some("Bearer realm=\"x\"")),
-            Some(Rejection::Missing)
-        );
-        assert!(matches!(
-            c(
-                StatusCode::UNAUTHORIZED,
-                Some("Bearer error=\"invalid_token\"")
-            ),
-            Some(Rejection::Invalid { .. })
-        ));
-        assert_eq!(c(StatusCode::SEE_OTHER, None), Some(Rejection::Missing));
-        assert!(matches!(
-            classify::<()>(&ErrorForbidden("no")),
-            Some(Rejection::Refused { .. })
-        ));
-        assert!(matches!(
-            classify::<()>(&ErrorBadRequest("bad")),
-            Some(Rejection::Invalid { .. })
-        ));
-        assert_eq!(classify::<()>(&ErrorInternalServerError("gone")), None);
-        assert_eq!(c(StatusCode::BAD_GATEWAY, None), None);
-    }
 
     #[test]
     fn optional_values_convert() {

@@ -6,26 +6,21 @@ use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::Method;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_LENGTH, HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use cometgate::vend::adapter::{self, REQUEST_ID_HEADER};
-use cometgate::vend::{Gate, NoIdentity, Problem};
+use cometgate::endpoint::Endpoint;
+use cometgate::vend::{Gate, NoIdentity};
 use cometgate::{Identity, Principal, Rejection};
-use futures_util::StreamExt;
 
 use crate::auth::{Authenticate, ByExtractor, ByIdentity, IntoPrincipal};
-use crate::response;
+use crate::{ActixView, body};
 
-/// The path the endpoint answers on unless [`TokenEndpoint::with_path`] says otherwise.
-pub const DEFAULT_PATH: &str = "/cometchat-token";
-
-/// The largest request body accepted by default (bytes). Clients send no body or `{}`: the
-/// endpoint never reads the body for identity, it only refuses oversized ones with 413.
-pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024;
+pub use cometgate::endpoint::{
+    DEFAULT_BODY_LIMIT, DEFAULT_READ_TIMEOUT, DEFAULT_TOKEN_PATH as DEFAULT_PATH, InvalidPath,
+};
 
 /// The CometChat token endpoint for an actix-web 4 app, in two forms:
 ///
@@ -33,10 +28,11 @@ pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024;
 /// - a middleware: `App::new().wrap(endpoint)`, which answers the token path before routing and
 ///   passes every other request to the app untouched.
 ///
-/// `POST {path}` (default [`DEFAULT_PATH`]) answers `200 {"authToken": "...", "uid": "..."}`
-/// with `Cache-Control: no-store`, or an RFC 9457 `application/problem+json` error. Any other
-/// method on that path gets `405` with `Allow: POST`; a body larger than the limit gets `413`.
-/// Every answer carries an `x-request-id` (the caller's, if short and safe, else a fresh one).
+/// The routes and their answers are the core's ([`cometgate::endpoint`]); this type only
+/// translates. `POST {path}` (default [`DEFAULT_PATH`]) answers `200 {"authToken": "...",
+/// "uid": "..."}` with `Cache-Control: no-store`, or an RFC 9457 `application/problem+json`
+/// error. Every answer carries an `x-request-id` (the caller's, if short and safe, else a fresh
+/// one).
 ///
 /// `I` is the [`Identity`] of the cometgate [`Gate`] that vends the tokens; `A` is how the
 /// caller is identified: [`ByIdentity`] (the gate's own identity, via [`TokenEndpoint::new`])
@@ -47,7 +43,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024;
 /// ```
 /// use actix_web::{App, test, web};
 /// use cometgate_actix::TokenEndpoint;
-/// # include!("doc_stub.rs");
+/// # include!("../../cometgate/doc_stub.rs");
 /// # #[actix_web::main]
 /// # async fn main() {
 /// # let (_fake, gate) = demo_gate().await; // in an app: cometgate's `Gate`
@@ -81,19 +77,15 @@ pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024;
 /// # }
 /// ```
 pub struct TokenEndpoint<I = NoIdentity, A = ByIdentity> {
-    gate: Gate<I>,
+    endpoint: Endpoint<I>,
     auth: Arc<A>,
-    path: Arc<str>,
-    body_limit: usize,
 }
 
 impl<I, A> Clone for TokenEndpoint<I, A> {
     fn clone(&self) -> Self {
         Self {
-            gate: self.gate.clone(),
+            endpoint: self.endpoint.clone(),
             auth: Arc::clone(&self.auth),
-            path: Arc::clone(&self.path),
-            body_limit: self.body_limit,
         }
     }
 }
@@ -101,26 +93,17 @@ impl<I, A> Clone for TokenEndpoint<I, A> {
 impl<I, A> fmt::Debug for TokenEndpoint<I, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenEndpoint")
-            .field("path", &self.path)
-            .field("body_limit", &self.body_limit)
+            .field("endpoint", &self.endpoint)
             .finish_non_exhaustive()
     }
 }
-
-/// The token path given to [`TokenEndpoint::with_path`] is not a plain absolute path.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid token path {0:?}: use an absolute path of letters, digits, `-`, `_`, `.`, `~` and `/` \
-     segments, e.g. \"/cometchat-token\" or \"/api/chat/token\""
-)]
-pub struct InvalidPath(String);
 
 /// The token route for `App::configure` (or `Scope::configure`), identifying callers with the
 /// gate's own [`Identity`]: shorthand for `TokenEndpoint::new(gate).configure()`.
 ///
 /// ```
 /// use actix_web::{App, test, web};
-/// # include!("doc_stub.rs");
+/// # include!("../../cometgate/doc_stub.rs");
 /// # #[actix_web::main]
 /// # async fn main() {
 /// # let (_fake, gate) = demo_gate().await;
@@ -144,13 +127,23 @@ pub fn configure<I: Identity>(gate: Gate<I>) -> impl FnOnce(&mut web::ServiceCon
 impl<I: Identity> TokenEndpoint<I, ByIdentity> {
     /// An endpoint that identifies callers with the gate's own
     /// [`Identity`](cometgate::Identity), which reads the request through an
-    /// [`ActixView`](crate::ActixView). See the [type docs](TokenEndpoint) for an example.
+    /// [`ActixView`](crate::ActixView). A gate built without `.identity(...)` does not compile
+    /// here: use [`from_extractor`](TokenEndpoint::from_extractor). See the
+    /// [type docs](TokenEndpoint) for an example.
+    ///
+    /// ```compile_fail
+    /// # include!("../../cometgate/doc_stub.rs");
+    /// # fn main() {
+    /// let gate = offline_gate(); // built without `.identity(...)`
+    /// let endpoint = cometgate_actix::TokenEndpoint::new(gate); // error: `NoIdentity: Identity`
+    /// # }
+    /// ```
     pub fn new(gate: Gate<I>) -> Self {
         Self::with_auth(gate, ByIdentity)
     }
 }
 
-impl<I: Identity> TokenEndpoint<I, ByExtractor<()>> {
+impl<I: Send + Sync + 'static> TokenEndpoint<I, ByExtractor<()>> {
     /// An endpoint that identifies callers with the app's own actix extractor `E` (for example
     /// `web::ReqData<Claims>` filled by its auth middleware, or a verified-claims extractor),
     /// converted with [`IntoPrincipal`]. The extractor gets the request and app data but an
@@ -165,7 +158,7 @@ impl<I: Identity> TokenEndpoint<I, ByExtractor<()>> {
     /// use actix_web::{body::MessageBody, dev::{ServiceRequest, ServiceResponse}};
     /// use cometgate::{Principal, Rejection};
     /// use cometgate_actix::{IntoPrincipal, TokenEndpoint};
-    /// # include!("doc_stub.rs");
+    /// # include!("../../cometgate/doc_stub.rs");
     /// # #[actix_web::main]
     /// # async fn main() {
     /// # let (_fake, gate) = demo_gate().await;
@@ -214,10 +207,10 @@ impl<I: Identity> TokenEndpoint<I, ByExtractor<()>> {
     /// use actix_web::{App, test, web::ReqData};
     /// use cometgate::{Principal, Rejection};
     /// use cometgate_actix::TokenEndpoint;
-    /// # include!("doc_stub.rs");
+    /// # include!("../../cometgate/doc_stub.rs");
     /// # #[actix_web::main]
     /// # async fn main() {
-    /// # let gate = offline_gate();
+    /// # let gate = offline_demo_gate();
     ///
     /// /// A session type from another crate, stored in the extensions by its middleware.
     /// #[derive(Clone)]
@@ -243,13 +236,11 @@ impl<I: Identity> TokenEndpoint<I, ByExtractor<()>> {
     }
 }
 
-impl<I: Identity, A: Authenticate<I>> TokenEndpoint<I, A> {
+impl<I: Send + Sync + 'static, A: Authenticate<I>> TokenEndpoint<I, A> {
     fn with_auth(gate: Gate<I>, auth: A) -> Self {
         Self {
-            gate,
+            endpoint: Endpoint::new(gate),
             auth: Arc::new(auth),
-            path: Arc::from(DEFAULT_PATH),
-            body_limit: DEFAULT_BODY_LIMIT,
         }
     }
 
@@ -264,22 +255,17 @@ impl<I: Identity, A: Authenticate<I>> TokenEndpoint<I, A> {
     ///
     /// ```
     /// use cometgate_actix::TokenEndpoint;
-    /// # include!("doc_stub.rs");
+    /// # include!("../../cometgate/doc_stub.rs");
     /// # fn main() -> Result<(), cometgate_actix::InvalidPath> {
-    /// let endpoint = TokenEndpoint::new(offline_gate()).with_path("/api/chat/token")?;
+    /// let endpoint = TokenEndpoint::new(offline_demo_gate()).with_path("/api/chat/token")?;
     /// assert_eq!(endpoint.path(), "/api/chat/token");
     ///
-    /// assert!(TokenEndpoint::new(offline_gate()).with_path("/users/{id}/token").is_err());
+    /// assert!(TokenEndpoint::new(offline_demo_gate()).with_path("/users/{id}/token").is_err());
     /// # Ok(())
     /// # }
     /// ```
     pub fn with_path(mut self, path: impl Into<String>) -> Result<Self, InvalidPath> {
-        let path = path.into();
-        let valid = adapter::is_valid_token_path(&path);
-        if !valid {
-            return Err(InvalidPath(path));
-        }
-        self.path = Arc::from(path);
+        self.endpoint = self.endpoint.with_path(path)?;
         Ok(self)
     }
 
@@ -289,13 +275,27 @@ impl<I: Identity, A: Authenticate<I>> TokenEndpoint<I, A> {
     /// up to the limit and dropped.
     #[must_use]
     pub fn with_body_limit(mut self, bytes: usize) -> Self {
-        self.body_limit = bytes;
+        self.endpoint = self.endpoint.with_body_limit(bytes);
+        self
+    }
+
+    /// Answers 408 when a body takes longer than `timeout` (default [`DEFAULT_READ_TIMEOUT`]).
+    #[must_use]
+    pub fn with_read_timeout(mut self, timeout: Duration) -> Self {
+        self.endpoint = self.endpoint.with_read_timeout(timeout);
+        self
+    }
+
+    /// Changes the core [`Endpoint`] (allowed origins for cookie credentials, problem base, …).
+    #[must_use]
+    pub fn map_endpoint(mut self, change: impl FnOnce(Endpoint<I>) -> Endpoint<I>) -> Self {
+        self.endpoint = change(self.endpoint);
         self
     }
 
     /// The path the endpoint answers on.
     pub fn path(&self) -> &str {
-        &self.path
+        self.endpoint.path()
     }
 
     /// The token route, for `App::configure` or `Scope::configure`: a resource on
@@ -305,7 +305,7 @@ impl<I: Identity, A: Authenticate<I>> TokenEndpoint<I, A> {
     /// ```
     /// use actix_web::{App, test, web};
     /// use cometgate_actix::TokenEndpoint;
-    /// # include!("doc_stub.rs");
+    /// # include!("../../cometgate/doc_stub.rs");
     /// # #[actix_web::main]
     /// # async fn main() {
     /// # let (_fake, gate) = demo_gate().await;
@@ -326,68 +326,35 @@ impl<I: Identity, A: Authenticate<I>> TokenEndpoint<I, A> {
     pub fn configure(&self) -> impl FnOnce(&mut web::ServiceConfig) + use<I, A> {
         let endpoint = self.clone();
         move |config: &mut web::ServiceConfig| {
-            let path = endpoint.path.to_string();
-            // No method guard: the handler answers 405 itself, with the problem body.
+            let path: Arc<str> = Arc::from(endpoint.path());
+            // No method guard: the core answers 405 itself, with the problem body.
             config.route(
-                &path,
+                &Arc::clone(&path),
                 web::route().to(move |request: HttpRequest, body: web::Payload| {
                     let endpoint = endpoint.clone();
-                    async move { endpoint.respond(&request, body.into_inner()).await }
+                    let path = Arc::clone(&path);
+                    // Inside a `web::scope` the request path has the scope's prefix: the core
+                    // routes on the path this resource was registered at.
+                    async move { endpoint.respond(&request, Some(&path), body.into_inner()).await }
                 }),
             );
         }
     }
 
-    /// Answers one request on the token path.
-    pub(crate) async fn respond(&self, request: &HttpRequest, payload: Payload) -> HttpResponse {
-        let incoming = request.headers().get(REQUEST_ID_HEADER);
-        let request_id = adapter::request_id(incoming.map(|v| v.as_bytes()));
-        let mut response = match self.precheck(request, payload).await {
-            // The gate logs the request's one event and attaches the request id.
-            Err(problem) => response::from_answer(&self.gate.answer_problem(problem, &request_id)),
-            Ok(()) => self.auth.answer(&self.gate, request, &request_id).await,
+    /// One request on the endpoint's routes: the core decides, this only translates.
+    pub(crate) async fn respond(
+        &self,
+        request: &HttpRequest,
+        routed_path: Option<&str>,
+        payload: Payload,
+    ) -> HttpResponse {
+        let view = ActixView::new(request).with_routed_path(routed_path);
+        let Some(mut call) = self.endpoint.route(&view) else {
+            return HttpResponse::NotFound().finish();
         };
-        let headers = response.headers_mut();
-        if let Ok(value) = HeaderValue::from_str(&request_id) {
-            headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
-        }
-        // Whatever the gate answered, a token answer (or an error standing in its place) must
-        // not be cached by the client or a proxy.
-        if !headers.contains_key(CACHE_CONTROL) {
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        }
-        response
-    }
-
-    /// Method and body size, checked before anything identifies the caller. The body is read
-    /// (up to the limit) only to enforce the limit and keep the connection reusable; its
-    /// content is dropped unread.
-    async fn precheck(&self, request: &HttpRequest, mut payload: Payload) -> Result<(), Problem> {
-        if request.method() != Method::POST {
-            return Err(Problem::method_not_allowed());
-        }
-        let limit = u64::try_from(self.body_limit).unwrap_or(u64::MAX);
-        let declared = request
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > limit) {
-            return Err(Problem::body_too_large(limit));
-        }
-        let mut read = 0usize;
-        while let Some(chunk) = payload.next().await {
-            match chunk {
-                Ok(bytes) => {
-                    read = read.saturating_add(bytes.len());
-                    if read > self.body_limit {
-                        return Err(Problem::body_too_large(limit));
-                    }
-                }
-                Err(_) => return Err(Problem::bad_request()),
-            }
-        }
-        Ok(())
+        self.auth.identify(&mut call, request).await;
+        let read = body::read(payload, call.body_limits()).await;
+        body::into_response(call.answer(read).await)
     }
 }
 
@@ -395,7 +362,7 @@ impl<S, B, I, A> Transform<S, ServiceRequest> for TokenEndpoint<I, A>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
-    I: Identity,
+    I: Send + Sync + 'static,
     A: Authenticate<I>,
 {
     type Response = ServiceResponse<EitherBody<B>>;
@@ -422,7 +389,7 @@ pub struct TokenService<S, I = NoIdentity, A = ByIdentity> {
 impl<S, I, A> fmt::Debug for TokenService<S, I, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenService")
-            .field("path", &self.endpoint.path)
+            .field("path", &self.endpoint.endpoint.path())
             .finish_non_exhaustive()
     }
 }
@@ -431,7 +398,7 @@ impl<S, B, I, A> Service<ServiceRequest> for TokenService<S, I, A>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
-    I: Identity,
+    I: Send + Sync + 'static,
     A: Authenticate<I>,
 {
     type Response = ServiceResponse<EitherBody<B>>;
@@ -441,7 +408,7 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        if request.path() != &*self.endpoint.path {
+        if self.endpoint.endpoint.route(&ActixView::new(request.request())).is_none() {
             return ResponseFuture {
                 kind: Kind::Inner {
                     future: self.service.call(request),
@@ -453,7 +420,7 @@ where
             kind: Kind::Token {
                 future: Box::pin(async move {
                     let (request, payload) = request.into_parts();
-                    let response = endpoint.respond(&request, payload).await;
+                    let response = endpoint.respond(&request, None, payload).await;
                     ServiceResponse::new(request, response)
                 }),
             },

@@ -13,7 +13,7 @@
 //! ```
 //! use actix_web::{App, test, web};
 //! use cometgate_actix::TokenEndpoint;
-//! # include!("doc_stub.rs");
+//! # include!("../../cometgate/doc_stub.rs");
 //! # #[actix_web::main]
 //! # async fn main() {
 //! # let (_fake, gate) = demo_gate().await; // in an app: `Gate::from_env()?.identity(...).build()?`
@@ -89,14 +89,14 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod body;
 mod endpoint;
-mod response;
 mod view;
 
 pub use auth::{Authenticate, ByExtractor, ByIdentity, IntoPrincipal, IntoPrincipalFn};
 pub use endpoint::{
-    DEFAULT_BODY_LIMIT, DEFAULT_PATH, InvalidPath, ResponseFuture, TokenEndpoint, TokenService,
-    configure,
+    DEFAULT_BODY_LIMIT, DEFAULT_PATH, DEFAULT_READ_TIMEOUT, InvalidPath, ResponseFuture,
+    TokenEndpoint, TokenService, configure,
 };
 pub use view::ActixView;
 

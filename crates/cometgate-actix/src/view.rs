@@ -40,12 +40,24 @@ use cometgate::RequestView;
 #[derive(Debug, Clone, Copy)]
 pub struct ActixView<'a> {
     request: &'a HttpRequest,
+    routed_path: Option<&'a str>,
 }
 
 impl<'a> ActixView<'a> {
     /// A view over `request`.
     pub fn new(request: &'a HttpRequest) -> Self {
-        Self { request }
+        Self {
+            request,
+            routed_path: None,
+        }
+    }
+
+    /// Reports `path` as the request path (when `Some`): the path a resource was registered at
+    /// inside a `web::scope`, which the request's own path prefixes with the scope.
+    #[must_use]
+    pub fn with_routed_path(mut self, path: Option<&'a str>) -> Self {
+        self.routed_path = path;
+        self
     }
 
     /// The request this view reads.
@@ -60,7 +72,7 @@ impl RequestView for ActixView<'_> {
     }
 
     fn path(&self) -> &str {
-        self.request.path()
+        self.routed_path.unwrap_or_else(|| self.request.path())
     }
 
     fn header(&self, name: &str) -> Option<&[u8]> {
