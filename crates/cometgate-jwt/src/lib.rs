@@ -24,6 +24,9 @@
 //!   `Cache-Control: max-age`, refetched on an unknown `kid` at most once per cooldown, and
 //!   served from the cache while the endpoint is down; JWKS and discovery URLs must be
 //!   `https://` unless loopback;
+//! - anonymous sign-ins are refused unless the app allows them
+//!   ([`Firebase::allow_anonymous`], [`Supabase::allow_anon`]): otherwise anyone could get a
+//!   chat account on a project with anonymous auth;
 //! - only the `Authorization` header is read: tokens in the query string, the body or any other
 //!   header are never accepted.
 //!

@@ -259,8 +259,10 @@ fn required(setting: &'static str, value: &str) -> Result<String, BuildError> {
 /// Checks specific to one provider, after the signature and the standard claims.
 pub(crate) enum Rules {
     None,
-    /// `auth_time` is required and in the past.
-    Firebase,
+    /// `auth_time` is required and in the past; anonymous sign-ins only when allowed.
+    Firebase {
+        allow_anonymous: bool,
+    },
     /// `anon` and `service_role` tokens (and anonymous sign-ins) only when allowed.
     Supabase {
         allow_anon: bool,
@@ -276,13 +278,20 @@ impl Rules {
     pub(crate) fn check(&self, claims: &Claims, leeway: Duration) -> Result<(), String> {
         match self {
             Self::None => Ok(()),
-            Self::Firebase => {
+            Self::Firebase { allow_anonymous } => {
                 let now = jsonwebtoken::get_current_timestamp();
                 match claims::numeric_date(claims, "auth_time")? {
-                    Some(at) if at <= now.saturating_add(leeway.as_secs()) => Ok(()),
-                    Some(_) => Err("auth_time is in the future".into()),
-                    None => Err("auth_time is missing".into()),
+                    Some(at) if at <= now.saturating_add(leeway.as_secs()) => {}
+                    Some(_) => return Err("auth_time is in the future".into()),
+                    None => return Err("auth_time is missing".into()),
                 }
+                if firebase_anonymous(claims) && !allow_anonymous {
+                    return Err(
+                        "anonymous Firebase sign-ins are not allowed (Firebase::allow_anonymous)"
+                            .into(),
+                    );
+                }
+                Ok(())
             }
             Self::Supabase {
                 allow_anon,
@@ -312,4 +321,12 @@ impl Rules {
             }
         }
     }
+}
+
+/// Whether a Firebase ID token comes from `signInAnonymously()`: `firebase.sign_in_provider`
+/// says so, and older tokens also carry a top-level `provider_id`.
+fn firebase_anonymous(claims: &Claims) -> bool {
+    [&["firebase", "sign_in_provider"][..], &["provider_id"]]
+        .iter()
+        .any(|path| claims::string_at(claims, path) == Some("anonymous"))
 }
