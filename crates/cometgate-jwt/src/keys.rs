@@ -2,7 +2,6 @@
 //! discovery (which finds the JWKS URL on first use).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Header};
 use serde_json::Value;
@@ -11,7 +10,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::error::BuildError;
-use crate::jwks::{JwksCache, KeyError, TrustedKey, fetch_json};
+use crate::jwks::{FetchPolicy, JwksCache, KeyError, TrustedKey, fetch_json};
 
 /// The source of a provider's keys.
 // One per identity, behind its `Arc`: the variants' sizes do not matter.
@@ -54,18 +53,13 @@ impl KeySource {
 pub(crate) struct Discovery {
     issuer: String,
     url: Url,
-    http: reqwest::Client,
-    cooldown: Duration,
+    policy: FetchPolicy,
     jwks: OnceCell<JwksCache>,
     last_failure: std::sync::Mutex<Option<(Instant, String)>>,
 }
 
 impl Discovery {
-    pub(crate) fn new(
-        issuer: &str,
-        http: reqwest::Client,
-        cooldown: Duration,
-    ) -> Result<Self, BuildError> {
+    pub(crate) fn new(issuer: &str, policy: FetchPolicy) -> Result<Self, BuildError> {
         let url = format!(
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
@@ -73,8 +67,7 @@ impl Discovery {
         Ok(Self {
             issuer: issuer.to_owned(),
             url: https_or_loopback("the OIDC discovery URL", &url)?,
-            http,
-            cooldown,
+            policy,
             jwks: OnceCell::new(),
             last_failure: std::sync::Mutex::new(None),
         })
@@ -84,7 +77,7 @@ impl Discovery {
         self.jwks
             .get_or_try_init(|| async {
                 if let Some((at, error)) = self.last_failure().clone()
-                    && at.elapsed() < self.cooldown
+                    && at.elapsed() < self.policy.cooldown
                 {
                     return Err(KeyError::Unavailable(error));
                 }
@@ -99,7 +92,7 @@ impl Discovery {
     }
 
     async fn discover(&self) -> Result<JwksCache, String> {
-        let document = fetch_json(&self.http, &self.url).await?.json;
+        let document = fetch_json(&self.policy.http, &self.url).await?.json;
         // OpenID Connect Discovery §4.3: the document must be for the issuer we trust.
         let issuer = document.get("issuer").and_then(Value::as_str);
         if issuer != Some(self.issuer.as_str()) {
@@ -113,7 +106,7 @@ impl Discovery {
             .and_then(Value::as_str)
             .ok_or_else(|| format!("{} has no jwks_uri", self.url))?;
         let jwks_url = https_or_loopback("jwks_uri", jwks_uri).map_err(|e| e.to_string())?;
-        Ok(JwksCache::new(jwks_url, self.http.clone(), self.cooldown))
+        Ok(JwksCache::new(jwks_url, self.policy.clone()))
     }
 
     fn last_failure(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {

@@ -645,6 +645,18 @@ fn bad_configuration_fails_the_build_with_the_setting_named() {
             "issuer",
             SharedSecret::new("0123456789abcdef0123456789abcdef", "", "a").build(),
         ),
+        (
+            "stale_if_error",
+            Firebase::new("p")
+                .stale_if_error(Duration::from_secs(24 * 3600 + 1))
+                .build(),
+        ),
+        (
+            "stale_if_error",
+            Oidc::new("https://id.example", "a")
+                .stale_if_error(Duration::MAX)
+                .build(),
+        ),
     ];
     for (needle, result) in cases {
         let error = result.expect_err(needle).to_string();

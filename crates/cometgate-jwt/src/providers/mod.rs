@@ -4,8 +4,9 @@
 //! Options every provider has: `leeway` (clock skew, at most 60 s) and `uid_mapping` (override
 //! the provider's default [`cometgate::UidMapping`]). Providers that fetch keys
 //! also have `jwks_url` (override the published URL, e.g. for a test server or a proxy),
-//! `refetch_cooldown` (the least time between two JWKS fetches, default 30 s) and
-//! `fetch_timeout` (default 5 s).
+//! `refetch_cooldown` (the least time between two JWKS fetches, default 30 s),
+//! `fetch_timeout` (default 5 s) and `stale_if_error` (how long keys past their `max-age` are
+//! still served while the JWKS cannot be fetched, default 1 h).
 
 mod auth0;
 mod clerk;
@@ -21,7 +22,7 @@ use jsonwebtoken::Algorithm;
 
 use crate::claims::{self, Claims};
 use crate::error::BuildError;
-use crate::jwks::JwksCache;
+use crate::jwks::{FetchPolicy, JwksCache};
 use crate::keys::{KeySource, https_or_loopback};
 use crate::verifier::{DEFAULT_LEEWAY, Inner, JwtIdentity, MAX_LEEWAY, validation};
 
@@ -40,6 +41,12 @@ pub const MIN_REFETCH_COOLDOWN: Duration = Duration::from_secs(1);
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest fetch timeout a provider accepts.
 pub const MAX_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long, by default, keys past their `max-age` are still served while the JWKS cannot be
+/// fetched: long enough to ride out an outage of the provider, short enough that a key
+/// withdrawn after a compromise soon stops verifying even if its JWKS stays unreachable.
+pub const DEFAULT_STALE_IF_ERROR: Duration = Duration::from_secs(60 * 60);
+/// The longest `stale_if_error` a provider accepts.
+pub const MAX_STALE_IF_ERROR: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The asymmetric algorithms a JWKS provider may be configured to accept.
 const ASYMMETRIC: &[Algorithm] = &[
@@ -76,6 +83,7 @@ pub(crate) struct Fetching {
     jwks_url: Option<String>,
     cooldown: Duration,
     timeout: Duration,
+    stale_if_error: Duration,
 }
 
 impl Default for Fetching {
@@ -84,6 +92,7 @@ impl Default for Fetching {
             jwks_url: None,
             cooldown: DEFAULT_REFETCH_COOLDOWN,
             timeout: DEFAULT_FETCH_TIMEOUT,
+            stale_if_error: DEFAULT_STALE_IF_ERROR,
         }
     }
 }
@@ -106,7 +115,24 @@ impl Fetching {
                 &format!("{:?}", self.timeout),
             ));
         }
+        if self.stale_if_error > MAX_STALE_IF_ERROR {
+            return Err(BuildError::invalid(
+                "the JWKS stale_if_error",
+                "must be at most 24 h",
+                &format!("{:?}", self.stale_if_error),
+            ));
+        }
         Ok(())
+    }
+
+    /// The checked options, with the HTTP client they configure.
+    fn policy(&self) -> Result<FetchPolicy, BuildError> {
+        self.check()?;
+        Ok(FetchPolicy {
+            http: self.http()?,
+            cooldown: self.cooldown,
+            stale_if_error: self.stale_if_error,
+        })
     }
 
     fn http(&self) -> Result<reqwest::Client, BuildError> {
@@ -122,16 +148,12 @@ impl Fetching {
 
     /// A JWKS key source at the configured URL, or `published` when none was configured.
     fn jwks(&self, published: &str) -> Result<KeySource, BuildError> {
-        self.check()?;
+        let policy = self.policy()?;
         let url = https_or_loopback(
             "the JWKS URL",
             self.jwks_url.as_deref().unwrap_or(published),
         )?;
-        Ok(KeySource::Jwks(JwksCache::new(
-            url,
-            self.http()?,
-            self.cooldown,
-        )))
+        Ok(KeySource::Jwks(JwksCache::new(url, policy)))
     }
 }
 
@@ -157,8 +179,8 @@ macro_rules! common_options {
     };
 }
 
-/// Adds `jwks_url`, `refetch_cooldown` and `fetch_timeout` to a provider builder with a
-/// `fetching: Fetching` field.
+/// Adds `jwks_url`, `refetch_cooldown`, `fetch_timeout` and `stale_if_error` to a provider
+/// builder with a `fetching: Fetching` field.
 macro_rules! fetch_options {
     () => {
         /// Fetches keys from `url` instead of the provider's published JWKS URL (a proxy, a
@@ -184,6 +206,22 @@ macro_rules! fetch_options {
         #[must_use]
         pub fn fetch_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.fetching.timeout = timeout;
+            self
+        }
+
+        /// How long keys past their `max-age` are still served while the JWKS cannot be
+        /// fetched (an outage, an error status, a set with no usable keys); after that, tokens
+        /// are refused (`401 invalid_token`) until a fetch succeeds again. Default
+        /// [`DEFAULT_STALE_IF_ERROR`](crate::providers::DEFAULT_STALE_IF_ERROR) (1 h), at most
+        /// [`MAX_STALE_IF_ERROR`](crate::providers::MAX_STALE_IF_ERROR) (24 h);
+        /// `Duration::ZERO` never serves a key past its `max-age`.
+        ///
+        /// The bound is what makes withdrawing a key effective: a key removed from the JWKS
+        /// after a compromise stops verifying at most `max-age + stale_if_error` after the
+        /// last successful fetch, even while an attacker keeps the JWKS unreachable.
+        #[must_use]
+        pub fn stale_if_error(mut self, stale_if_error: std::time::Duration) -> Self {
+            self.fetching.stale_if_error = stale_if_error;
             self
         }
     };

@@ -64,13 +64,9 @@ impl Oidc {
         let keys = match &self.fetching.jwks_url {
             Some(url) => self.fetching.jwks(url)?,
             None => {
-                self.fetching.check()?;
+                let policy = self.fetching.policy()?;
                 https_or_loopback("the OIDC issuer", &issuer)?;
-                crate::keys::KeySource::Discovery(Discovery::new(
-                    &issuer,
-                    self.fetching.http()?,
-                    self.fetching.cooldown,
-                )?)
+                crate::keys::KeySource::Discovery(Discovery::new(&issuer, policy)?)
             }
         };
         let spec = Spec {
