@@ -93,19 +93,7 @@ impl Discovery {
 
     async fn discover(&self) -> Result<JwksCache, String> {
         let document = fetch_json(&self.policy.http, &self.url).await?.json;
-        // OpenID Connect Discovery §4.3: the document must be for the issuer we trust.
-        let issuer = document.get("issuer").and_then(Value::as_str);
-        if issuer != Some(self.issuer.as_str()) {
-            return Err(format!(
-                "{} names issuer {:?}, expected {:?}",
-                self.url, issuer, self.issuer
-            ));
-        }
-        let jwks_uri = document
-            .get("jwks_uri")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("{} has no jwks_uri", self.url))?;
-        let jwks_url = https_or_loopback("jwks_uri", jwks_uri).map_err(|e| e.to_string())?;
+        let jwks_url = jwks_url_of(&self.url, &self.issuer, &document)?;
         Ok(JwksCache::new(jwks_url, self.policy.clone()))
     }
 
@@ -114,6 +102,31 @@ impl Discovery {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// The JWKS URL a discovery document fetched from `url` names, if the document is for `issuer`.
+///
+/// It must be `https://`. The loopback `http://` exemption only holds when the document itself
+/// came from a loopback host (a local test issuer): a remote document cannot point key fetches
+/// at plain HTTP, not even on this machine.
+fn jwks_url_of(url: &Url, issuer: &str, document: &Value) -> Result<Url, String> {
+    // OpenID Connect Discovery §4.3: the document must be for the issuer we trust.
+    let named = document.get("issuer").and_then(Value::as_str);
+    if named != Some(issuer) {
+        return Err(format!("{url} names issuer {named:?}, expected {issuer:?}"));
+    }
+    let jwks_uri = document
+        .get("jwks_uri")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{url} has no jwks_uri"))?;
+    let jwks_url = https_or_loopback("jwks_uri", jwks_uri).map_err(|e| e.to_string())?;
+    if jwks_url.scheme() != "https" && !cometgate::config::is_loopback(url) {
+        return Err(format!(
+            "{url} names a jwks_uri that is not https:// ({jwks_url}); plain http:// is only \
+             allowed when the issuer itself is on loopback"
+        ));
+    }
+    Ok(jwks_url)
 }
 
 /// Parses `raw` and requires `https://`, or `http://` to a loopback host (a local test server).
@@ -170,5 +183,45 @@ mod tests {
         ] {
             assert!(https_or_loopback("JWKS URL", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_remote_discovery_document_must_name_an_https_jwks_uri() {
+        let jwks_url = |discovery: &str, issuer: &str, jwks_uri: &str| {
+            let url = Url::parse(discovery).unwrap();
+            let document = serde_json::json!({"issuer": issuer, "jwks_uri": jwks_uri});
+            jwks_url_of(&url, issuer, &document).map(String::from)
+        };
+        let remote = "https://id.example/.well-known/openid-configuration";
+        assert_eq!(
+            jwks_url(remote, "https://id.example", "https://keys.example/jwks"),
+            Ok("https://keys.example/jwks".to_owned())
+        );
+        // The loopback exemption is for local test servers: a remote issuer's document cannot
+        // point key fetches at plain HTTP on this machine (or anywhere else).
+        for plain in [
+            "http://127.0.0.1:8080/jwks",
+            "http://localhost/jwks",
+            "http://[::1]/jwks",
+            "http://keys.example/jwks",
+        ] {
+            let refused = jwks_url(remote, "https://id.example", plain).unwrap_err();
+            assert!(refused.contains("https"), "{plain}: {refused}");
+        }
+        // A discovery document fetched from a loopback issuer may name a loopback JWKS.
+        for local in [
+            "http://127.0.0.1:8080/.well-known/openid-configuration",
+            "https://localhost/.well-known/openid-configuration",
+        ] {
+            let issuer = local.trim_end_matches("/.well-known/openid-configuration");
+            assert_eq!(
+                jwks_url(local, issuer, "http://127.0.0.1:9/jwks"),
+                Ok("http://127.0.0.1:9/jwks".to_owned())
+            );
+            assert!(jwks_url(local, issuer, "http://keys.example/jwks").is_err());
+        }
+        let for_another_issuer = serde_json::json!({"issuer": "https://evil.example", "jwks_uri": "https://keys.example/jwks"});
+        let url = Url::parse(remote).unwrap();
+        assert!(jwks_url_of(&url, "https://id.example", &for_another_issuer).is_err());
     }
 }
