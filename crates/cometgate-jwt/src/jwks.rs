@@ -2,7 +2,7 @@
 //!
 //! - nothing is fetched until the first token needs a key;
 //! - a fetched set is fresh for its `Cache-Control: max-age` (clamped to
-//!   [`cooldown`, 24 h]; [`DEFAULT_TTL`] when absent);
+//!   [`cooldown`, 24 h]; [`DEFAULT_TTL`](crate::fetch::DEFAULT_TTL) when absent);
 //! - a `kid` that is not in the set triggers a refetch (key rotation), but fetch attempts are at
 //!   least one cooldown apart, whatever the reason: a flood of made-up `kid`s costs at most one
 //!   fetch per cooldown, and concurrent callers share one fetch;
@@ -10,10 +10,10 @@
 //!   already cached keep working (stale, with a warning), but only for the policy's
 //!   `stale_if_error` past their freshness: then they are refused until a fetch succeeds, so a
 //!   key withdrawn after a compromise cannot be kept alive by keeping the JWKS unreachable;
-//! - fetches have a timeout, follow no redirects, and read at most [`MAX_JWKS_BYTES`].
+//! - fetches are [`fetch_json`]'s: a timeout, no redirects, a size limit.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
@@ -23,33 +23,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use url::Url;
 
-/// How long a fetched set is fresh when the response has no `max-age`.
-pub(crate) const DEFAULT_TTL: Duration = Duration::from_secs(5 * 60);
-/// The longest a fetched set is considered fresh, whatever `max-age` says.
-pub(crate) const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
-/// The largest JWKS document read (real ones are a few KiB).
-pub(crate) const MAX_JWKS_BYTES: usize = 256 * 1024;
-
-/// How a provider fetches its documents and how long it trusts what it fetched.
-#[derive(Clone)]
-pub(crate) struct FetchPolicy {
-    /// Timeouts set, redirects off.
-    pub(crate) http: reqwest::Client,
-    /// The least time between two fetches of one document.
-    pub(crate) cooldown: Duration,
-    /// How long past their freshness keys are still served while refreshes fail.
-    pub(crate) stale_if_error: Duration,
-}
-
-impl FetchPolicy {
-    /// How long a fetched document is fresh: its `max-age` clamped to [cooldown, 24 h], or
-    /// [`DEFAULT_TTL`] when it has none.
-    pub(crate) fn freshness(&self, max_age: Option<Duration>) -> Duration {
-        max_age
-            .unwrap_or(DEFAULT_TTL)
-            .clamp(self.cooldown.min(MAX_TTL), MAX_TTL)
-    }
-}
+use crate::fetch::{FetchPolicy, Refresh, Shared, fetch_json};
 
 /// One trusted key: the decoding key and the algorithm the JWKS pins it to, if any.
 pub(crate) struct TrustedKey {
@@ -72,19 +46,13 @@ pub(crate) enum KeyError {
 #[derive(Default)]
 struct State {
     keys: Keys,
-    fresh_until: Option<Instant>,
-    /// Past this the keys are not served at all, stale or not: `fresh_until` plus the policy's
-    /// `stale_if_error`.
+    /// Past this the keys are not served at all, stale or not: the set's freshness plus the
+    /// policy's `stale_if_error`.
     usable_until: Option<Instant>,
-    last_attempt: Option<Instant>,
-    last_error: Option<String>,
+    refresh: Refresh,
 }
 
 impl State {
-    fn is_fresh(&self, now: Instant) -> bool {
-        self.fresh_until.is_some_and(|until| now < until)
-    }
-
     fn is_usable(&self, now: Instant) -> bool {
         self.usable_until.is_some_and(|until| now < until)
     }
@@ -92,11 +60,6 @@ impl State {
     /// The key named `kid`, unless the set is past its stale limit.
     fn usable(&self, kid: &str, now: Instant) -> Option<Arc<TrustedKey>> {
         self.keys.get(kid).filter(|_| self.is_usable(now)).cloned()
-    }
-
-    fn may_fetch(&self, now: Instant, cooldown: Duration) -> bool {
-        self.last_attempt
-            .is_none_or(|at| now.saturating_duration_since(at) >= cooldown)
     }
 
     /// Records what a fetch finished at `now` gave: a usable set replaces the cached one, fresh
@@ -107,15 +70,10 @@ impl State {
         now: Instant,
         stale_if_error: Duration,
     ) {
-        match fetched {
-            Ok((keys, ttl)) => {
-                self.keys = keys;
-                self.fresh_until = Some(now + ttl);
-                // Both at most 24 h: no overflow.
-                self.usable_until = Some(now + ttl + stale_if_error);
-                self.last_error = None;
-            }
-            Err(error) => self.last_error = Some(error),
+        if let Some(keys) = self.refresh.record(fetched, now) {
+            self.keys = keys;
+            // Both at most 24 h: no overflow.
+            self.usable_until = self.refresh.fresh_until().map(|f| f + stale_if_error);
         }
     }
 }
@@ -124,7 +82,7 @@ impl State {
 pub(crate) struct JwksCache {
     url: Url,
     policy: FetchPolicy,
-    state: RwLock<State>,
+    state: Shared<State>,
     fetching: Mutex<()>,
 }
 
@@ -134,18 +92,23 @@ impl JwksCache {
         Self {
             url,
             policy,
-            state: RwLock::new(State::default()),
+            state: Shared::default(),
             fetching: Mutex::new(()),
         }
+    }
+
+    /// The JWKS URL.
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
     }
 
     /// The trusted key named `kid`.
     pub(crate) async fn key(&self, kid: &str) -> Result<Arc<TrustedKey>, KeyError> {
         let stale = {
-            let state = self.read();
+            let state = self.state.read();
             let now = Instant::now();
             match state.usable(kid, now) {
-                Some(key) if state.is_fresh(now) => return Ok(key),
+                Some(key) if state.refresh.is_fresh(now) => return Ok(key),
                 other => other,
             }
         };
@@ -159,18 +122,18 @@ impl JwksCache {
         };
         let now = Instant::now();
         {
-            let state = self.read();
+            let state = self.state.read();
             match state.usable(kid, now) {
-                Some(key) if state.is_fresh(now) => return Ok(key),
-                known if !state.may_fetch(now, self.policy.cooldown) => {
+                Some(key) if state.refresh.is_fresh(now) => return Ok(key),
+                known if !state.refresh.may_fetch(now, self.policy.cooldown) => {
                     return known.ok_or_else(|| self.missing(&state, kid, now));
                 }
                 _ => {}
             }
         }
-        self.write().last_attempt = Some(now);
+        self.state.write().refresh.attempt(now);
         let fetched = self.fetch().await;
-        let mut state = self.write();
+        let mut state = self.state.write();
         let now = Instant::now();
         match &fetched {
             Ok((keys, ttl)) => {
@@ -190,9 +153,9 @@ impl JwksCache {
     }
 
     fn missing(&self, state: &State, kid: &str, now: Instant) -> KeyError {
-        match &state.last_error {
+        match state.refresh.last_error() {
             Some(error) if !state.is_usable(now) && state.keys.is_empty() => {
-                KeyError::Unavailable(error.clone())
+                KeyError::Unavailable(error.to_owned())
             }
             Some(error) if !state.is_usable(now) => KeyError::Unavailable(format!(
                 "the cached keys are past their max-age + stale_if_error ({:?}), and {error}",
@@ -202,88 +165,11 @@ impl JwksCache {
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        // A panic while holding the lock cannot leave the map half-written (assignments only):
-        // the data is still good.
-        self.state
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     async fn fetch(&self) -> Result<(Keys, Duration), String> {
         let body = fetch_json(&self.policy.http, &self.url).await?;
         let keys = usable_keys(&body.json).map_err(|e| format!("{}: {e}", self.url))?;
         Ok((keys, self.policy.freshness(body.max_age)))
     }
-}
-
-/// A fetched JSON document and its `Cache-Control: max-age`.
-pub(crate) struct Fetched {
-    pub(crate) json: Value,
-    pub(crate) max_age: Option<Duration>,
-}
-
-/// GETs a small JSON document (JWKS or OIDC discovery).
-pub(crate) async fn fetch_json(http: &reqwest::Client, url: &Url) -> Result<Fetched, String> {
-    let mut response = http
-        .get(url.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| describe_reqwest(&e))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(format!("{url} answered HTTP {status}"));
-    }
-    let max_age = response
-        .headers()
-        .get(reqwest::header::CACHE_CONTROL)
-        .and_then(|v| v.to_str().ok())
-        .and_then(max_age);
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| describe_reqwest(&e))? {
-        if body.len() + chunk.len() > MAX_JWKS_BYTES {
-            return Err(format!("{url} sent more than {MAX_JWKS_BYTES} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let json =
-        serde_json::from_slice(&body).map_err(|e| format!("{url} sent invalid JSON: {e}"))?;
-    Ok(Fetched { json, max_age })
-}
-
-fn describe_reqwest(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        format!("timed out fetching {}", error.url().map_or("", Url::as_str))
-    } else {
-        // reqwest's messages name the URL; JWKS URLs carry no secrets.
-        error.to_string()
-    }
-}
-
-/// `max-age` of a `Cache-Control` value; `no-store`/`no-cache` count as zero.
-pub(crate) fn max_age(cache_control: &str) -> Option<Duration> {
-    let mut result = None;
-    for directive in cache_control.split(',').map(str::trim) {
-        let lower = directive.to_ascii_lowercase();
-        if lower == "no-store" || lower == "no-cache" {
-            return Some(Duration::ZERO);
-        }
-        if let Some(value) = lower.strip_prefix("max-age=") {
-            result = value
-                .trim_matches('"')
-                .parse::<u64>()
-                .ok()
-                .map(Duration::from_secs);
-        }
-    }
-    result
 }
 
 /// The usable signing keys of a JWKS document; a set with none is an error, not an empty
@@ -355,19 +241,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn max_age_is_read_and_no_store_means_zero() {
-        assert_eq!(
-            max_age("public, max-age=19800, must-revalidate"),
-            Some(Duration::from_secs(19800))
-        );
-        assert_eq!(max_age("Max-Age=60"), Some(Duration::from_secs(60)));
-        assert_eq!(max_age("no-store"), Some(Duration::ZERO));
-        assert_eq!(max_age("public"), None);
-        assert_eq!(max_age("max-age=-5"), None);
-        assert_eq!(max_age("max-age=99999999999999999999999"), None);
-    }
 
     /// A public RSA signing key named `kid`.
     fn rsa(kid: &str) -> Value {

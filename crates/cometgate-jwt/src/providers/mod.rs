@@ -22,7 +22,8 @@ use jsonwebtoken::Algorithm;
 
 use crate::claims::{self, Claims};
 use crate::error::BuildError;
-use crate::jwks::{FetchPolicy, JwksCache};
+use crate::fetch::FetchPolicy;
+use crate::jwks::JwksCache;
 use crate::keys::{KeySource, https_or_loopback};
 use crate::verifier::{DEFAULT_LEEWAY, Inner, JwtIdentity, MAX_LEEWAY, validation};
 
