@@ -369,3 +369,85 @@ fn firebase_anonymous(claims: &Claims) -> bool {
         .iter()
         .any(|path| claims::string_at(claims, path) == Some("anonymous"))
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A claim's value: one of `names`, any other short name, another JSON type, or the name
+    /// nested where it does not count.
+    fn claim_value(names: &'static [&'static str]) -> impl Strategy<Value = Value> {
+        prop_oneof![
+            proptest::sample::select(names).prop_map(Value::from),
+            "[a-z._]{0,12}".prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            Just(Value::Null),
+            proptest::sample::select(names).prop_map(|name| json!({ "value": name })),
+        ]
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn claims(value: Value) -> Claims {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Whatever else the token says, a Firebase anonymous sign-in passes only when the app
+        /// allows anonymous sign-ins; every other sign-in passes either way.
+        #[test]
+        fn firebase_anonymous_sign_ins_pass_only_when_allowed(
+            sign_in in proptest::option::of(claim_value(&["anonymous", "password", "google.com", "custom"])),
+            provider_id in proptest::option::of(claim_value(&["anonymous", "password"])),
+            allow_anonymous in any::<bool>(),
+        ) {
+            let mut token = json!({"auth_time": jsonwebtoken::get_current_timestamp() - 60});
+            if let Some(sign_in) = &sign_in {
+                token["firebase"] = json!({"identities": {}, "sign_in_provider": sign_in});
+            }
+            if let Some(provider_id) = &provider_id {
+                token["provider_id"] = provider_id.clone();
+            }
+            let says = |value: &Option<Value>| value.as_ref().and_then(Value::as_str) == Some("anonymous");
+            let anonymous = says(&sign_in) || says(&provider_id);
+            let verdict = Rules::Firebase { allow_anonymous }.check(&claims(token), DEFAULT_LEEWAY);
+            prop_assert_eq!(verdict.is_ok(), allow_anonymous || !anonymous, "{:?}", verdict);
+        }
+
+        /// A Supabase `anon` or `is_anonymous` token passes only when the app allows anonymous
+        /// users, a `service_role` one only when it allows service tokens; the rest pass.
+        #[test]
+        fn supabase_anon_and_service_tokens_pass_only_when_allowed(
+            role in proptest::option::of(claim_value(&["anon", "service_role", "authenticated"])),
+            is_anonymous in proptest::option::of(claim_value(&["true"])),
+            allow_anon in any::<bool>(),
+            allow_service_role in any::<bool>(),
+        ) {
+            let mut token = json!({});
+            if let Some(role) = &role {
+                token["role"] = role.clone();
+            }
+            if let Some(is_anonymous) = &is_anonymous {
+                token["is_anonymous"] = is_anonymous.clone();
+            }
+            let role_is = |name| role.as_ref().and_then(Value::as_str) == Some(name);
+            let anonymous = role_is("anon") || is_anonymous == Some(Value::Bool(true));
+            let expected = (allow_anon || !anonymous) && (allow_service_role || !role_is("service_role"));
+            let rules = Rules::Supabase { allow_anon, allow_service_role };
+            let verdict = rules.check(&claims(token), DEFAULT_LEEWAY);
+            prop_assert_eq!(verdict.is_ok(), expected, "{:?}", verdict);
+        }
+    }
+}
