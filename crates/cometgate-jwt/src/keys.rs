@@ -1,17 +1,14 @@
 //! Where a provider's verification keys come from: a shared secret, a JWKS URL, or OIDC
-//! discovery (which finds the JWKS URL on first use).
+//! discovery (which finds the JWKS URL, and follows it when it moves).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Header};
-use serde_json::Value;
-use tokio::sync::OnceCell;
-use tokio::time::Instant;
 use url::Url;
 
+use crate::discovery::Discovery;
 use crate::error::BuildError;
-use crate::jwks::{JwksCache, KeyError, TrustedKey, fetch_json};
+use crate::jwks::{JwksCache, KeyError, TrustedKey};
 
 /// The source of a provider's keys.
 // One per identity, behind its `Arc`: the variants' sizes do not matter.
@@ -45,81 +42,8 @@ impl KeySource {
         match self {
             Self::Secret(key) => Ok(Arc::clone(key)),
             Self::Jwks(cache) => cache.key(kid()?).await,
-            Self::Discovery(discovery) => discovery.jwks().await?.key(kid()?).await,
+            Self::Discovery(discovery) => discovery.key(kid()?).await,
         }
-    }
-}
-
-/// OIDC discovery, resolved once on first use; failures are retried at most once per cooldown.
-pub(crate) struct Discovery {
-    issuer: String,
-    url: Url,
-    http: reqwest::Client,
-    cooldown: Duration,
-    jwks: OnceCell<JwksCache>,
-    last_failure: std::sync::Mutex<Option<(Instant, String)>>,
-}
-
-impl Discovery {
-    pub(crate) fn new(
-        issuer: &str,
-        http: reqwest::Client,
-        cooldown: Duration,
-    ) -> Result<Self, BuildError> {
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        );
-        Ok(Self {
-            issuer: issuer.to_owned(),
-            url: https_or_loopback("the OIDC discovery URL", &url)?,
-            http,
-            cooldown,
-            jwks: OnceCell::new(),
-            last_failure: std::sync::Mutex::new(None),
-        })
-    }
-
-    async fn jwks(&self) -> Result<&JwksCache, KeyError> {
-        self.jwks
-            .get_or_try_init(|| async {
-                if let Some((at, error)) = self.last_failure().clone()
-                    && at.elapsed() < self.cooldown
-                {
-                    return Err(KeyError::Unavailable(error));
-                }
-                let result = self.discover().await;
-                if let Err(error) = &result {
-                    tracing::warn!(target: "cometgate_jwt", url = %self.url, %error, "OIDC discovery failed");
-                    *self.last_failure() = Some((Instant::now(), error.clone()));
-                }
-                result.map_err(KeyError::Unavailable)
-            })
-            .await
-    }
-
-    async fn discover(&self) -> Result<JwksCache, String> {
-        let document = fetch_json(&self.http, &self.url).await?.json;
-        // OpenID Connect Discovery §4.3: the document must be for the issuer we trust.
-        let issuer = document.get("issuer").and_then(Value::as_str);
-        if issuer != Some(self.issuer.as_str()) {
-            return Err(format!(
-                "{} names issuer {:?}, expected {:?}",
-                self.url, issuer, self.issuer
-            ));
-        }
-        let jwks_uri = document
-            .get("jwks_uri")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("{} has no jwks_uri", self.url))?;
-        let jwks_url = https_or_loopback("jwks_uri", jwks_uri).map_err(|e| e.to_string())?;
-        Ok(JwksCache::new(jwks_url, self.http.clone(), self.cooldown))
-    }
-
-    fn last_failure(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
-        self.last_failure
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -21,9 +21,19 @@
 //! - `exp`, `iss` and `sub` are required (and `aud` wherever the provider has one), `nbf` and
 //!   `iat` are checked, with a leeway of at most 60 s ([`DEFAULT_LEEWAY`] by default);
 //! - the JWKS is fetched on first use (never at construction), cached for its
-//!   `Cache-Control: max-age`, refetched on an unknown `kid` at most once per cooldown, and
-//!   served from the cache while the endpoint is down; JWKS and discovery URLs must be
-//!   `https://` unless loopback;
+//!   `Cache-Control: max-age`, and refetched on an unknown `kid` at most once per cooldown;
+//! - while the JWKS cannot be fetched (or answers with no usable key), the cached keys keep
+//!   verifying for at most `stale_if_error` past their `max-age`
+//!   ([`DEFAULT_STALE_IF_ERROR`](providers::DEFAULT_STALE_IF_ERROR), 1 h, by default); then
+//!   tokens are refused until a fetch succeeds, so a key withdrawn after a compromise stops
+//!   verifying even if the JWKS stays unreachable;
+//! - OIDC discovery is read again when the document is old or a token's key is not found (at
+//!   most once per cooldown), so an issuer that moves its `jwks_uri` is followed;
+//! - JWKS and discovery URLs must be `https://` unless loopback, and a `jwks_uri` from a
+//!   discovery document must be `https://` unless the issuer itself is on loopback;
+//! - anonymous sign-ins are refused unless the app allows them
+//!   ([`Firebase::allow_anonymous`], [`Supabase::allow_anon`]): otherwise anyone could get a
+//!   chat account on a project with anonymous auth;
 //! - only the `Authorization` header is read: tokens in the query string, the body or any other
 //!   header are never accepted.
 //!
@@ -82,11 +92,18 @@ compile_error!(
 );
 
 mod claims;
+mod discovery;
 mod error;
+mod fetch;
 mod jwks;
 mod keys;
 pub mod providers;
 mod verifier;
+
+/// The Rust snippets of `README.md`, compiled as doctests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 pub use error::BuildError;
 pub use providers::{Auth0, Clerk, Firebase, Oidc, SharedSecret, Supabase};

@@ -180,3 +180,59 @@ async fn a_cold_cache_with_the_endpoint_down_is_an_invalid_token() {
     let _ = resolve(&identity, &key.sign(&claims("u"))).await;
     assert_eq!(jwks.fetches().await, 1);
 }
+
+#[tokio::test]
+async fn a_set_with_no_usable_keys_does_not_wipe_the_cache() {
+    let key = SigningKey::rsa("k1");
+    let jwks = JwksServer::start(&[&key], "max-age=0").await;
+    let identity = identity(&jwks, COOLDOWN);
+    resolve(&identity, &key.sign(&claims("u"))).await.unwrap();
+
+    // A broken deploy publishes an empty set, then one whose entries are all unusable here
+    // (a symmetric key, an encryption key): each counts as a failed fetch, and the keys
+    // already cached keep verifying.
+    let unusable = json!({"keys": [
+        {"kty": "oct", "kid": "k1", "k": "c2VjcmV0"},
+        {"kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB"},
+    ]});
+    for set in [json!({"keys": []}), unusable] {
+        jwks.publish_document(set, "max-age=600").await;
+        tokio::time::sleep(PAST_COOLDOWN).await;
+        let result = resolve(&identity, &key.sign(&claims("u"))).await;
+        assert!(result.is_ok(), "the good keys were kept: {result:?}");
+        assert_eq!(jwks.fetches().await, 1, "a refresh was attempted");
+    }
+}
+
+#[tokio::test]
+async fn stale_keys_are_served_for_stale_if_error_and_no_longer() {
+    let key = SigningKey::rsa("k1");
+    // `max-age=0`: fresh for one cooldown (1 s), then stale for at most 1 s more.
+    let jwks = JwksServer::start(&[&key], "max-age=0").await;
+    let identity = Oidc::new(ISSUER, "chat")
+        .jwks_url(jwks.url())
+        .refetch_cooldown(COOLDOWN)
+        .stale_if_error(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    resolve(&identity, &key.sign(&claims("u"))).await.unwrap();
+
+    // The JWKS becomes unreachable (an outage, or an attacker keeping a withdrawn key alive).
+    jwks.go_down().await;
+    tokio::time::sleep(PAST_COOLDOWN).await;
+    let within = resolve(&identity, &key.sign(&claims("u"))).await;
+    assert!(within.is_ok(), "stale but within the bound: {within:?}");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let Err(cometgate::Rejection::Invalid { reason }) =
+        resolve(&identity, &key.sign(&claims("u"))).await
+    else {
+        panic!("past max-age + stale_if_error, the cached key must no longer verify");
+    };
+    assert!(reason.contains("stale_if_error"), "{reason}");
+    assert!(jwks.fetches().await >= 2, "refreshes kept being attempted");
+
+    // Once the JWKS answers again, the next fetch restores verification.
+    jwks.publish(&[&key], "max-age=600").await;
+    tokio::time::sleep(PAST_COOLDOWN).await;
+    resolve(&identity, &key.sign(&claims("u"))).await.unwrap();
+}

@@ -216,21 +216,30 @@ fn base_claims(iss: &str, aud: Option<&str>, sub: &str) -> Value {
     claims
 }
 
+/// Firebase ID-token claims for `sub`, signed in with `provider` (`password`, `anonymous`, …).
+fn firebase_claims(project: &str, sub: &str, provider: &str) -> Value {
+    let mut claims = base_claims(
+        &format!("https://securetoken.google.com/{project}"),
+        Some(project),
+        sub,
+    );
+    claims["auth_time"] = json!(now() - 60);
+    claims["firebase"] = json!({"identities": {}, "sign_in_provider": provider});
+    claims
+}
+
+/// The Firebase project `my-project`, its keys served by `jwks`.
+fn firebase(jwks: &JwksServer) -> Firebase {
+    Firebase::new("my-project").jwks_url(jwks.url())
+}
+
 #[tokio::test]
 async fn firebase_accepts_id_tokens_and_refuses_attacks() {
     let key = SigningKey::rsa("fb-1");
     let jwks = JwksServer::start(&[&key], "public, max-age=19800").await;
-    let identity = Firebase::new("my-project")
-        .jwks_url(jwks.url())
-        .build()
-        .unwrap();
+    let identity = firebase(&jwks).build().unwrap();
     assert_eq!(identity.uid_mapping(), UidMapping::Encoded);
-    let mut claims = base_claims(
-        "https://securetoken.google.com/my-project",
-        Some("my-project"),
-        "kTg2V9cXhQNoP1m3RcYbZ8W4aE12",
-    );
-    claims["auth_time"] = json!(now() - 60);
+    let mut claims = firebase_claims("my-project", "kTg2V9cXhQNoP1m3RcYbZ8W4aE12", "google.com");
     claims["picture"] = json!("https://lh3.example/ada.png");
     let target = Target::signed_by("firebase", identity, &key, claims);
     target.check().await;
@@ -252,6 +261,31 @@ async fn firebase_accepts_id_tokens_and_refuses_attacks() {
     target
         .rejects("ES256 for Firebase", &ec.sign(&target.claims))
         .await;
+}
+
+#[tokio::test]
+async fn firebase_refuses_anonymous_sign_ins_by_default() {
+    let key = SigningKey::rsa("fb-1");
+    let jwks = JwksServer::start(&[&key], "max-age=600").await;
+    let strict = firebase(&jwks).build().unwrap();
+    let signed_in = key.sign(&firebase_claims("my-project", "kTg2V9cX", "password"));
+    assert!(resolve(&strict, &signed_in).await.is_ok());
+    // What `signInAnonymously()` yields: `firebase.sign_in_provider` (and the legacy top-level
+    // `provider_id`) say "anonymous".
+    let anonymous = firebase_claims("my-project", "aN0nYm0us", "anonymous");
+    let mut legacy = firebase_claims("my-project", "aN0nYm0us", "password");
+    legacy["provider_id"] = json!("anonymous");
+    for (case, claims) in [("sign_in_provider", &anonymous), ("provider_id", &legacy)] {
+        let Err(Rejection::Invalid { reason }) = resolve(&strict, &key.sign(claims)).await else {
+            panic!("{case}: an anonymous sign-in must be refused as an invalid token");
+        };
+        assert!(reason.contains("anonymous"), "{case}: {reason}");
+    }
+    let with_guests = firebase(&jwks).allow_anonymous(true).build().unwrap();
+    for claims in [&anonymous, &legacy] {
+        let principal = resolve(&with_guests, &key.sign(claims)).await.unwrap();
+        assert_eq!(principal.subject(), "aN0nYm0us");
+    }
 }
 
 #[tokio::test]
@@ -611,6 +645,18 @@ fn bad_configuration_fails_the_build_with_the_setting_named() {
             "issuer",
             SharedSecret::new("0123456789abcdef0123456789abcdef", "", "a").build(),
         ),
+        (
+            "stale_if_error",
+            Firebase::new("p")
+                .stale_if_error(Duration::from_secs(24 * 3600 + 1))
+                .build(),
+        ),
+        (
+            "stale_if_error",
+            Oidc::new("https://id.example", "a")
+                .stale_if_error(Duration::MAX)
+                .build(),
+        ),
     ];
     for (needle, result) in cases {
         let error = result.expect_err(needle).to_string();
@@ -709,8 +755,7 @@ async fn unreachable_keys_are_an_invalid_token_not_a_panic() {
     drop(listener);
     let identity = Firebase::new("p").jwks_url(dead).build().unwrap();
     let key = SigningKey::rsa("k");
-    let mut claims = base_claims("https://securetoken.google.com/p", Some("p"), "u");
-    claims["auth_time"] = json!(now());
+    let claims = firebase_claims("p", "u", "password");
     assert_invalid(
         "JWKS unreachable",
         resolve(&identity, &key.sign(&claims)).await,

@@ -4,8 +4,9 @@
 //! Options every provider has: `leeway` (clock skew, at most 60 s) and `uid_mapping` (override
 //! the provider's default [`cometgate::UidMapping`]). Providers that fetch keys
 //! also have `jwks_url` (override the published URL, e.g. for a test server or a proxy),
-//! `refetch_cooldown` (the least time between two JWKS fetches, default 30 s) and
-//! `fetch_timeout` (default 5 s).
+//! `refetch_cooldown` (the least time between two JWKS fetches, default 30 s),
+//! `fetch_timeout` (default 5 s) and `stale_if_error` (how long keys past their `max-age` are
+//! still served while the JWKS cannot be fetched, default 1 h).
 
 mod auth0;
 mod clerk;
@@ -21,6 +22,7 @@ use jsonwebtoken::Algorithm;
 
 use crate::claims::{self, Claims};
 use crate::error::BuildError;
+use crate::fetch::FetchPolicy;
 use crate::jwks::JwksCache;
 use crate::keys::{KeySource, https_or_loopback};
 use crate::verifier::{DEFAULT_LEEWAY, Inner, JwtIdentity, MAX_LEEWAY, validation};
@@ -40,6 +42,12 @@ pub const MIN_REFETCH_COOLDOWN: Duration = Duration::from_secs(1);
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest fetch timeout a provider accepts.
 pub const MAX_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long, by default, keys past their `max-age` are still served while the JWKS cannot be
+/// fetched: long enough to ride out an outage of the provider, short enough that a key
+/// withdrawn after a compromise soon stops verifying even if its JWKS stays unreachable.
+pub const DEFAULT_STALE_IF_ERROR: Duration = Duration::from_secs(60 * 60);
+/// The longest `stale_if_error` a provider accepts.
+pub const MAX_STALE_IF_ERROR: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The asymmetric algorithms a JWKS provider may be configured to accept.
 const ASYMMETRIC: &[Algorithm] = &[
@@ -76,6 +84,7 @@ pub(crate) struct Fetching {
     jwks_url: Option<String>,
     cooldown: Duration,
     timeout: Duration,
+    stale_if_error: Duration,
 }
 
 impl Default for Fetching {
@@ -84,6 +93,7 @@ impl Default for Fetching {
             jwks_url: None,
             cooldown: DEFAULT_REFETCH_COOLDOWN,
             timeout: DEFAULT_FETCH_TIMEOUT,
+            stale_if_error: DEFAULT_STALE_IF_ERROR,
         }
     }
 }
@@ -106,7 +116,24 @@ impl Fetching {
                 &format!("{:?}", self.timeout),
             ));
         }
+        if self.stale_if_error > MAX_STALE_IF_ERROR {
+            return Err(BuildError::invalid(
+                "the JWKS stale_if_error",
+                "must be at most 24 h",
+                &format!("{:?}", self.stale_if_error),
+            ));
+        }
         Ok(())
+    }
+
+    /// The checked options, with the HTTP client they configure.
+    fn policy(&self) -> Result<FetchPolicy, BuildError> {
+        self.check()?;
+        Ok(FetchPolicy {
+            http: self.http()?,
+            cooldown: self.cooldown,
+            stale_if_error: self.stale_if_error,
+        })
     }
 
     fn http(&self) -> Result<reqwest::Client, BuildError> {
@@ -122,16 +149,12 @@ impl Fetching {
 
     /// A JWKS key source at the configured URL, or `published` when none was configured.
     fn jwks(&self, published: &str) -> Result<KeySource, BuildError> {
-        self.check()?;
+        let policy = self.policy()?;
         let url = https_or_loopback(
             "the JWKS URL",
             self.jwks_url.as_deref().unwrap_or(published),
         )?;
-        Ok(KeySource::Jwks(JwksCache::new(
-            url,
-            self.http()?,
-            self.cooldown,
-        )))
+        Ok(KeySource::Jwks(JwksCache::new(url, policy)))
     }
 }
 
@@ -157,8 +180,8 @@ macro_rules! common_options {
     };
 }
 
-/// Adds `jwks_url`, `refetch_cooldown` and `fetch_timeout` to a provider builder with a
-/// `fetching: Fetching` field.
+/// Adds `jwks_url`, `refetch_cooldown`, `fetch_timeout` and `stale_if_error` to a provider
+/// builder with a `fetching: Fetching` field.
 macro_rules! fetch_options {
     () => {
         /// Fetches keys from `url` instead of the provider's published JWKS URL (a proxy, a
@@ -184,6 +207,22 @@ macro_rules! fetch_options {
         #[must_use]
         pub fn fetch_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.fetching.timeout = timeout;
+            self
+        }
+
+        /// How long keys past their `max-age` are still served while the JWKS cannot be
+        /// fetched (an outage, an error status, a set with no usable keys); after that, tokens
+        /// are refused (`401 invalid_token`) until a fetch succeeds again. Default
+        /// [`DEFAULT_STALE_IF_ERROR`](crate::providers::DEFAULT_STALE_IF_ERROR) (1 h), at most
+        /// [`MAX_STALE_IF_ERROR`](crate::providers::MAX_STALE_IF_ERROR) (24 h);
+        /// `Duration::ZERO` never serves a key past its `max-age`.
+        ///
+        /// The bound is what makes withdrawing a key effective: a key removed from the JWKS
+        /// after a compromise stops verifying at most `max-age + stale_if_error` after the
+        /// last successful fetch, even while an attacker keeps the JWKS unreachable.
+        #[must_use]
+        pub fn stale_if_error(mut self, stale_if_error: std::time::Duration) -> Self {
+            self.fetching.stale_if_error = stale_if_error;
             self
         }
     };
@@ -259,8 +298,10 @@ fn required(setting: &'static str, value: &str) -> Result<String, BuildError> {
 /// Checks specific to one provider, after the signature and the standard claims.
 pub(crate) enum Rules {
     None,
-    /// `auth_time` is required and in the past.
-    Firebase,
+    /// `auth_time` is required and in the past; anonymous sign-ins only when allowed.
+    Firebase {
+        allow_anonymous: bool,
+    },
     /// `anon` and `service_role` tokens (and anonymous sign-ins) only when allowed.
     Supabase {
         allow_anon: bool,
@@ -276,13 +317,20 @@ impl Rules {
     pub(crate) fn check(&self, claims: &Claims, leeway: Duration) -> Result<(), String> {
         match self {
             Self::None => Ok(()),
-            Self::Firebase => {
+            Self::Firebase { allow_anonymous } => {
                 let now = jsonwebtoken::get_current_timestamp();
                 match claims::numeric_date(claims, "auth_time")? {
-                    Some(at) if at <= now.saturating_add(leeway.as_secs()) => Ok(()),
-                    Some(_) => Err("auth_time is in the future".into()),
-                    None => Err("auth_time is missing".into()),
+                    Some(at) if at <= now.saturating_add(leeway.as_secs()) => {}
+                    Some(_) => return Err("auth_time is in the future".into()),
+                    None => return Err("auth_time is missing".into()),
                 }
+                if firebase_anonymous(claims) && !allow_anonymous {
+                    return Err(
+                        "anonymous Firebase sign-ins are not allowed (Firebase::allow_anonymous)"
+                            .into(),
+                    );
+                }
+                Ok(())
             }
             Self::Supabase {
                 allow_anon,
@@ -310,6 +358,96 @@ impl Rules {
                     },
                 }
             }
+        }
+    }
+}
+
+/// Whether a Firebase ID token comes from `signInAnonymously()`: `firebase.sign_in_provider`
+/// says so, and older tokens also carry a top-level `provider_id`.
+fn firebase_anonymous(claims: &Claims) -> bool {
+    [&["firebase", "sign_in_provider"][..], &["provider_id"]]
+        .iter()
+        .any(|path| claims::string_at(claims, path) == Some("anonymous"))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A claim's value: one of `names`, any other short name, another JSON type, or the name
+    /// nested where it does not count.
+    fn claim_value(names: &'static [&'static str]) -> impl Strategy<Value = Value> {
+        prop_oneof![
+            proptest::sample::select(names).prop_map(Value::from),
+            "[a-z._]{0,12}".prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            Just(Value::Null),
+            proptest::sample::select(names).prop_map(|name| json!({ "value": name })),
+        ]
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn claims(value: Value) -> Claims {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Whatever else the token says, a Firebase anonymous sign-in passes only when the app
+        /// allows anonymous sign-ins; every other sign-in passes either way.
+        #[test]
+        fn firebase_anonymous_sign_ins_pass_only_when_allowed(
+            sign_in in proptest::option::of(claim_value(&["anonymous", "password", "google.com", "custom"])),
+            provider_id in proptest::option::of(claim_value(&["anonymous", "password"])),
+            allow_anonymous in any::<bool>(),
+        ) {
+            let mut token = json!({"auth_time": jsonwebtoken::get_current_timestamp() - 60});
+            if let Some(sign_in) = &sign_in {
+                token["firebase"] = json!({"identities": {}, "sign_in_provider": sign_in});
+            }
+            if let Some(provider_id) = &provider_id {
+                token["provider_id"] = provider_id.clone();
+            }
+            let says = |value: &Option<Value>| value.as_ref().and_then(Value::as_str) == Some("anonymous");
+            let anonymous = says(&sign_in) || says(&provider_id);
+            let verdict = Rules::Firebase { allow_anonymous }.check(&claims(token), DEFAULT_LEEWAY);
+            prop_assert_eq!(verdict.is_ok(), allow_anonymous || !anonymous, "{:?}", verdict);
+        }
+
+        /// A Supabase `anon` or `is_anonymous` token passes only when the app allows anonymous
+        /// users, a `service_role` one only when it allows service tokens; the rest pass.
+        #[test]
+        fn supabase_anon_and_service_tokens_pass_only_when_allowed(
+            role in proptest::option::of(claim_value(&["anon", "service_role", "authenticated"])),
+            is_anonymous in proptest::option::of(claim_value(&["true"])),
+            allow_anon in any::<bool>(),
+            allow_service_role in any::<bool>(),
+        ) {
+            let mut token = json!({});
+            if let Some(role) = &role {
+                token["role"] = role.clone();
+            }
+            if let Some(is_anonymous) = &is_anonymous {
+                token["is_anonymous"] = is_anonymous.clone();
+            }
+            let role_is = |name| role.as_ref().and_then(Value::as_str) == Some(name);
+            let anonymous = role_is("anon") || is_anonymous == Some(Value::Bool(true));
+            let expected = (allow_anon || !anonymous) && (allow_service_role || !role_is("service_role"));
+            let rules = Rules::Supabase { allow_anon, allow_service_role };
+            let verdict = rules.check(&claims(token), DEFAULT_LEEWAY);
+            prop_assert_eq!(verdict.is_ok(), expected, "{:?}", verdict);
         }
     }
 }

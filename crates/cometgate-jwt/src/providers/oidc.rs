@@ -4,7 +4,8 @@ use cometgate::UidMapping;
 use jsonwebtoken::Algorithm;
 
 use super::{Common, Fetching, Rules, Spec, asymmetric, build, common_options, fetch_options};
-use crate::keys::{Discovery, https_or_loopback};
+use crate::discovery::Discovery;
+use crate::keys::https_or_loopback;
 use crate::{BuildError, JwtIdentity};
 
 /// Tokens from any OpenID Connect issuer (Keycloak, Okta, Cognito, Google, Zitadel, …).
@@ -12,8 +13,13 @@ use crate::{BuildError, JwtIdentity};
 /// `iss` must equal `issuer` exactly, `aud` must contain `audience`. Keys come from
 /// [`jwks_url`](Self::jwks_url) when given, otherwise from the `jwks_uri` of the issuer's
 /// discovery document (`<issuer>/.well-known/openid-configuration`, fetched on first use; its
-/// `issuer` must match). RS256 and ES256 are accepted unless [`algorithms`](Self::algorithms)
-/// says otherwise. The default UID mapping is [`UidMapping::Encoded`].
+/// `issuer` must match, and its `jwks_uri` must be `https://` unless the issuer is on
+/// loopback). The document is read again once its `max-age` has passed, or when a token's
+/// `kid` is not found, at most once per [`refetch_cooldown`](Self::refetch_cooldown): an
+/// issuer that moves its `jwks_uri` is followed, and while the document cannot be read the
+/// JWKS it named before keeps serving. RS256 and ES256 are accepted unless
+/// [`algorithms`](Self::algorithms) says otherwise. The default UID mapping is
+/// [`UidMapping::Encoded`].
 ///
 /// ```
 /// let identity = cometgate_jwt::Oidc::new("https://id.myapp.example/realms/main", "chat-backend").build()?;
@@ -64,13 +70,9 @@ impl Oidc {
         let keys = match &self.fetching.jwks_url {
             Some(url) => self.fetching.jwks(url)?,
             None => {
-                self.fetching.check()?;
+                let policy = self.fetching.policy()?;
                 https_or_loopback("the OIDC issuer", &issuer)?;
-                crate::keys::KeySource::Discovery(Discovery::new(
-                    &issuer,
-                    self.fetching.http()?,
-                    self.fetching.cooldown,
-                )?)
+                crate::keys::KeySource::Discovery(Discovery::new(&issuer, policy)?)
             }
         };
         let spec = Spec {

@@ -75,8 +75,13 @@ impl JwksServer {
 
     /// Replaces what is served with `keys` (a rotation); the fetch count restarts at zero.
     pub async fn publish(&self, keys: &[&SigningKey], cache_control: &str) {
-        self.server.reset().await;
         let set = json!({ "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() });
+        self.publish_document(set, cache_control).await;
+    }
+
+    /// Replaces what is served with the JSON document `set`; the fetch count restarts at zero.
+    pub async fn publish_document(&self, set: Value, cache_control: &str) {
+        self.server.reset().await;
         Mock::given(method("GET"))
             .and(path(JWKS_PATH))
             .respond_with(
