@@ -81,6 +81,13 @@ impl Harness {
         body
     }
 
+    /// `GET /users/{uid}/auth_tokens/{token}`: the status and the error code (empty on success).
+    pub async fn get_token(&self, uid: &str, token: &str) -> (u16, String) {
+        let path = format!("/users/{uid}/auth_tokens/{token}");
+        let (status, body) = self.call(Method::GET, &path, None).await;
+        (status.as_u16(), code(&body).to_owned())
+    }
+
     /// Mints a token for `uid` and returns it.
     pub async fn mint(&self, uid: &str) -> String {
         let (status, body) = self
