@@ -6,10 +6,10 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::fake::FakeCometChat;
+use crate::fake_user::FakeUser;
 use crate::journal::DEFAULT_JOURNAL_CAPACITY;
 use crate::server::FakeService;
 use crate::state::{Settings, Shared};
-use crate::users::FakeUser;
 
 /// Sets up a [`FakeCometChat`] before starting it.
 ///

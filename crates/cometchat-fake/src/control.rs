@@ -5,12 +5,12 @@
 use http::{HeaderValue, Method};
 use serde_json::{Value, json};
 
+use crate::fake_user::FakeUser;
 use crate::faults::{Fault, FaultSpec};
 use crate::handler::Incoming;
 use crate::response::Reply;
 use crate::routes::normalise_route;
 use crate::state::Shared;
-use crate::users::FakeUser;
 
 /// The largest body the control API reads: 1 MiB, room for thousands of seeded users.
 pub const MAX_CONTROL_BODY_BYTES: usize = 1024 * 1024;

@@ -9,12 +9,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::builder::FakeBuilder;
+use crate::fake_user::FakeUser;
 use crate::faults::Fault;
 use crate::journal::{JournalEntry, Leaks};
 use crate::routes::normalise_route;
 use crate::server::{FakeService, accept_loop};
 use crate::state::Shared;
-use crate::users::FakeUser;
 
 /// A running fake CometChat server on a loopback port.
 ///
@@ -184,6 +184,24 @@ impl FakeCometChat {
 
     /// How many requests the journal no longer holds (or, with capacity 0, never kept) since the
     /// start or the last [`reset`](Self::reset).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use cometchat_fake::FakeCometChat;
+    ///
+    /// let cc = FakeCometChat::builder().journal_capacity(2).start().await.unwrap();
+    /// let http = reqwest::Client::new();
+    /// for _ in 0..3 {
+    ///     let list = http.get(format!("{}/users", cc.base_url())).header("apikey", cc.api_key());
+    ///     list.send().await.unwrap();
+    /// }
+    /// assert_eq!(cc.journal().len(), 2); // the newest two
+    /// assert_eq!(cc.journal_dropped(), 1);
+    /// assert_eq!(cc.count("GET /users"), 3); // counts cover every request,
+    /// cc.assert_secret_never_sent(cc.api_key()); // and so does the check of its own key
+    /// # }
+    /// ```
     pub fn journal_dropped(&self) -> u64 {
         self.shared.lock().journal.dropped()
     }

@@ -9,9 +9,10 @@
 use serde_json::{Value, json};
 
 use crate::errors::ApiError;
+use crate::fake_user::FakeUser;
 use crate::paging::Query;
 use crate::tokens::Tokens;
-use crate::users::{Deleted, FakeUser, Users};
+use crate::users::{Deleted, Users};
 
 /// Users and their tokens.
 #[derive(Debug, Default)]
