@@ -82,12 +82,20 @@ impl JournalEntry {
     }
 }
 
-/// A secret checked against every answer as it is recorded.
-#[derive(Debug)]
+/// A secret checked against every answer as it is recorded. `Debug` leaves the secret out.
 struct Watched {
     secret: String,
     leaks: u64,
     named: Vec<String>,
+}
+
+impl std::fmt::Debug for Watched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watched")
+            .field("secret", &"<redacted>")
+            .field("leaks", &self.leaks)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the journal can say about a secret in the fake's answers.

@@ -8,8 +8,8 @@ use crate::journal::Journal;
 use crate::rate_limit::Window;
 use crate::store::Store;
 
-/// What the fake is set up with.
-#[derive(Debug, Clone)]
+/// What the fake is set up with. `Debug` leaves the keys out.
+#[derive(Clone)]
 pub(crate) struct Settings {
     pub app_id: String,
     pub region: String,
@@ -29,6 +29,20 @@ pub(crate) enum Scope {
     FullAccess,
     /// The Auth Key: creating users and auth tokens only.
     AuthOnly,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("app_id", &self.app_id)
+            .field("region", &self.region)
+            .field("api_key", &"<redacted>")
+            .field("auth_key", &self.auth_key.as_ref().map(|_| "<redacted>"))
+            .field("strict", &self.strict)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("journal_capacity", &self.journal_capacity)
+            .finish()
+    }
 }
 
 impl Settings {
@@ -91,5 +105,33 @@ impl Shared {
     /// Forgets users, tokens, the journal, fault scripts and the rate-limit window.
     pub fn reset(&self) {
         *self.lock() = Mutable::new(&self.settings);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_key() {
+        let settings = Settings {
+            app_id: "app".into(),
+            region: "us".into(),
+            api_key: "REST-KEY-1234567890".into(),
+            auth_key: Some("AUTH-KEY-0987654321".into()),
+            strict: false,
+            rate_limit_per_minute: None,
+            journal_capacity: 1,
+        };
+        let shared = Shared::new(settings);
+        let shown = format!("{:?} {:?}", shared, shared.lock());
+        assert!(
+            shown.contains("app") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("REST-KEY") && !shown.contains("AUTH-KEY"),
+            "{shown}"
+        );
     }
 }
