@@ -103,6 +103,20 @@ impl ApiError {
         ))
     }
 
+    /// 403 `AUTH_ERR_NO_ACCESS`: a valid key whose scope does not allow the operation (an Auth
+    /// Key on anything but creating users and tokens). The key is masked like in the 401.
+    pub fn no_access(given: &str) -> Self {
+        let masked = mask_key(given);
+        Self::new(
+            403,
+            "AUTH_ERR_NO_ACCESS",
+            format!("The key {masked} cannot be used to perform this operation. Please use API key with a correct scope to perform the operation."),
+        )
+        .dev(format!(
+            "The {masked} key does not have enough clearance. To perform the operation, please use the API key with the correct scope."
+        ))
+    }
+
     /// 400 `ERR_BAD_REQUEST` with per-field details (Laravel style).
     pub fn validation(details: Map<String, Value>) -> Self {
         let mut e = Self::new(

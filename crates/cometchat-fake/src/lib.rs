@@ -13,10 +13,11 @@
 //!   (`<uid>_<createdAt><30 hex>`), never expire, and only the newest 100 per user stay valid;
 //! - the client API the official JS SDK uses to log in with a token (`PUT /me`, `GET /me`,
 //!   `DELETE /me`, `POST /user_sessions`, `GET /settings`, CORS preflight);
-//! - `apikey` checking (401 `AUTH_ERR_APIKEY_NOT_FOUND` with the key masked), rate-limit headers
-//!   on every answer, an optional per-minute limit.
+//! - `apikey` checking (401 `AUTH_ERR_APIKEY_NOT_FOUND` with the key masked; an optional Auth
+//!   Key that may only create users and tokens, 403 `AUTH_ERR_NO_ACCESS` otherwise), rate-limit
+//!   headers on every answer, an optional per-minute limit.
 //!
-//! What it adds for tests: a [journal](FakeCometChat::journal) of every request and answer,
+//! What it adds for tests: a bounded [journal](FakeCometChat::journal) of requests and answers,
 //! per-route [fault scripts](FakeCometChat::push_faults) (status, delay, hang, close, malformed
 //! JSON), strict mode, [`reset`](FakeCometChat::reset), seeding, and the same controls over HTTP
 //! under `/__admin/` (see the crate README).
@@ -41,14 +42,34 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod builder;
+mod clock;
+mod control;
 mod errors;
+mod fake;
+mod fake_user;
 mod faults;
 mod handler;
 mod journal;
+mod paging;
+mod rate_limit;
+mod response;
+mod rest;
+mod routes;
+mod sdk;
 mod server;
+mod state;
 mod store;
+mod tokens;
+mod users;
+mod validation;
 
-pub use faults::{Fault, ROUTES};
-pub use journal::JournalEntry;
-pub use server::{ConnectionClosed, FakeBuilder, FakeCometChat, FakeService, StartError};
-pub use store::{FakeUser, TOKENS_KEPT_PER_USER};
+pub use builder::{FakeBuilder, StartError};
+pub use control::MAX_CONTROL_BODY_BYTES;
+pub use fake::FakeCometChat;
+pub use fake_user::FakeUser;
+pub use faults::Fault;
+pub use journal::{DEFAULT_JOURNAL_CAPACITY, JournalEntry};
+pub use routes::ROUTES;
+pub use server::{ConnectionClosed, FakeService};
+pub use tokens::TOKENS_KEPT_PER_USER;

@@ -1,7 +1,8 @@
 //! `cometchat-fake`: run the fake CometChat server from the command line.
 //!
 //! ```text
-//! cometchat-fake --listen 127.0.0.1:8787 --app-id ID --region us --api-key KEY [--seed users.json]
+//! cometchat-fake --listen 127.0.0.1:8787 --app-id ID --region us --api-key KEY [--auth-key KEY]
+//!                [--seed users.json] [--strict] [--rate-limit-per-minute N] [--journal-capacity N]
 //! ```
 
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cometchat_fake::{FakeCometChat, FakeUser};
+use cometchat_fake::{DEFAULT_JOURNAL_CAPACITY, FakeCometChat, FakeUser};
 
 /// A fake CometChat REST API server for tests. Control it under /__admin/ (see the README).
 #[derive(Debug, Parser)]
@@ -27,6 +28,9 @@ struct Args {
     /// REST API key the fake accepts.
     #[arg(long, default_value = "fake-rest-api-key")]
     api_key: String,
+    /// An Auth Key the fake also accepts: it may only create users and auth tokens.
+    #[arg(long)]
+    auth_key: Option<String>,
     /// JSON file with users to create at start: an array of {"uid", "name", ...}.
     #[arg(long)]
     seed: Option<PathBuf>,
@@ -36,6 +40,10 @@ struct Args {
     /// Answer 429 after this many requests in a minute.
     #[arg(long)]
     rate_limit_per_minute: Option<u64>,
+    /// How many requests the journal keeps (the newest); 0 turns recording off. Counts and the
+    /// check of the keys in answers still cover every request.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOURNAL_CAPACITY)]
+    journal_capacity: usize,
 }
 
 fn read_seed(path: &PathBuf) -> Result<Vec<FakeUser>, String> {
@@ -56,7 +64,11 @@ async fn main() -> ExitCode {
         .app_id(&args.app_id)
         .region(&args.region)
         .api_key(&args.api_key)
-        .strict(args.strict);
+        .strict(args.strict)
+        .journal_capacity(args.journal_capacity);
+    if let Some(key) = &args.auth_key {
+        builder = builder.auth_key(key);
+    }
     if let Some(limit) = args.rate_limit_per_minute {
         builder = builder.rate_limit_per_minute(limit);
     }

@@ -1,5 +1,5 @@
-//! The `cometchat-fake` binary: flags, `--seed`, the printed base URL, a clean exit on Ctrl-C
-//! (SIGINT), and a clear error for a bad seed file.
+//! The `cometchat-fake` binary: flags (`--seed`, `--auth-key`, `--journal-capacity`), the
+//! printed base URL, a clean exit on Ctrl-C (SIGINT), and a clear error for a bad seed file.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -60,6 +60,10 @@ async fn the_binary_serves_seeded_users_and_exits_cleanly_on_ctrl_c() {
         "eu",
         "--api-key",
         "bin-key",
+        "--auth-key",
+        "bin-auth-key",
+        "--journal-capacity",
+        "1",
         "--seed",
         seed.to_str().unwrap(),
     ]);
@@ -85,6 +89,13 @@ async fn the_binary_serves_seeded_users_and_exits_cleanly_on_ctrl_c() {
         .await
         .unwrap();
     assert_eq!(wrong_key.status(), 401);
+    let auth_only = http
+        .get(format!("{base}/users/alice"))
+        .header("apikey", "bin-auth-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(auth_only.status(), 403, "--auth-key may not read users");
     let admin = base.trim_end_matches("/v3");
     let users: serde_json::Value = http
         .get(format!("{admin}/__admin/users"))
@@ -95,6 +106,17 @@ async fn the_binary_serves_seeded_users_and_exits_cleanly_on_ctrl_c() {
         .await
         .unwrap();
     assert_eq!(users.as_array().map(Vec::len), Some(2), "{users}");
+    let journal = http
+        .get(format!("{admin}/__admin/requests"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(journal.headers()["x-journal-capacity"], "1");
+    assert_eq!(
+        journal.headers()["x-journal-dropped"],
+        "2",
+        "3 requests, 1 kept"
+    );
 
     // Ctrl-C: a clean exit that says so.
     let interrupted = Command::new("kill")

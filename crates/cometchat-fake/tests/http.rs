@@ -1,65 +1,13 @@
 //! The fake over a real loopback socket: every error code, faults, journal, control API, client API.
 
+mod common;
+
 use std::time::Duration;
 
 use cometchat_fake::{FakeCometChat, FakeUser, Fault};
-use reqwest::{Client, Method, StatusCode};
+use common::{Harness, code};
+use reqwest::{Client, Method};
 use serde_json::{Value, json};
-
-struct Harness {
-    cc: FakeCometChat,
-    http: Client,
-}
-
-impl Harness {
-    async fn new() -> Self {
-        Self::with(FakeCometChat::builder().api_key("11111abcdefghijklmnopqrstuv11111")).await
-    }
-
-    async fn with(builder: cometchat_fake::FakeBuilder) -> Self {
-        Self {
-            cc: builder.start().await.unwrap(),
-            http: Client::new(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.cc.addr())
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, self.url(&format!("/v3{path}")))
-            .header("apikey", self.cc.api_key());
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn create(&self, uid: &str) -> Value {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/users",
-                Some(json!({"uid": uid, "name": uid})),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-}
-
-fn code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or("")
-}
 
 #[tokio::test]
 async fn every_error_code_and_status() {
