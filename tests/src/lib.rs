@@ -19,8 +19,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cometchat_fake::FakeCometChat;
+use cometgate::endpoint::Endpoint;
 use cometgate::retry::RetryPolicy;
-use cometgate::vend::{Gate, RateLimit};
+use cometgate::vend::{Gate, GateBuilder, RateLimit};
 use cometgate::{Config, Identity, Principal, Region, UidMapper};
 use cometgate_jwt::JwtIdentity;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -60,15 +61,27 @@ pub fn sign(secret: &[u8], claims: &Claims) -> String {
     .expect("HS256 signing cannot fail")
 }
 
-/// How an adapter serves a gate for the suite.
+/// How an adapter serves an endpoint for the suites.
 pub trait Adapter {
     /// Shown in failure messages.
     const NAME: &'static str;
 
-    /// Serves an app on `127.0.0.1:0` that has an ordinary `GET /todos` route and the gate's
-    /// token endpoint at `POST /cometchat-token`; returns the bound address. The server runs in
-    /// the background on the current tokio runtime (or its own thread, for `!Send` frameworks).
-    fn serve(gate: Gate<JwtIdentity>) -> impl Future<Output = SocketAddr>;
+    /// Serves an app on `127.0.0.1:0` with the endpoint's routes (the token route at
+    /// `POST /cometchat-token` unless the endpoint says otherwise) in front of the app's own
+    /// routes: `GET /todos` answers `[]`, and every other request is answered by [`echo`]
+    /// (status 200). Returns the bound address. The server runs in the background on the
+    /// current tokio runtime (or its own threads, for `!Send` frameworks).
+    fn serve<I: Identity>(endpoint: Endpoint<I>) -> impl Future<Output = SocketAddr>;
+}
+
+/// The app's answer to a request the endpoint passed on: the method, the path and query, the
+/// `x-echo` header and the body, one per line, so a test can see that nothing was changed.
+pub fn echo(method: &str, path_and_query: &str, x_echo: Option<&[u8]>, body: &[u8]) -> Vec<u8> {
+    let mut out = format!("{method} {path_and_query}\n").into_bytes();
+    out.extend_from_slice(x_echo.unwrap_or_default());
+    out.push(b'\n');
+    out.extend_from_slice(body);
+    out
 }
 
 /// The knobs a property needs on the gate.
@@ -143,6 +156,14 @@ fn rand_u128() -> u128 {
 impl Env {
     /// Starts a fake and the app, with the gate tuned as asked.
     pub async fn start<A: Adapter>(tuning: Tuning) -> Self {
+        Self::start_with::<A>(tuning, |endpoint| endpoint).await
+    }
+
+    /// Like [`start`](Self::start), with the endpoint's settings changed by `configure`.
+    pub async fn start_with<A: Adapter>(
+        tuning: Tuning,
+        configure: impl FnOnce(Endpoint<JwtIdentity>) -> Endpoint<JwtIdentity>,
+    ) -> Self {
         let fake = FakeCometChat::builder()
             .api_key(sentinel_key())
             .start()
@@ -156,26 +177,39 @@ impl Env {
         .identity()
         .expect("demo identity");
         let mapper = identity.uid_mapper().unwrap_or_default();
-        let config = Config::builder()
-            .app_id(fake.app_id())
-            .region(Region::Us)
-            .rest_api_key(fake.api_key())
-            .api_base(fake.base_url())
-            .build()
-            .expect("config for the fake");
-        let gate = Gate::builder()
-            .config(config)
+        let gate = gate_builder(&fake, tuning)
             .identity(identity)
-            .per_user_limit(tuning.per_user)
-            .upstream_budget(RateLimit::per_minute(1_000_000).with_burst(1_000_000))
-            .retry_policy(tuning.retry)
             .build()
             .expect("gate");
-        let addr = A::serve(gate).await;
+        let addr = A::serve(configure(Endpoint::new(gate))).await;
+        Self::around(fake, addr, secret.into_bytes(), mapper)
+    }
+
+    /// Starts a fake and the app with another identity (e.g. a cookie session).
+    pub async fn start_with_identity<A: Adapter, I: Identity>(
+        tuning: Tuning,
+        identity: I,
+        configure: impl FnOnce(Endpoint<I>) -> Endpoint<I>,
+    ) -> Self {
+        let fake = FakeCometChat::builder()
+            .api_key(sentinel_key())
+            .start()
+            .await
+            .expect("start the fake");
+        let gate = gate_builder(&fake, tuning)
+            .identity(identity)
+            .build()
+            .expect("gate");
+        let mapper = gate.uid_mapper().clone();
+        let addr = A::serve(configure(Endpoint::new(gate))).await;
+        Self::around(fake, addr, Vec::new(), mapper)
+    }
+
+    fn around(fake: FakeCometChat, addr: SocketAddr, secret: Vec<u8>, mapper: UidMapper) -> Self {
         Self {
             fake,
             base: format!("http://{addr}"),
-            secret: secret.into_bytes(),
+            secret,
             mapper,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(20))
@@ -205,6 +239,22 @@ impl Env {
             None => req,
         }
     }
+}
+
+/// A gate builder for `fake`: its config, the tuning, an upstream budget no test reaches.
+fn gate_builder(fake: &FakeCometChat, tuning: Tuning) -> GateBuilder {
+    let config = Config::builder()
+        .app_id(fake.app_id())
+        .region(Region::Us)
+        .rest_api_key(fake.api_key())
+        .api_base(fake.base_url())
+        .build()
+        .expect("config for the fake");
+    Gate::builder()
+        .config(config)
+        .per_user_limit(tuning.per_user)
+        .upstream_budget(RateLimit::per_minute(1_000_000).with_burst(1_000_000))
+        .retry_policy(tuning.retry)
 }
 
 /// Captured `tracing` output of the whole test binary.
@@ -267,5 +317,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
+#[doc(hidden)]
+pub mod contract;
 #[doc(hidden)]
 pub mod suite;

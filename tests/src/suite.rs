@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::{Adapter, Env, Logs, Tuning, claims, now, runtime, sign};
 
 const CASES: u32 = 256;
-const MINT: &str = "POST /users/{uid}/auth_tokens";
+pub(crate) const MINT: &str = "POST /users/{uid}/auth_tokens";
 
 fn runner() -> TestRunner {
     TestRunner::new(Config {
@@ -22,7 +22,7 @@ fn runner() -> TestRunner {
     })
 }
 
-fn check(cond: bool, message: impl FnOnce() -> String) -> Result<(), TestCaseError> {
+pub(crate) fn check(cond: bool, message: impl FnOnce() -> String) -> Result<(), TestCaseError> {
     if cond {
         Ok(())
     } else {
@@ -31,7 +31,7 @@ fn check(cond: bool, message: impl FnOnce() -> String) -> Result<(), TestCaseErr
 }
 
 /// Runs a property and panics with the adapter name and the minimal failing input.
-fn run<S: Strategy>(
+pub(crate) fn run<S: Strategy>(
     adapter: &str,
     property: &str,
     strategy: S,
@@ -654,7 +654,8 @@ pub fn no_request_yields_a_500<A: Adapter>() {
     );
 }
 
-/// Generates one `#[test]` per property for an adapter.
+/// Generates one `#[test]` per property for an adapter: the security properties and the
+/// endpoint's HTTP contract ([`contract`](crate::contract)).
 #[macro_export]
 macro_rules! security_suite {
     ($adapter:ty) => {
@@ -693,6 +694,36 @@ macro_rules! security_suite {
         #[test]
         fn no_request_yields_a_500() {
             $crate::suite::no_request_yields_a_500::<$adapter>();
+        }
+        #[test]
+        fn other_requests_pass_through_untouched() {
+            $crate::contract::other_requests_pass_through_untouched::<$adapter>();
+        }
+        #[test]
+        fn every_answer_has_no_store_a_request_id_and_the_right_challenge() {
+            $crate::contract::every_answer_has_no_store_a_request_id_and_the_right_challenge::<
+                $adapter,
+            >();
+        }
+        #[test]
+        fn other_methods_get_405_with_allow() {
+            $crate::contract::other_methods_get_405_with_allow::<$adapter>();
+        }
+        #[test]
+        fn bodies_over_the_limit_get_413() {
+            $crate::contract::bodies_over_the_limit_get_413::<$adapter>();
+        }
+        #[test]
+        fn slow_bodies_get_408_and_anonymous_requests_never_wait() {
+            $crate::contract::slow_bodies_get_408_and_anonymous_requests_never_wait::<$adapter>();
+        }
+        #[test]
+        fn cross_site_cookie_requests_are_refused() {
+            $crate::contract::cross_site_cookie_requests_are_refused::<$adapter>();
+        }
+        #[test]
+        fn custom_path_and_problem_base() {
+            $crate::contract::custom_path_and_problem_base::<$adapter>();
         }
     };
 }

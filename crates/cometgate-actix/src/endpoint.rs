@@ -141,6 +141,15 @@ impl<I: Identity> TokenEndpoint<I, ByIdentity> {
     pub fn new(gate: Gate<I>) -> Self {
         Self::with_auth(gate, ByIdentity)
     }
+
+    /// An endpoint around an [`Endpoint`] configured in the core (path, limits, allowed
+    /// origins, problem base), identifying callers with its gate's own [`Identity`].
+    pub fn from_endpoint(endpoint: Endpoint<I>) -> Self {
+        Self {
+            endpoint,
+            auth: Arc::new(ByIdentity),
+        }
+    }
 }
 
 impl<I: Send + Sync + 'static> TokenEndpoint<I, ByExtractor<()>> {
@@ -335,7 +344,11 @@ impl<I: Send + Sync + 'static, A: Authenticate<I>> TokenEndpoint<I, A> {
                     let path = Arc::clone(&path);
                     // Inside a `web::scope` the request path has the scope's prefix: the core
                     // routes on the path this resource was registered at.
-                    async move { endpoint.respond(&request, Some(&path), body.into_inner()).await }
+                    async move {
+                        endpoint
+                            .respond(&request, Some(&path), body.into_inner())
+                            .await
+                    }
                 }),
             );
         }
@@ -408,7 +421,12 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        if self.endpoint.endpoint.route(&ActixView::new(request.request())).is_none() {
+        if self
+            .endpoint
+            .endpoint
+            .route(&ActixView::new(request.request()))
+            .is_none()
+        {
             return ResponseFuture {
                 kind: Kind::Inner {
                     future: self.service.call(request),

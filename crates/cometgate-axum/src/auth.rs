@@ -198,10 +198,8 @@ async fn describe<E>(rejection: Response) -> ExtractorRejection {
     for value in rejection.headers().get_all(WWW_AUTHENTICATE) {
         described = described.with_challenge(value.as_bytes());
     }
-    let body = http_body_util::Limited::new(
-        rejection.into_body(),
-        ExtractorRejection::QUOTED_BODY_BYTES,
-    );
+    let body =
+        http_body_util::Limited::new(rejection.into_body(), ExtractorRejection::QUOTED_BODY_BYTES);
     match body.collect().await {
         Ok(collected) => described.with_body(&collected.to_bytes()),
         Err(_) => described.with_body(b"(the rejection body was too long or unreadable)"),

@@ -6,8 +6,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use cometgate::endpoint::{Answer, BodyLimits, BodyRead};
-use http::header::{HeaderName, HeaderValue};
 use http::StatusCode;
+use http::header::{HeaderName, HeaderValue};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 

@@ -133,6 +133,15 @@ impl<I: Identity> TokenLayer<I, ByIdentity> {
     pub fn new(gate: Gate<I>) -> Self {
         Self::with_auth(gate, ByIdentity)
     }
+
+    /// A layer around an [`Endpoint`] configured in the core (path, limits, allowed origins,
+    /// problem base), identifying callers with its gate's own [`Identity`].
+    pub fn from_endpoint(endpoint: Endpoint<I>) -> Self {
+        Self {
+            endpoint,
+            auth: Arc::new(ByIdentity),
+        }
+    }
 }
 
 impl<I: Send + Sync + 'static> TokenLayer<I, ByExtractor<()>> {

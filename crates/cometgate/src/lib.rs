@@ -36,8 +36,8 @@ pub mod uid_mapper;
 pub mod vend;
 
 pub use config::{Config, ConfigError, Region};
+pub use endpoint::{Answer, Endpoint};
 pub use identity::{Identity, Principal, Rejection, RequestView};
 pub use uid::{Uid, UidError};
 pub use uid_mapper::{UidMapError, UidMapper, UidMapping};
-pub use endpoint::{Answer, Endpoint};
 pub use vend::{Gate, GateBuilder, Problem, ProblemType, RateLimit, TokenResponse};

@@ -6,11 +6,11 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use cometchat_fake::{FakeCometChat, FakeUser, Fault};
+use cometgate::endpoint::{Answer, BodyRead, Endpoint};
 use cometgate::identity::SimpleRequest;
 use cometgate::retry::RetryPolicy;
-use bytes::Bytes;
-use cometgate::endpoint::{Answer, BodyRead, Endpoint};
 use cometgate::vend::{Gate, GateBuilder, ProblemType, RateLimit};
 use cometgate::{Config, Identity, Principal, Rejection, RequestView, UidMapper, UidMapping};
 use proptest::prelude::*;
@@ -113,7 +113,7 @@ fn header(answer: &Answer, name: &str) -> Option<String> {
 }
 
 fn body(answer: &Answer) -> serde_json::Value {
-    serde_json::from_slice(&answer.body()).unwrap()
+    serde_json::from_slice(answer.body()).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -196,10 +196,7 @@ async fn twenty_parallel_first_requests_create_at_most_once_and_all_succeed() {
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let gate = gate.clone();
-            tokio::spawn(async move {
-                gate.answer(&request("good:newbie:Newbie"))
-                    .await
-            })
+            tokio::spawn(async move { gate.answer(&request("good:newbie:Newbie")).await })
         })
         .collect();
     let mut tokens = Vec::new();
@@ -284,9 +281,7 @@ async fn unauthenticated_requests_never_reach_cometchat() {
     let cc = FakeCometChat::start().await;
     let gate = builder(fake_config(&cc)).realm("chat").build().unwrap();
 
-    let missing = gate
-        .answer(&SimpleRequest::post("/cometchat-token"))
-        .await;
+    let missing = gate.answer(&SimpleRequest::post("/cometchat-token")).await;
     assert_eq!(
         problem_type(&missing),
         Some(ProblemType::MissingCredentials)
@@ -296,7 +291,8 @@ async fn unauthenticated_requests_never_reach_cometchat() {
         Some("Bearer realm=\"chat\"")
     );
 
-    let basic = SimpleRequest::post("/cometchat-token").with_header("authorization", "Basic Zm9vOmJhcg==");
+    let basic =
+        SimpleRequest::post("/cometchat-token").with_header("authorization", "Basic Zm9vOmJhcg==");
     let invalid = gate.answer(&basic).await;
     assert_eq!(
         problem_type(&invalid),
@@ -323,7 +319,11 @@ async fn unauthenticated_requests_never_reach_cometchat() {
         .route(&SimpleRequest::post("/cometchat-token"))
         .unwrap();
     call.identified(Err(Rejection::Missing));
-    assert_eq!(call.body_limits(), None, "no credentials: the body is not waited for");
+    assert_eq!(
+        call.body_limits(),
+        None,
+        "no credentials: the body is not waited for"
+    );
     let rejected = call.answer(BodyRead::Skipped).await;
     assert_eq!(rejected.status(), 401);
 
@@ -590,7 +590,10 @@ async fn each_request_emits_one_event_without_key_or_token() {
         .await;
     assert_eq!(denied.status(), 401);
     let fresh = body(&denied)["requestId"].as_str().unwrap().to_owned();
-    assert!(fresh.len() == 32 && fresh.bytes().all(|b| b.is_ascii_hexdigit()), "{fresh}");
+    assert!(
+        fresh.len() == 32 && fresh.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{fresh}"
+    );
     assert_eq!(denied.header("x-request-id"), Some(fresh.as_str()));
 
     let events = events.lock().unwrap().clone();
@@ -609,7 +612,10 @@ async fn each_request_emits_one_event_without_key_or_token() {
     assert_eq!(ok["upstream_calls"], "1");
     assert!(ok.contains_key("upstream_latency_ms"));
     let bad = gate_events[1];
-    assert_eq!(bad["request_id"], fresh, "an unsafe id is replaced, never logged");
+    assert_eq!(
+        bad["request_id"], fresh,
+        "an unsafe id is replaced, never logged"
+    );
     assert_eq!(bad["reason"], "invalid-credentials");
     assert_eq!(bad["detail"], "unknown test token");
 

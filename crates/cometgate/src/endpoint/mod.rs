@@ -112,7 +112,9 @@ pub struct InvalidPath(String);
 
 /// The problem base given to [`Endpoint::with_problem_base`] is not an absolute `http(s)` URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid problem base {0:?}: use an absolute http(s) URL, e.g. \"https://docs.myapp.example/errors/\"")]
+#[error(
+    "invalid problem base {0:?}: use an absolute http(s) URL, e.g. \"https://docs.myapp.example/errors/\""
+)]
 pub struct InvalidProblemBase(String);
 
 /// The routes of the endpoint.

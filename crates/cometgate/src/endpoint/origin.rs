@@ -77,8 +77,14 @@ mod tests {
             request(&[]),
             request(&[("sec-fetch-site", "same-origin")]),
             request(&[("sec-fetch-site", "none")]),
-            request(&[("sec-fetch-site", "same-site"), ("origin", "https://app.example")]),
-            request(&[("origin", "https://api.example:8443"), ("host", "api.example:8443")]),
+            request(&[
+                ("sec-fetch-site", "same-site"),
+                ("origin", "https://app.example"),
+            ]),
+            request(&[
+                ("origin", "https://api.example:8443"),
+                ("host", "api.example:8443"),
+            ]),
             request(&[("origin", "https://APP.example")]),
         ] {
             assert!(is_same_site(&ok, &allowed), "{ok:?}");
@@ -90,11 +96,20 @@ mod tests {
         let allowed = vec!["https://app.example".to_owned()];
         for bad in [
             request(&[("sec-fetch-site", "cross-site")]),
-            request(&[("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")]),
-            request(&[("sec-fetch-site", "same-site"), ("origin", "https://sub.app.example")]),
+            request(&[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.example"),
+            ]),
+            request(&[
+                ("sec-fetch-site", "same-site"),
+                ("origin", "https://sub.app.example"),
+            ]),
             request(&[("origin", "https://evil.example"), ("host", "api.example")]),
             request(&[("origin", "null"), ("host", "api.example")]),
-            request(&[("origin", "https://api.example.evil"), ("host", "api.example")]),
+            request(&[
+                ("origin", "https://api.example.evil"),
+                ("host", "api.example"),
+            ]),
             request(&[("origin", "https://"), ("host", "")]),
         ] {
             assert!(!is_same_site(&bad, &allowed), "{bad:?}");

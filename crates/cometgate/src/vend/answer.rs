@@ -57,9 +57,7 @@ impl TokenResponse {
 
     /// Every header of the answer (lower-case names).
     pub fn headers(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("content-type", "application/json".to_owned()),
-        ]
+        vec![("content-type", "application/json".to_owned())]
     }
 
     /// The JSON body.

@@ -459,7 +459,11 @@ mod env_tests {
     use super::*;
 
     fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     const BASE: [(&str, &str); 3] = [

@@ -62,7 +62,9 @@ pub enum RateLimitError {
     },
     /// A limit written as text (an environment variable) is not `<n>/<s|min|h>[,burst=<b>]`
     /// or `off`.
-    #[error("expected `<n>/<s|min|h>` with an optional `,burst=<b>`, or `off` (e.g. `10/min,burst=5`); got {got:?}: {problem}")]
+    #[error(
+        "expected `<n>/<s|min|h>` with an optional `,burst=<b>`, or `off` (e.g. `10/min,burst=5`); got {got:?}: {problem}"
+    )]
     Malformed {
         /// The text given (at most 60 characters of it).
         got: String,
@@ -191,7 +193,9 @@ impl std::str::FromStr for RateLimit {
         };
         let mut limit = Self::new(count, period);
         if let Some(burst) = burst {
-            limit = limit.with_burst(parse_count(burst).ok_or(malformed("the burst is not a whole number"))?);
+            limit = limit.with_burst(
+                parse_count(burst).ok_or(malformed("the burst is not a whole number"))?,
+            );
         }
         limit.validate()?;
         Ok(limit)

@@ -538,11 +538,11 @@ mod tests {
     #[test]
     fn type_uris_are_distinct() {
         let mut uris: Vec<_> = ProblemType::ALL.iter().map(|k| k.uri()).collect();
-        assert!(
-            ProblemType::ALL
-                .iter()
-                .all(|k| k.slug().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
-        );
+        assert!(ProblemType::ALL.iter().all(|k| {
+            k.slug()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-')
+        }));
         uris.sort_unstable();
         uris.dedup();
         assert_eq!(uris.len(), ProblemType::ALL.len());
