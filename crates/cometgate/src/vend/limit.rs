@@ -302,6 +302,59 @@ impl UpstreamBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever an operator writes, parsing never panics, and the limits that parse are
+        /// valid ones.
+        #[test]
+        fn any_text_parses_or_fails_cleanly(text in "\\PC{0,40}") {
+            if let Ok(limit) = text.parse::<RateLimit>() {
+                proptest::prop_assert!(limit.validate().is_ok());
+            }
+        }
+
+        /// Every well-formed value reads back as the limit it spells.
+        #[test]
+        fn written_limits_read_back(n in 1u32..1_000_000, b in proptest::option::of(1u32..100_000), unit in 0usize..3) {
+            let (word, period) = [("s", 1), ("min", 60), ("h", 3600)][unit];
+            let text = match b {
+                Some(b) => format!("{n}/{word},burst={b}"),
+                None => format!("{n}/{word}"),
+            };
+            let want = RateLimit::new(n, Duration::from_secs(period)).with_burst(b.unwrap_or(n));
+            proptest::prop_assert_eq!(text.parse::<RateLimit>(), Ok(want));
+        }
+    }
+
+    #[test]
+    fn malformed_limits_say_what_is_wrong() {
+        for (text, problem) in [
+            ("10", "the rate needs a `/` and a unit"),
+            ("10/week", "the unit must be `s`, `min` or `h`"),
+            ("ten/min", "the rate is not a whole number"),
+            ("-1/min", "the rate is not a whole number"),
+            ("10/min,bust=3", "after `,` only `burst=<b>` is allowed"),
+            ("10/min,burst=x", "the burst is not a whole number"),
+            ("99999999999/min", "the rate is not a whole number"),
+        ] {
+            match text.parse::<RateLimit>() {
+                Err(RateLimitError::Malformed { problem: p, .. }) => {
+                    assert_eq!(p, problem, "{text}")
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            "0/min".parse::<RateLimit>(),
+            Err(RateLimitError::Zero { .. })
+        ));
+        assert!(matches!(
+            "10/min,burst=0".parse::<RateLimit>(),
+            Err(RateLimitError::Zero { .. })
+        ));
+    }
     use crate::vend::problem::retry_after_secs;
 
     fn uid(s: &str) -> Uid {
