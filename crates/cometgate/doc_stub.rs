@@ -45,31 +45,26 @@ async fn demo_gate() -> (cometchat_fake::FakeCometChat, cometgate::Gate<DemoIden
     (fake, gate)
 }
 
-/// A gate without an identity (for extractor-based layers), pointing at a CometChat it never
-/// calls in these examples.
+/// A gate builder pointing at a CometChat it never calls in these examples.
 #[allow(dead_code)]
-fn offline_gate() -> cometgate::Gate {
+fn offline_builder() -> cometgate::GateBuilder {
     let config = cometgate::Config::builder()
         .app_id("demo")
         .region(cometgate::Region::Us)
         .rest_api_key("0123456789abcdef")
         .build()
         .unwrap();
-    cometgate::Gate::builder().config(config).build().unwrap()
+    cometgate::Gate::builder().config(config)
 }
 
-/// A gate with the demo identity, pointing at a CometChat it never calls in these examples.
+/// A gate without an identity (for extractor-based layers).
+#[allow(dead_code)]
+fn offline_gate() -> cometgate::Gate {
+    offline_builder().build().unwrap()
+}
+
+/// A gate with the demo identity.
 #[allow(dead_code)]
 fn offline_demo_gate() -> cometgate::Gate<DemoIdentity> {
-    let config = cometgate::Config::builder()
-        .app_id("demo")
-        .region(cometgate::Region::Us)
-        .rest_api_key("0123456789abcdef")
-        .build()
-        .unwrap();
-    cometgate::Gate::builder()
-        .config(config)
-        .identity(DemoIdentity)
-        .build()
-        .unwrap()
+    offline_builder().identity(DemoIdentity).build().unwrap()
 }

@@ -164,11 +164,7 @@ impl Env {
         tuning: Tuning,
         configure: impl FnOnce(Endpoint<JwtIdentity>) -> Endpoint<JwtIdentity>,
     ) -> Self {
-        let fake = FakeCometChat::builder()
-            .api_key(sentinel_key())
-            .start()
-            .await
-            .expect("start the fake");
+        let fake = start_fake().await;
         let secret = format!("suite-secret-{:032x}", rand_u128());
         let identity = AuthSettings::Demo {
             secret: SecretString::from(secret.clone()),
@@ -191,11 +187,7 @@ impl Env {
         identity: I,
         configure: impl FnOnce(Endpoint<I>) -> Endpoint<I>,
     ) -> Self {
-        let fake = FakeCometChat::builder()
-            .api_key(sentinel_key())
-            .start()
-            .await
-            .expect("start the fake");
+        let fake = start_fake().await;
         let gate = gate_builder(&fake, tuning)
             .identity(identity)
             .build()
@@ -239,6 +231,15 @@ impl Env {
             None => req,
         }
     }
+}
+
+/// A fake whose REST key is a [`sentinel_key`].
+async fn start_fake() -> FakeCometChat {
+    FakeCometChat::builder()
+        .api_key(sentinel_key())
+        .start()
+        .await
+        .expect("start the fake")
 }
 
 /// A gate builder for `fake`: its config, the tuning, an upstream budget no test reaches.
