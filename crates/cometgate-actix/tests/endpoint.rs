@@ -253,7 +253,7 @@ async fn core_problems_keep_their_headers() {
     let gate = Gate::builder()
         .config(config(&fake))
         .identity(BearerUser)
-        .uid_mapper(UidMapper::new(UidMapping::Readable))
+        .uid_mapper(UidMapper::shared_namespace(UidMapping::Readable))
         .per_user_limit(RateLimit::per_minute(1).with_burst(1))
         .build()
         .unwrap();
