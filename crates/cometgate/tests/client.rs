@@ -480,8 +480,78 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+fn any_duration() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        Just(Duration::ZERO),
+        Just(Duration::MAX),
+        (0u64..20_000).prop_map(Duration::from_millis),
+        (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+    ]
+}
+
+/// Any policy: arbitrary durations, factors and jitter, and `retries` retries.
+fn any_policy(retries: impl Strategy<Value = u32>) -> impl Strategy<Value = RetryPolicy> {
+    (
+        any_duration(),
+        any::<u32>(),
+        retries,
+        prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), 0.0..1.0],
+        any_duration(),
+    )
+        .prop_map(|(initial, factor, retries, jitter, deadline)| {
+            RetryPolicy::builder()
+                .initial_delay(initial)
+                .factor(factor)
+                .max_retries(retries)
+                .jitter(jitter)
+                .deadline(deadline)
+                .build()
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_policy_computes_its_schedule_without_panicking(
+        policy in any_policy(any::<u32>()),
+        retry in prop_oneof![0u32..70, any::<u32>()],
+    ) {
+        let base = policy.base_delay(retry);
+        let delay = policy.delay(retry);
+        prop_assert_eq!(base.is_some(), delay.is_some());
+        if let (Some(base), Some(delay)) = (base, delay) {
+            prop_assert!(delay >= base && delay <= base * 2, "{delay:?} from {base:?}");
+        }
+        prop_assert!(policy.deadline() <= RetryPolicy::MAX_DURATION);
+    }
+
+    /// Few retries, so that a case ends quickly; the waits go through the `ManualTimer`.
+    #[test]
+    fn any_policy_runs_its_schedule_without_panicking(policy in any_policy(0u32..6)) {
+        let attempts = policy.max_attempts() as usize;
+        runtime().block_on(async {
+            let server = MockServer::start().await;
+            Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+            let timer = ManualTimer::new();
+            let c = Client::builder(config(&server, KEY))
+                .retry_policy(policy.clone())
+                .timer(timer.clone())
+                .build()
+                .unwrap();
+            let e = c.create_auth_token(&uid("a")).await.unwrap_err();
+            assert!(e.status() == Some(503) || e.is_deadline(), "{e:?}");
+            let sent = server.received_requests().await.unwrap().len();
+            assert!(sent <= attempts, "{sent} requests");
+            assert!(sent > 0 || e.is_deadline(), "no request, yet {e:?}");
+            // Every wait that was started ended before the deadline.
+            let waited = timer.sleeps().iter().fold(Duration::ZERO, |a, d| a.saturating_add(*d));
+            assert!(
+                waited.is_zero() || waited < c.retry_policy().deadline(),
+                "{waited:?} for {policy:?}"
+            );
+        });
+    }
 
     #[test]
     fn four_hundreds_are_never_retried(status in 400u16..500) {

@@ -38,7 +38,7 @@ pub use types::{
 };
 
 use crate::config::Config;
-use crate::retry::{RetryPolicy, Timer, TokioTimer};
+use crate::retry::{self, RetryPolicy, Timer, TokioTimer};
 use crate::uid::Uid;
 use error::Kind;
 
@@ -345,7 +345,7 @@ impl Client {
         let policy = &self.inner.retry;
         let timer = &self.inner.timer;
         let started = timer.now();
-        let deadline = started + policy.deadline();
+        let deadline = retry::saturating_add(started, policy.deadline());
         let mut retried = false;
         let mut attempt = 0u32;
         loop {
@@ -373,16 +373,16 @@ impl Client {
                 Err(e) => e,
             };
             let Some(delay) = policy.delay(attempt) else {
-                tracing::warn!(%method, path = url.path(), attempts = attempt + 1, error = %error, "CometChat call failed; no retries left");
+                tracing::warn!(%method, path = url.path(), attempts = attempt.saturating_add(1), error = %error, "CometChat call failed; no retries left");
                 return Err((error, true));
             };
-            if timer.now() + delay >= deadline {
-                tracing::warn!(%method, path = url.path(), attempts = attempt + 1, error = %error, "CometChat call failed; the next retry would pass the deadline");
+            if deadline.saturating_duration_since(timer.now()) <= delay {
+                tracing::warn!(%method, path = url.path(), attempts = attempt.saturating_add(1), error = %error, "CometChat call failed; the next retry would pass the deadline");
                 return Err((Error::deadline(Some(error)), true));
             }
-            tracing::info!(%method, path = url.path(), attempt = attempt + 1, status = error.status(), delay_ms = delay.as_millis() as u64, error = %error, "retrying CometChat call");
+            tracing::info!(%method, path = url.path(), attempt = attempt.saturating_add(1), status = error.status(), delay_ms = delay.as_millis() as u64, error = %error, "retrying CometChat call");
             retried = true;
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
             timer.sleep(delay).await;
         }
     }
