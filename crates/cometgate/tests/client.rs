@@ -566,6 +566,52 @@ proptest! {
     }
 
     #[test]
+    fn upstream_text_is_escaped_bounded_and_free_of_the_key(
+        key in "[0-9a-f]{10,40}",
+        mask in 0usize..40,
+        mask_char in prop::sample::select(vec!['*', 'x', '#', '•']),
+        upper in any::<bool>(),
+        // No hex digits in the noise, so a key fragment can only come from the echo.
+        before in r"[g-zG-Z \r\n\t\x{1b}\[\]\x{202e}\x{200b}\x{85}]{0,30}",
+        after in r"[g-zG-Z \r\n\t\x{1b}\[\]\x{202e}\x{200b}\x{85}]{0,30}",
+        filler in 0usize..2_000,
+        status in 400u16..600,
+    ) {
+        let echo = format!("{}{}{}", &key[..5], mask_char.to_string().repeat(mask), &key[key.len() - 5..]);
+        let echo = if upper { echo.to_ascii_uppercase() } else { echo };
+        let message = format!("{before}{echo}{after}{}", "q".repeat(filler));
+        let code = format!("{before}ERR{after}{echo}");
+        let e = runtime().block_on(async {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .respond_with(cc_error(status, &code, &message))
+                .mount(&server)
+                .await;
+            Client::builder(config(&server, &key))
+                .timer(ManualTimer::new())
+                .build()
+                .unwrap()
+                .create_auth_token(&uid("a"))
+                .await
+                .unwrap_err()
+        });
+        let shown = [
+            (e.to_string(), 500),
+            (e.upstream_message().unwrap_or_default().to_owned(), 300),
+            (e.code().unwrap_or_default().to_owned(), 64),
+        ];
+        for (text, bound) in shown {
+            let lower = text.to_ascii_lowercase();
+            prop_assert!(!lower.contains(&key[..5]) && !lower.contains(&key[key.len() - 5..]), "{text:?}");
+            prop_assert!(
+                !text.chars().any(|c| c.is_control() || matches!(c, '\u{202e}' | '\u{200b}')),
+                "{text:?}"
+            );
+            prop_assert!(text.chars().count() <= bound, "{} chars: {text:?}", text.chars().count());
+        }
+    }
+
+    #[test]
     fn the_key_never_appears_in_errors(
         key in "[A-Za-z0-9]{20,40}",
         status in prop_oneof![400u16..600, Just(200u16)],

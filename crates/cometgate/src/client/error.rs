@@ -7,8 +7,11 @@ use std::time::Duration;
 /// Why a CometChat call failed.
 ///
 /// Opaque, in the `reqwest` style: ask it questions with the predicates ([`status`](Self::status),
-/// [`code`](Self::code), [`is_retryable`](Self::is_retryable), …). It never contains the REST API
-/// key: upstream messages are scrubbed of it before they are stored.
+/// [`code`](Self::code), [`is_retryable`](Self::is_retryable), …). Its text is safe for a log
+/// line: CometChat's code and message are stored only after every word holding the REST API key
+/// or CometChat's masked echo of it (its first or last five characters) is replaced by
+/// `[REDACTED]`, control and invisible formatting characters are escaped (`\r`, `\n`,
+/// `\u{1b}`, …), and they are cut to 64 and 300 characters.
 ///
 /// ```
 /// # async fn demo(client: cometgate::client::Client, uid: cometgate::Uid) {
@@ -104,7 +107,8 @@ impl Error {
         }
     }
 
-    /// CometChat's error `code`, e.g. `ERR_UID_NOT_FOUND` (see [`codes`]).
+    /// CometChat's error `code`, e.g. `ERR_UID_NOT_FOUND` (see [`codes`]); made log-safe like
+    /// the message.
     pub fn code(&self) -> Option<&str> {
         match self.api() {
             Some(Kind::Api { code, .. }) => code.as_deref(),
@@ -112,7 +116,8 @@ impl Error {
         }
     }
 
-    /// CometChat's error message, for logs (never shown to end users by cometgate).
+    /// CometChat's error message, for logs (never shown to end users by cometgate): scrubbed of
+    /// the key, escaped and bounded (see [`Error`]).
     pub fn upstream_message(&self) -> Option<&str> {
         match self.api() {
             Some(Kind::Api { message, .. }) => message.as_deref(),

@@ -2,7 +2,9 @@
 //!
 //! Every call sends the server-only REST API key in the `apikey` header (marked sensitive), only
 //! to the configured host (redirects are never followed), and retries transport failures,
-//! timeouts and `5xx` answers by the [`RetryPolicy`] — never `4xx`.
+//! timeouts and `5xx` answers by the [`RetryPolicy`] — never `4xx`. What CometChat says in an
+//! error is made safe for logs before it is kept (see [`Error`]); auth tokens in a logged path
+//! are shortened to their log-safe prefix.
 //!
 //! ```no_run
 //! use cometgate::{Config, Uid, client::Client};
@@ -19,6 +21,7 @@
 
 mod error;
 mod types;
+mod upstream_text;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -373,14 +376,14 @@ impl Client {
                 Err(e) => e,
             };
             let Some(delay) = policy.delay(attempt) else {
-                tracing::warn!(%method, path = url.path(), attempts = attempt.saturating_add(1), error = %error, "CometChat call failed; no retries left");
+                tracing::warn!(%method, path = %log_path(&url), attempts = attempt.saturating_add(1), error = %error, "CometChat call failed; no retries left");
                 return Err((error, true));
             };
             if deadline.saturating_duration_since(timer.now()) <= delay {
-                tracing::warn!(%method, path = url.path(), attempts = attempt.saturating_add(1), error = %error, "CometChat call failed; the next retry would pass the deadline");
+                tracing::warn!(%method, path = %log_path(&url), attempts = attempt.saturating_add(1), error = %error, "CometChat call failed; the next retry would pass the deadline");
                 return Err((Error::deadline(Some(error)), true));
             }
-            tracing::info!(%method, path = url.path(), attempt = attempt.saturating_add(1), status = error.status(), delay_ms = delay.as_millis() as u64, error = %error, "retrying CometChat call");
+            tracing::info!(%method, path = %log_path(&url), attempt = attempt.saturating_add(1), status = error.status(), delay_ms = delay.as_millis() as u64, error = %error, "retrying CometChat call");
             retried = true;
             attempt = attempt.saturating_add(1);
             timer.sleep(delay).await;
@@ -410,24 +413,36 @@ impl Client {
             Ok(ErrorEnvelope { error }) => (error.code, error.message),
             Err(_) => (None, None),
         };
+        // Made safe before they are stored: they reach log lines and `Display` from here.
+        let key = self.inner.config.rest_api_key().expose_secret();
         Err(Error::new(Kind::Api {
             status: status.as_u16(),
-            code: code.map(|c| self.scrub(c)),
-            message: message.map(|m| self.scrub(m)),
+            code: code.map(|c| upstream_text::sanitize(&c, key, upstream_text::MAX_CODE_CHARS)),
+            message: message
+                .map(|m| upstream_text::sanitize(&m, key, upstream_text::MAX_MESSAGE_CHARS)),
             retry_after,
         }))
     }
+}
 
-    /// Removes the REST API key from text that came from upstream, in case a misbehaving
-    /// server echoes it.
-    fn scrub(&self, text: String) -> String {
-        let key = self.inner.config.rest_api_key().expose_secret();
-        if !key.is_empty() && text.contains(key) {
-            text.replace(key, "[REDACTED]")
+/// The path for a log line: an auth token in it (the token routes) is a credential, so only
+/// its log-safe prefix is shown.
+fn log_path(url: &Url) -> String {
+    let Some(segments) = url.path_segments() else {
+        return url.path().to_owned();
+    };
+    let mut path = String::new();
+    let mut after_tokens = false;
+    for segment in segments {
+        path.push('/');
+        if after_tokens {
+            path.push_str(&TokenValue::new(segment).redacted());
         } else {
-            text
+            path.push_str(segment);
         }
+        after_tokens = segment == "auth_tokens";
     }
+    path
 }
 
 fn json_body(value: &impl Serialize) -> Bytes {
