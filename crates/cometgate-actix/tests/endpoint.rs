@@ -260,10 +260,11 @@ async fn core_problems_keep_their_headers() {
     let endpoint = TokenEndpoint::new(gate);
     let base = serve!(move || App::new().wrap(endpoint.clone()));
 
-    // CometChat says 429: 503 with Retry-After.
+    // CometChat says 429: 503 with Retry-After. (`Retry-After: 0` opens no cooldown window,
+    // so bob's mint below still reaches CometChat.)
     fake.push_faults(
         "POST /users/{uid}/auth_tokens",
-        [cometchat_fake::Fault::too_many_requests(7)],
+        [cometchat_fake::Fault::too_many_requests(0)],
     );
     let response = token_post(&base, Some("alice")).send().await.unwrap();
     let retry_after: u64 = response.headers()["retry-after"]

@@ -271,13 +271,14 @@ async fn errors_carry_status_code_and_retry_after() {
         (e.status(), e.code()),
         (Some(401), Some("AUTH_ERR_APIKEY_NOT_FOUND"))
     );
-    let e = err("d").await;
-    assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
-    assert!(!e.is_retryable(), "429 is never retried");
     assert_eq!(err("e").await.status(), Some(402));
     assert_eq!(err("f").await.code(), Some("AUTH_ERR_NO_ACCESS"));
     let e = err("g").await;
     assert_eq!((e.status(), e.code()), (Some(404), None));
+    // Last: a 429 opens a window in which this client sends nothing (tests/rate_limit.rs).
+    let e = err("d").await;
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+    assert!(!e.is_retryable(), "429 is never retried");
 }
 
 #[tokio::test]
