@@ -2,9 +2,11 @@
 //!
 //! Transport errors, timeouts and `5xx` answers are retried with exponential backoff — by default
 //! after 1 s, 2 s and 4 s, each stretched by up to 25 % random jitter, so at most 4 attempts.
-//! `4xx` answers are **never** retried (`429` included: its `Retry-After` is kept on the error
-//! for the caller). An overall deadline caps the whole operation, retries included: a wait that
-//! would end past the deadline is not started, and an attempt in flight is cut at the deadline.
+//! A `503` with a `Retry-After` waits max(backoff, `Retry-After`). `4xx` answers are **never**
+//! retried (`429` included: it opens the client's rate-limit window, see
+//! [`Client`](crate::client::Client)). An overall deadline caps the whole operation, retries
+//! included: a wait that would end past the deadline is not started, and an attempt in flight
+//! is cut at the deadline.
 //!
 //! Durations are clamped to [`RetryPolicy::MAX_DURATION`] (one hour) when the policy is built, and
 //! every computation on them saturates, so no policy, however large, can panic a request.
