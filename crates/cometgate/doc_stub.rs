@@ -39,7 +39,7 @@ async fn demo_gate() -> (cometchat_fake::FakeCometChat, cometgate::Gate<DemoIden
     let gate = cometgate::Gate::builder()
         .config(config)
         .identity(DemoIdentity)
-        .uid_mapper(cometgate::UidMapper::new(cometgate::UidMapping::Readable))
+        .uid_mapper(cometgate::UidMapper::shared_namespace(cometgate::UidMapping::Readable))
         .build()
         .unwrap();
     (fake, gate)

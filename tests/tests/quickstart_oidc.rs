@@ -5,7 +5,7 @@
 #[path = "../../crates/cometgate-jwt/tests/support/mod.rs"]
 mod support;
 
-use cometgate::{Principal, UidMapper};
+use cometgate::{Principal, UidMapper, UidMapping};
 use serde_json::{Value, json};
 use support::{JwksServer, SigningKey, now};
 
@@ -35,7 +35,7 @@ async fn check(
     assert_eq!(response.status(), 200, "{name}");
     let body: Value = response.json().await.unwrap();
     // OIDC subjects are encoded (the provider default): mixed case and ':' stay injective.
-    let expected = UidMapper::default()
+    let expected = UidMapper::single_issuer(ISSUER, UidMapping::Encoded)
         .map(&Principal::new(ISSUER, SUBJECT))
         .unwrap();
     assert_eq!(body["uid"], expected.as_str(), "{name}");

@@ -88,7 +88,7 @@ async fn one_event_per_token_request_and_extensions_reach_the_identity() {
     let gate = Gate::builder()
         .config(config(&fake))
         .identity(FromClaims)
-        .uid_mapper(UidMapper::new(UidMapping::Readable))
+        .uid_mapper(UidMapper::shared_namespace(UidMapping::Readable))
         .build()
         .unwrap();
     let endpoint = TokenEndpoint::new(gate).with_body_limit(16);

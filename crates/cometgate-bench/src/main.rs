@@ -179,7 +179,7 @@ fn bench_gate(fake: &FakeCometChat, sessions: Arc<HashMap<String, String>>) -> G
     Gate::builder()
         .config(config)
         .identity(Sessions(sessions))
-        .uid_mapper(UidMapper::new(UidMapping::Readable))
+        .uid_mapper(UidMapper::shared_namespace(UidMapping::Readable))
         .per_user_limit(RateLimit::unlimited())
         .upstream_budget(RateLimit::unlimited())
         .build()

@@ -41,8 +41,10 @@
 //! an `error` parameter); any failure gives [`Rejection::Invalid`](cometgate::Rejection::Invalid)
 //! (`401` with `error="invalid_token"`), whose reason is for the server log only.
 //!
-//! Each provider also tells the gate which [`UidMapping`](cometgate::UidMapping) suits its
-//! subjects (see [`cometgate::uid_mapper`]); [`GateBuilder::uid_mapper`] overrides it.
+//! Each provider also suggests its UID mapper to the gate:
+//! [`UidMapper::single_issuer`](cometgate::UidMapper::single_issuer) for its own issuer with the
+//! [`UidMapping`](cometgate::UidMapping) that suits its subjects (see [`cometgate::uid_mapper`]),
+//! so the UID is the readable or encoded subject; [`GateBuilder::uid_mapper`] overrides it.
 //!
 //! [`GateBuilder::uid_mapper`]: cometgate::vend::GateBuilder::uid_mapper
 //!

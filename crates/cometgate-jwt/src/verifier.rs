@@ -219,6 +219,9 @@ impl Identity for JwtIdentity {
     }
 
     fn uid_mapper(&self) -> Option<UidMapper> {
-        Some(UidMapper::new(self.inner.mapping))
+        Some(UidMapper::single_issuer(
+            &self.inner.issuer,
+            self.inner.mapping,
+        ))
     }
 }

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use cometgate::identity::SimpleRequest;
-use cometgate::{Identity, Rejection, UidMapping};
+use cometgate::{Identity, Principal, Rejection, UidMapError, UidMapper, UidMapping};
 use cometgate_jwt::{Auth0, Clerk, Firebase, JwtIdentity, Oidc, SharedSecret, Supabase};
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
@@ -100,6 +100,30 @@ impl<'a> Target<'a> {
             "{name}"
         );
         assert_eq!(principal.issuer(), self.identity.issuer(), "{name}");
+        assert_eq!(
+            Some(principal.issuer()),
+            self.claims["iss"].as_str(),
+            "{name}"
+        );
+        // The suggested mapper is single_issuer(the `iss` just verified, the provider's mapping):
+        // the UID is the mapped subject alone, and any other issuer is refused.
+        let mapper = self
+            .identity
+            .uid_mapper()
+            .expect("providers suggest a mapper");
+        assert_eq!(
+            mapper.map(&principal),
+            UidMapper::shared_namespace(self.identity.uid_mapping()).map(&principal),
+            "{name}"
+        );
+        let elsewhere = Principal::new("https://evil.example", principal.subject());
+        assert!(
+            matches!(
+                mapper.map(&elsewhere),
+                Err(UidMapError::UnknownIssuer { .. })
+            ),
+            "{name}"
+        );
 
         let now = now();
         self.rejects_with("expired", json!({"exp": now - 3600}))

@@ -2,9 +2,14 @@
 //!
 //! Transport errors, timeouts and `5xx` answers are retried with exponential backoff — by default
 //! after 1 s, 2 s and 4 s, each stretched by up to 25 % random jitter, so at most 4 attempts.
-//! `4xx` answers are **never** retried (`429` included: its `Retry-After` is kept on the error
-//! for the caller). An overall deadline caps the whole operation, retries included: a wait that
-//! would end past the deadline is not started, and an attempt in flight is cut at the deadline.
+//! A `503` with a `Retry-After` waits max(backoff, `Retry-After`). `4xx` answers are **never**
+//! retried (`429` included: it opens the client's rate-limit window, see
+//! [`Client`](crate::client::Client)). An overall deadline caps the whole operation, retries
+//! included: a wait that would end past the deadline is not started, and an attempt in flight
+//! is cut at the deadline.
+//!
+//! Durations are clamped to [`RetryPolicy::MAX_DURATION`] (one hour) when the policy is built, and
+//! every computation on them saturates, so no policy, however large, can panic a request.
 //!
 //! Time goes through a [`Timer`], so tests can run the schedule without sleeping:
 //!
@@ -56,6 +61,19 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The longest initial delay, wait and deadline a policy holds; longer ones are clamped to
+    /// it. No token request should wait longer, and it keeps `Instant` arithmetic far from
+    /// overflow.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cometgate::retry::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::builder().deadline(Duration::MAX).build();
+    /// assert_eq!(policy.deadline(), RetryPolicy::MAX_DURATION);
+    /// ```
+    pub const MAX_DURATION: Duration = Duration::from_secs(60 * 60);
+
     /// Starts from the default policy.
     pub fn builder() -> RetryPolicyBuilder {
         RetryPolicyBuilder {
@@ -63,11 +81,12 @@ impl RetryPolicy {
         }
     }
 
-    /// A policy that never retries (one attempt), with the given deadline.
+    /// A policy that never retries (one attempt), with the given deadline (at most
+    /// [`MAX_DURATION`](Self::MAX_DURATION)).
     pub fn no_retry(deadline: Duration) -> Self {
         Self {
             max_retries: 0,
-            deadline,
+            deadline: deadline.min(Self::MAX_DURATION),
             ..Self::default()
         }
     }
@@ -83,11 +102,12 @@ impl RetryPolicy {
     }
 
     /// The wait before retry number `retry` (0 for the first retry), before jitter, or `None`
-    /// when no retry is left.
+    /// when no retry is left. At most [`MAX_DURATION`](Self::MAX_DURATION).
     pub fn base_delay(&self, retry: u32) -> Option<Duration> {
         (retry < self.max_retries).then(|| {
             self.initial_delay
                 .saturating_mul(self.factor.saturating_pow(retry))
+                .min(Self::MAX_DURATION)
         })
     }
 
@@ -99,7 +119,10 @@ impl RetryPolicy {
         } else {
             0.0
         };
-        Some(base.mul_f64(1.0 + stretch))
+        // `base` is at most an hour and `stretch` in [0, 1): no overflow, but checked anyway
+        // (`Duration::mul_f64` panics where this saturates).
+        let extra = Duration::try_from_secs_f64(base.as_secs_f64() * stretch).unwrap_or_default();
+        Some(base.saturating_add(extra))
     }
 }
 
@@ -110,10 +133,11 @@ pub struct RetryPolicyBuilder {
 }
 
 impl RetryPolicyBuilder {
-    /// The wait before the first retry (default 1 s).
+    /// The wait before the first retry (default 1 s; at most
+    /// [`RetryPolicy::MAX_DURATION`]).
     #[must_use]
     pub fn initial_delay(mut self, delay: Duration) -> Self {
-        self.policy.initial_delay = delay;
+        self.policy.initial_delay = delay.min(RetryPolicy::MAX_DURATION);
         self
     }
 
@@ -142,10 +166,11 @@ impl RetryPolicyBuilder {
         self
     }
 
-    /// The cap on the whole operation, retries included (default 15 s).
+    /// The cap on the whole operation, retries included (default 15 s; at most
+    /// [`RetryPolicy::MAX_DURATION`]).
     #[must_use]
     pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.policy.deadline = deadline;
+        self.policy.deadline = deadline.min(RetryPolicy::MAX_DURATION);
         self
     }
 
@@ -153,6 +178,24 @@ impl RetryPolicyBuilder {
     pub fn build(self) -> RetryPolicy {
         self.policy
     }
+}
+
+/// `now + duration`, or the latest instant within reach when that overflows (the far future,
+/// as far as a deadline is concerned), instead of `Instant + Duration`'s panic.
+pub(crate) fn saturating_add(now: Instant, duration: Duration) -> Instant {
+    if let Some(later) = now.checked_add(duration) {
+        return later;
+    }
+    // Halve until it fits: at most 64 steps, and never reached with clamped durations.
+    let mut step = duration;
+    let mut later = now;
+    while !step.is_zero() {
+        step /= 2;
+        if let Some(t) = later.checked_add(step) {
+            later = t;
+        }
+    }
+    later
 }
 
 /// A boxed, `Send` future returned by [`Timer::sleep`].
@@ -214,7 +257,10 @@ impl ManualTimer {
     }
 
     fn total(&self) -> Duration {
-        self.sleeps().iter().sum()
+        // `Sum` panics on overflow; a test may well sleep `Duration::MAX`.
+        self.sleeps()
+            .iter()
+            .fold(Duration::ZERO, |total, d| total.saturating_add(*d))
     }
 }
 
@@ -228,7 +274,7 @@ impl fmt::Debug for ManualTimer {
 
 impl Timer for ManualTimer {
     fn now(&self) -> Instant {
-        Instant::now() + self.total()
+        saturating_add(Instant::now(), self.total())
     }
 
     fn sleep(&self, duration: Duration) -> Sleep {
@@ -264,6 +310,44 @@ mod tests {
                 assert!(d >= b && d < b.mul_f64(1.25), "{d:?} vs {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn huge_durations_are_clamped_to_an_hour() {
+        let p = RetryPolicy::builder()
+            .initial_delay(Duration::MAX)
+            .factor(u32::MAX)
+            .jitter(1.0)
+            .deadline(Duration::MAX)
+            .build();
+        assert_eq!(p.deadline(), RetryPolicy::MAX_DURATION);
+        assert_eq!(p.base_delay(2), Some(RetryPolicy::MAX_DURATION));
+        assert!(p.delay(2).unwrap() < RetryPolicy::MAX_DURATION * 2);
+        assert_eq!(
+            RetryPolicy::no_retry(Duration::MAX).deadline(),
+            RetryPolicy::MAX_DURATION
+        );
+    }
+
+    #[test]
+    fn instants_saturate_instead_of_panicking() {
+        let now = Instant::now();
+        let far = saturating_add(now, Duration::MAX);
+        assert!(far > now + Duration::from_secs(86_400 * 365));
+        assert_eq!(
+            saturating_add(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
+
+        let timer = ManualTimer::new();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            timer.sleep(Duration::MAX).await;
+            timer.sleep(Duration::MAX).await;
+        });
+        assert!(timer.now() > now);
     }
 
     #[test]

@@ -271,13 +271,14 @@ async fn errors_carry_status_code_and_retry_after() {
         (e.status(), e.code()),
         (Some(401), Some("AUTH_ERR_APIKEY_NOT_FOUND"))
     );
-    let e = err("d").await;
-    assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
-    assert!(!e.is_retryable(), "429 is never retried");
     assert_eq!(err("e").await.status(), Some(402));
     assert_eq!(err("f").await.code(), Some("AUTH_ERR_NO_ACCESS"));
     let e = err("g").await;
     assert_eq!((e.status(), e.code()), (Some(404), None));
+    // Last: a 429 opens a window in which this client sends nothing (tests/rate_limit.rs).
+    let e = err("d").await;
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+    assert!(!e.is_retryable(), "429 is never retried");
 }
 
 #[tokio::test]
@@ -480,8 +481,78 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+fn any_duration() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        Just(Duration::ZERO),
+        Just(Duration::MAX),
+        (0u64..20_000).prop_map(Duration::from_millis),
+        (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+    ]
+}
+
+/// Any policy: arbitrary durations, factors and jitter, and `retries` retries.
+fn any_policy(retries: impl Strategy<Value = u32>) -> impl Strategy<Value = RetryPolicy> {
+    (
+        any_duration(),
+        any::<u32>(),
+        retries,
+        prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), 0.0..1.0],
+        any_duration(),
+    )
+        .prop_map(|(initial, factor, retries, jitter, deadline)| {
+            RetryPolicy::builder()
+                .initial_delay(initial)
+                .factor(factor)
+                .max_retries(retries)
+                .jitter(jitter)
+                .deadline(deadline)
+                .build()
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_policy_computes_its_schedule_without_panicking(
+        policy in any_policy(any::<u32>()),
+        retry in prop_oneof![0u32..70, any::<u32>()],
+    ) {
+        let base = policy.base_delay(retry);
+        let delay = policy.delay(retry);
+        prop_assert_eq!(base.is_some(), delay.is_some());
+        if let (Some(base), Some(delay)) = (base, delay) {
+            prop_assert!(delay >= base && delay <= base * 2, "{delay:?} from {base:?}");
+        }
+        prop_assert!(policy.deadline() <= RetryPolicy::MAX_DURATION);
+    }
+
+    /// Few retries, so that a case ends quickly; the waits go through the `ManualTimer`.
+    #[test]
+    fn any_policy_runs_its_schedule_without_panicking(policy in any_policy(0u32..6)) {
+        let attempts = policy.max_attempts() as usize;
+        runtime().block_on(async {
+            let server = MockServer::start().await;
+            Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+            let timer = ManualTimer::new();
+            let c = Client::builder(config(&server, KEY))
+                .retry_policy(policy.clone())
+                .timer(timer.clone())
+                .build()
+                .unwrap();
+            let e = c.create_auth_token(&uid("a")).await.unwrap_err();
+            assert!(e.status() == Some(503) || e.is_deadline(), "{e:?}");
+            let sent = server.received_requests().await.unwrap().len();
+            assert!(sent <= attempts, "{sent} requests");
+            assert!(sent > 0 || e.is_deadline(), "no request, yet {e:?}");
+            // Every wait that was started ended before the deadline.
+            let waited = timer.sleeps().iter().fold(Duration::ZERO, |a, d| a.saturating_add(*d));
+            assert!(
+                waited.is_zero() || waited < c.retry_policy().deadline(),
+                "{waited:?} for {policy:?}"
+            );
+        });
+    }
 
     #[test]
     fn four_hundreds_are_never_retried(status in 400u16..500) {
@@ -493,6 +564,52 @@ proptest! {
             assert_eq!(e.status(), Some(status));
             assert_eq!(server.received_requests().await.unwrap().len(), 1);
         });
+    }
+
+    #[test]
+    fn upstream_text_is_escaped_bounded_and_free_of_the_key(
+        key in "[0-9a-f]{10,40}",
+        mask in 0usize..40,
+        mask_char in prop::sample::select(vec!['*', 'x', '#', '•']),
+        upper in any::<bool>(),
+        // No hex digits in the noise, so a key fragment can only come from the echo.
+        before in r"[g-zG-Z \r\n\t\x{1b}\[\]\x{202e}\x{200b}\x{85}]{0,30}",
+        after in r"[g-zG-Z \r\n\t\x{1b}\[\]\x{202e}\x{200b}\x{85}]{0,30}",
+        filler in 0usize..2_000,
+        status in 400u16..600,
+    ) {
+        let echo = format!("{}{}{}", &key[..5], mask_char.to_string().repeat(mask), &key[key.len() - 5..]);
+        let echo = if upper { echo.to_ascii_uppercase() } else { echo };
+        let message = format!("{before}{echo}{after}{}", "q".repeat(filler));
+        let code = format!("{before}ERR{after}{echo}");
+        let e = runtime().block_on(async {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .respond_with(cc_error(status, &code, &message))
+                .mount(&server)
+                .await;
+            Client::builder(config(&server, &key))
+                .timer(ManualTimer::new())
+                .build()
+                .unwrap()
+                .create_auth_token(&uid("a"))
+                .await
+                .unwrap_err()
+        });
+        let shown = [
+            (e.to_string(), 500),
+            (e.upstream_message().unwrap_or_default().to_owned(), 300),
+            (e.code().unwrap_or_default().to_owned(), 64),
+        ];
+        for (text, bound) in shown {
+            let lower = text.to_ascii_lowercase();
+            prop_assert!(!lower.contains(&key[..5]) && !lower.contains(&key[key.len() - 5..]), "{text:?}");
+            prop_assert!(
+                !text.chars().any(|c| c.is_control() || matches!(c, '\u{202e}' | '\u{200b}')),
+                "{text:?}"
+            );
+            prop_assert!(text.chars().count() <= bound, "{} chars: {text:?}", text.chars().count());
+        }
     }
 
     #[test]

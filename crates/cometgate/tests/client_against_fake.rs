@@ -6,6 +6,10 @@ use cometgate::retry::ManualTimer;
 use cometgate::{Config, Region, Uid};
 
 fn client_for(cc: &FakeCometChat) -> Client {
+    client_with_timer(cc, ManualTimer::new())
+}
+
+fn client_with_timer(cc: &FakeCometChat, timer: ManualTimer) -> Client {
     let config = Config::builder()
         .app_id(cc.app_id())
         .region(Region::Us)
@@ -13,10 +17,7 @@ fn client_for(cc: &FakeCometChat) -> Client {
         .api_base(cc.base_url())
         .build()
         .unwrap();
-    Client::builder(config)
-        .timer(ManualTimer::new())
-        .build()
-        .unwrap()
+    Client::builder(config).timer(timer).build().unwrap()
 }
 
 #[tokio::test]
@@ -119,4 +120,54 @@ async fn mints_after_creating_the_user() {
     );
     assert_eq!(cc.count("POST /users/{uid}/auth_tokens"), 2);
     cc.assert_secret_never_sent(cc.api_key());
+}
+
+/// End to end through the gate (the vend layer maps a client `429` to `503` +
+/// `Retry-After`): after CometChat's 429, another user's mint answers 503 with the rest of the
+/// window and CometChat is not called; once the window is over, mints go through.
+#[tokio::test]
+async fn the_gate_answers_503_with_the_remaining_window_without_calling_cometchat() {
+    use cometgate::retry::Timer;
+    use cometgate::{Gate, Principal};
+
+    const MINT: &str = "POST /users/{uid}/auth_tokens";
+    let cc = FakeCometChat::start().await;
+    let timer = ManualTimer::new();
+    let gate = Gate::builder()
+        .client(client_with_timer(&cc, timer.clone()))
+        .build()
+        .unwrap();
+    let retry_after = |answer: &cometgate::Answer| -> u64 {
+        answer
+            .header("retry-after")
+            .and_then(|value| value.parse().ok())
+            .expect("a whole-second Retry-After")
+    };
+    let endpoint = cometgate::Endpoint::new(gate);
+    let request = cometgate::identity::SimpleRequest::post("/cometchat-token");
+    // The caller as an app's own extractor would identify it.
+    let mint = |sub: &'static str| {
+        let mut call = endpoint.route(&request).expect("the token route");
+        call.identified(Ok(Principal::new("https://idp.example", sub)));
+        call.answer(cometgate::endpoint::BodyRead::Skipped)
+    };
+
+    cc.push_faults(MINT, [Fault::too_many_requests(7)]);
+    let first = mint("ann").await;
+    assert_eq!((first.status(), retry_after(&first)), (503, 7));
+    assert_eq!(cc.count(MINT), 1);
+
+    timer.sleep(std::time::Duration::from_secs(3)).await;
+    let second = mint("bob").await;
+    assert_eq!(second.status(), 503, "{second:?}");
+    assert!((1..=4).contains(&retry_after(&second)), "{second:?}");
+    assert_eq!(
+        cc.count(MINT),
+        1,
+        "CometChat was called inside its 429 window"
+    );
+
+    timer.sleep(std::time::Duration::from_secs(4)).await;
+    let third = mint("bob").await;
+    assert_eq!(third.status(), 200, "{third:?}");
 }

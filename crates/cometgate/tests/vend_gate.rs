@@ -81,7 +81,7 @@ fn builder(config: Config) -> GateBuilder<TestAuth> {
     Gate::builder()
         .config(config)
         .identity(TestAuth)
-        .uid_mapper(UidMapper::new(UidMapping::Readable))
+        .uid_mapper(UidMapper::shared_namespace(UidMapping::Readable))
         .retry_policy(
             RetryPolicy::builder()
                 .initial_delay(Duration::from_millis(10))

@@ -91,7 +91,7 @@ pub async fn fake_and_gate() -> (FakeCometChat, Gate<BearerUser>) {
     let gate = Gate::builder()
         .config(config(&fake))
         .identity(BearerUser)
-        .uid_mapper(UidMapper::new(UidMapping::Readable))
+        .uid_mapper(UidMapper::shared_namespace(UidMapping::Readable))
         .per_user_limit(RateLimit::per_minute(10_000).with_burst(10_000))
         .build()
         .unwrap();
@@ -102,7 +102,7 @@ pub async fn fake_and_gate() -> (FakeCometChat, Gate<BearerUser>) {
 pub fn extractor_gate(fake: &FakeCometChat) -> Gate {
     Gate::builder()
         .config(config(fake))
-        .uid_mapper(UidMapper::new(UidMapping::Readable))
+        .uid_mapper(UidMapper::shared_namespace(UidMapping::Readable))
         .build()
         .unwrap()
 }

@@ -95,7 +95,7 @@ pub async fn fake_and_gate() -> (FakeCometChat, Gate<BearerUser>) {
     let gate = Gate::builder()
         .config(config(&fake))
         .identity(BearerUser)
-        .uid_mapper(UidMapper::new(UidMapping::Readable))
+        .uid_mapper(UidMapper::shared_namespace(UidMapping::Readable))
         .build()
         .unwrap();
     (fake, gate)
@@ -106,7 +106,7 @@ pub async fn fake_and_plain_gate() -> (FakeCometChat, Gate) {
     let fake = FakeCometChat::start().await;
     let gate = Gate::builder()
         .config(config(&fake))
-        .uid_mapper(UidMapper::new(UidMapping::Readable))
+        .uid_mapper(UidMapper::shared_namespace(UidMapping::Readable))
         .build()
         .unwrap();
     (fake, gate)

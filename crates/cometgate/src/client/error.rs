@@ -7,8 +7,11 @@ use std::time::Duration;
 /// Why a CometChat call failed.
 ///
 /// Opaque, in the `reqwest` style: ask it questions with the predicates ([`status`](Self::status),
-/// [`code`](Self::code), [`is_retryable`](Self::is_retryable), …). It never contains the REST API
-/// key: upstream messages are scrubbed of it before they are stored.
+/// [`code`](Self::code), [`is_retryable`](Self::is_retryable), …). Its text is safe for a log
+/// line: CometChat's code and message are stored only after every word holding the REST API key
+/// or CometChat's masked echo of it (its first or last five characters) is replaced by
+/// `[REDACTED]`, control and invisible formatting characters are escaped (`\r`, `\n`,
+/// `\u{1b}`, …), and they are cut to 64 and 300 characters.
 ///
 /// ```
 /// # async fn demo(client: cometgate::client::Client, uid: cometgate::Uid) {
@@ -37,6 +40,9 @@ pub(crate) enum Kind {
         message: Option<String>,
         retry_after: Option<Duration>,
     },
+    /// No request was sent: CometChat's `429` window (see [`Client`](super::Client)) has this
+    /// much left.
+    Cooldown { remaining: Duration },
     /// The request timed out.
     Timeout,
     /// The connection could not be made.
@@ -96,15 +102,18 @@ impl Error {
     }
 
     /// The HTTP status CometChat answered with, if it answered (also for the last attempt
-    /// before a deadline).
+    /// before a deadline). For a call that failed fast inside a `429` window
+    /// ([`is_cooldown`](Self::is_cooldown)) it is `429`: the answer still in force.
     pub fn status(&self) -> Option<u16> {
-        match self.api() {
-            Some(Kind::Api { status, .. }) => Some(*status),
+        match (&self.inner.kind, self.api()) {
+            (Kind::Cooldown { .. }, _) => Some(429),
+            (_, Some(Kind::Api { status, .. })) => Some(*status),
             _ => None,
         }
     }
 
-    /// CometChat's error `code`, e.g. `ERR_UID_NOT_FOUND` (see [`codes`]).
+    /// CometChat's error `code`, e.g. `ERR_UID_NOT_FOUND` (see [`codes`]); made log-safe like
+    /// the message.
     pub fn code(&self) -> Option<&str> {
         match self.api() {
             Some(Kind::Api { code, .. }) => code.as_deref(),
@@ -112,7 +121,8 @@ impl Error {
         }
     }
 
-    /// CometChat's error message, for logs (never shown to end users by cometgate).
+    /// CometChat's error message, for logs (never shown to end users by cometgate): scrubbed of
+    /// the key, escaped and bounded (see [`Error`]).
     pub fn upstream_message(&self) -> Option<&str> {
         match self.api() {
             Some(Kind::Api { message, .. }) => message.as_deref(),
@@ -139,6 +149,21 @@ impl Error {
         }
     }
 
+    /// CometChat's rate limit refused the call: it answered `429`, or the call failed fast,
+    /// without a request, inside the window of an earlier `429`
+    /// ([`is_cooldown`](Self::is_cooldown)). [`retry_after`](Self::retry_after) says how long to
+    /// wait.
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(429)
+    }
+
+    /// The call failed fast, **without a request**, because an earlier call through the same
+    /// client got a `429` whose window is still open; [`retry_after`](Self::retry_after) is the
+    /// rest of that window. See [`Client`](super::Client) for the window's bounds.
+    pub fn is_cooldown(&self) -> bool {
+        matches!(self.inner.kind, Kind::Cooldown { .. })
+    }
+
     /// The connection to CometChat could not be made.
     pub fn is_connect(&self) -> bool {
         matches!(self.inner.kind, Kind::Connect)
@@ -159,14 +184,17 @@ impl Error {
         match &self.inner.kind {
             Kind::Api { status, .. } => *status >= 500,
             Kind::Timeout | Kind::Connect | Kind::Transport => true,
-            Kind::Decode { .. } | Kind::Deadline { .. } => false,
+            Kind::Cooldown { .. } | Kind::Decode { .. } | Kind::Deadline { .. } => false,
         }
     }
 
-    /// The `Retry-After` CometChat sent with a `429` (or `503`), in whole seconds.
+    /// How long CometChat asked to wait. For a `429`: the window it opened (its `Retry-After`
+    /// in whole seconds, 1 s when missing or unreadable, at most 60 s); for a call that failed
+    /// fast inside that window: the rest of it; for a `503`: its `Retry-After`, if readable.
     pub fn retry_after(&self) -> Option<Duration> {
-        match self.api() {
-            Some(Kind::Api { retry_after, .. }) => *retry_after,
+        match (&self.inner.kind, self.api()) {
+            (Kind::Cooldown { remaining }, _) => Some(*remaining),
+            (_, Some(Kind::Api { retry_after, .. })) => *retry_after,
             _ => None,
         }
     }
@@ -190,6 +218,11 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Kind::Cooldown { remaining } => write!(
+                f,
+                "not sent: CometChat answered 429 and its Retry-After window has {} ms left",
+                remaining.as_millis()
+            ),
             Kind::Timeout => f.write_str("the request to CometChat timed out"),
             Kind::Connect => f.write_str("could not connect to CometChat"),
             Kind::Transport => f.write_str("the request to CometChat failed in transport"),

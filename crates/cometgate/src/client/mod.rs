@@ -2,7 +2,9 @@
 //!
 //! Every call sends the server-only REST API key in the `apikey` header (marked sensitive), only
 //! to the configured host (redirects are never followed), and retries transport failures,
-//! timeouts and `5xx` answers by the [`RetryPolicy`] — never `4xx`.
+//! timeouts and `5xx` answers by the [`RetryPolicy`] — never `4xx`. What CometChat says in an
+//! error is made safe for logs before it is kept (see [`Error`]); auth tokens in a logged path
+//! are shortened to their log-safe prefix.
 //!
 //! ```no_run
 //! use cometgate::{Config, Uid, client::Client};
@@ -17,8 +19,10 @@
 //! The crate's tests run every call against a real loopback server; see
 //! `crates/cometgate/tests/client.rs`.
 
+mod cooldown;
 mod error;
 mod types;
+mod upstream_text;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +35,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+pub use cooldown::{DEFAULT_RATE_LIMIT_WINDOW, MAX_RATE_LIMIT_WINDOW};
 pub use error::{Error, codes};
 pub use types::{
     AuthToken, DeleteMode, NewUser, Page, PageMeta, PageRequest, Pagination, TokenValue,
@@ -38,8 +43,9 @@ pub use types::{
 };
 
 use crate::config::Config;
-use crate::retry::{RetryPolicy, Timer, TokioTimer};
+use crate::retry::{self, RetryPolicy, Timer, TokioTimer};
 use crate::uid::Uid;
+use cooldown::Cooldown;
 use error::Kind;
 
 /// Why a [`Client`] could not be built.
@@ -48,6 +54,18 @@ use error::Kind;
 pub struct BuildError(#[source] reqwest::Error);
 
 /// A CometChat REST API client. Cheap to clone (it shares one connection pool).
+///
+/// # CometChat's rate limit
+///
+/// After a `429`, every call through this client and its clones — other users' included —
+/// fails fast, **without a request**, until the `Retry-After` window has passed: the error
+/// [`is_cooldown`](Error::is_cooldown), its [`status`](Error::status) is `429` and its
+/// [`retry_after`](Error::retry_after) the rest of the window. The window is the `Retry-After`
+/// in seconds, [`DEFAULT_RATE_LIMIT_WINDOW`] when it is missing or unreadable (an HTTP date
+/// counts as unreadable: CometChat sends seconds), at most [`MAX_RATE_LIMIT_WINDOW`];
+/// `Retry-After: 0` opens none. A `503` with a `Retry-After` is retried after
+/// max(backoff, `Retry-After`) when that wait fits the deadline, and given up as a deadline
+/// otherwise.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -59,6 +77,7 @@ struct Inner {
     retry: RetryPolicy,
     timer: Arc<dyn Timer>,
     request_timeout: Duration,
+    cooldown: Cooldown,
 }
 
 impl std::fmt::Debug for Client {
@@ -134,6 +153,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 timer: self.timer,
                 request_timeout: self.request_timeout,
+                cooldown: Cooldown::default(),
             }),
         })
     }
@@ -197,6 +217,12 @@ impl Client {
     /// The retry policy in force.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    /// The rest of CometChat's `429` window, during which every call fails fast without a
+    /// request, or `None` when calls go out (see [the rate limit](Client#cometchats-rate-limit)).
+    pub fn rate_limit_remaining(&self) -> Option<Duration> {
+        self.inner.cooldown.remaining(self.inner.timer.now())
     }
 
     /// `POST /users`: creates a user.
@@ -345,13 +371,18 @@ impl Client {
         let policy = &self.inner.retry;
         let timer = &self.inner.timer;
         let started = timer.now();
-        let deadline = started + policy.deadline();
+        let deadline = retry::saturating_add(started, policy.deadline());
         let mut retried = false;
         let mut attempt = 0u32;
         loop {
             let remaining = deadline.saturating_duration_since(timer.now());
             if remaining.is_zero() {
                 return Err((Error::deadline(None), retried));
+            }
+            // Checked before every attempt: another flight may have hit a 429 meanwhile.
+            if let Some(left) = self.rate_limit_remaining() {
+                tracing::debug!(%method, path = %log_path(&url), wait_ms = left.as_millis() as u64, "CometChat's 429 window is open: not calling");
+                return Err((Error::new(Kind::Cooldown { remaining: left }), retried));
             }
             // One timer bounds the attempt (body included): the request timeout, or the
             // deadline when it comes first. (reqwest's own `timeout` is not set: a second
@@ -372,17 +403,22 @@ impl Client {
                 Err(e) if !e.is_retryable() => return Err((e, retried)),
                 Err(e) => e,
             };
-            let Some(delay) = policy.delay(attempt) else {
-                tracing::warn!(%method, path = url.path(), attempts = attempt + 1, error = %error, "CometChat call failed; no retries left");
+            let Some(backoff) = policy.delay(attempt) else {
+                tracing::warn!(%method, path = %log_path(&url), attempts = attempt.saturating_add(1), error = %error, "CometChat call failed; no retries left");
                 return Err((error, true));
             };
-            if timer.now() + delay >= deadline {
-                tracing::warn!(%method, path = url.path(), attempts = attempt + 1, error = %error, "CometChat call failed; the next retry would pass the deadline");
+            // A 503 that names its own wait is honoured, if the wait fits the deadline.
+            let delay = match (error.status(), error.retry_after()) {
+                (Some(503), Some(asked)) => backoff.max(asked),
+                _ => backoff,
+            };
+            if deadline.saturating_duration_since(timer.now()) <= delay {
+                tracing::warn!(%method, path = %log_path(&url), attempts = attempt.saturating_add(1), error = %error, "CometChat call failed; the next retry would pass the deadline");
                 return Err((Error::deadline(Some(error)), true));
             }
-            tracing::info!(%method, path = url.path(), attempt = attempt + 1, status = error.status(), delay_ms = delay.as_millis() as u64, error = %error, "retrying CometChat call");
+            tracing::info!(%method, path = %log_path(&url), attempt = attempt.saturating_add(1), status = error.status(), delay_ms = delay.as_millis() as u64, error = %error, "retrying CometChat call");
             retried = true;
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
             timer.sleep(delay).await;
         }
     }
@@ -396,12 +432,21 @@ impl Client {
         }
         let response = request.send().await.map_err(transport_error)?;
         let status = response.status();
-        let retry_after = response
+        let mut retry_after = response
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let window = cooldown::window(retry_after);
+            self.inner.cooldown.open(self.inner.timer.now(), window);
+            tracing::warn!(
+                wait_ms = window.as_millis() as u64,
+                "CometChat answered 429: calls through this client fail fast until its Retry-After window ends"
+            );
+            retry_after = Some(window);
+        }
         let bytes = response.bytes().await.map_err(transport_error)?;
         if status.is_success() {
             return Ok(bytes);
@@ -410,24 +455,36 @@ impl Client {
             Ok(ErrorEnvelope { error }) => (error.code, error.message),
             Err(_) => (None, None),
         };
+        // Made safe before they are stored: they reach log lines and `Display` from here.
+        let key = self.inner.config.rest_api_key().expose_secret();
         Err(Error::new(Kind::Api {
             status: status.as_u16(),
-            code: code.map(|c| self.scrub(c)),
-            message: message.map(|m| self.scrub(m)),
+            code: code.map(|c| upstream_text::sanitize(&c, key, upstream_text::MAX_CODE_CHARS)),
+            message: message
+                .map(|m| upstream_text::sanitize(&m, key, upstream_text::MAX_MESSAGE_CHARS)),
             retry_after,
         }))
     }
+}
 
-    /// Removes the REST API key from text that came from upstream, in case a misbehaving
-    /// server echoes it.
-    fn scrub(&self, text: String) -> String {
-        let key = self.inner.config.rest_api_key().expose_secret();
-        if !key.is_empty() && text.contains(key) {
-            text.replace(key, "[REDACTED]")
+/// The path for a log line: an auth token in it (the token routes) is a credential, so only
+/// its log-safe prefix is shown.
+fn log_path(url: &Url) -> String {
+    let Some(segments) = url.path_segments() else {
+        return url.path().to_owned();
+    };
+    let mut path = String::new();
+    let mut after_tokens = false;
+    for segment in segments {
+        path.push('/');
+        if after_tokens {
+            path.push_str(&TokenValue::new(segment).redacted());
         } else {
-            text
+            path.push_str(segment);
         }
+        after_tokens = segment == "auth_tokens";
     }
+    path
 }
 
 fn json_body(value: &impl Serialize) -> Bytes {
