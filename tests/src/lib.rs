@@ -267,5 +267,6 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
+mod readmes;
 #[doc(hidden)]
 pub mod suite;
