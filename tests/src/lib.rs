@@ -318,6 +318,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
+mod readmes;
 #[doc(hidden)]
 pub mod contract;
 #[doc(hidden)]

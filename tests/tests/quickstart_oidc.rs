@@ -121,7 +121,7 @@ fn a_half_configured_oidc_switch_says_what_is_missing() {
             .rest_api_key("k")
             .build()
             .unwrap(),
-        &short_secret.auth,
+        &short_secret,
     )
     .unwrap_err()
     .to_string();

@@ -18,6 +18,12 @@
 //! | `AUTH_JWKS_URL` | with `AUTH_ISSUER`: the issuer's JWKS URL | OIDC discovery |
 //! | `COMETCHAT_APP_ID`, `COMETCHAT_REGION`, `COMETCHAT_REST_API_KEY` | a real CometChat app | unset: embedded fake |
 //! | `COMETCHAT_API_BASE` | another CometChat API base, e.g. a separately started `cometchat-fake` binary (then set the three above to its app id, region and key) | the app's region |
+//! | `COMETGATE_PER_USER_LIMIT` | new token mints per user: `<n>/<s\|min\|h>` with an optional `,burst=<b>`, or `off` | `10/min,burst=5` |
+//! | `COMETGATE_UPSTREAM_BUDGET` | calls to CometChat for the whole app, same syntax | `1000/min,burst=100` |
+//!
+//! A malformed limit stops the start with an error naming the variable. Demo tokens are HS256
+//! JWTs with `iss` = `https://quickstart.cometgate.example` and `aud` = `cometgate-quickstart`
+//! ([`demo_auth::ISSUER`], [`demo_auth::AUDIENCE`]), a `sub` (the UID) and an `exp`.
 //!
 //! The pieces are public so that tests (and you) can drive them: [`routes`] adds the app's
 //! routes and the token endpoint to an `App`, [`Settings`] reads the environment, [`start`]
@@ -109,7 +115,7 @@ impl Running {
 pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let (listener, addr) = settings.bind()?;
     let (config, fake, cometchat) = quickstart_common::cometchat(&settings.upstream).await?;
-    let endpoint = TokenEndpoint::new(quickstart_common::gate(config, &settings.auth)?);
+    let endpoint = TokenEndpoint::new(quickstart_common::gate(config, &settings)?);
 
     let server = HttpServer::new(move || App::new().configure(routes(&endpoint)))
         // Ctrl-C is handled by `main`, which then calls `Running::shutdown`.

@@ -8,7 +8,8 @@
 /// Expands to the quickstart contract tests for the quickstart crate `$krate`: the printed
 /// `curl` flow works on the embedded fake (200 with `Cache-Control: no-store`, just-in-time
 /// provisioning, pass-through route, 401 problems without upstream calls), a separately
-/// started fake with a fixed secret works, and bad settings say what is wrong.
+/// started fake with a fixed secret works, bad settings say what is wrong, and the limits from
+/// `COMETGATE_PER_USER_LIMIT` and `COMETGATE_UPSTREAM_BUDGET` are in force.
 #[macro_export]
 macro_rules! contract_tests {
     ($krate:ident) => {
@@ -144,6 +145,88 @@ macro_rules! contract_tests {
                 [body["authToken"].as_str().unwrap()]
             );
             running.shutdown().await.unwrap();
+        }
+
+        /// Posts the printed token command once; `(status, problem type, Retry-After)`.
+        async fn mint(url: &str, token: &str) -> (u16, Option<String>, Option<u64>) {
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+            let body: Value = response.json().await.unwrap();
+            let problem_type = body["type"].as_str().map(str::to_owned);
+            (status, problem_type, retry_after)
+        }
+
+        #[tokio::test]
+        async fn a_tight_per_user_limit_refuses_the_second_mint() {
+            let running =
+                start_with(&[("PORT", "0"), ("COMETGATE_PER_USER_LIMIT", "1/min,burst=1")]).await;
+            let (url, token) = printed_token_command(running.banner());
+            let fake = running.fake().unwrap();
+
+            assert_eq!(mint(&url, &token).await.0, 200);
+            let calls = fake.journal().len();
+            let (status, problem_type, retry_after) = mint(&url, &token).await;
+            assert_eq!(status, 429);
+            assert_eq!(
+                problem_type.as_deref(),
+                Some("https://cometgate.dev/problems/rate-limited")
+            );
+            // One cell per minute: the next one is most of a minute away.
+            let retry_after = retry_after.expect("a 429 says when to retry");
+            assert!(
+                (30..=60).contains(&retry_after),
+                "Retry-After: {retry_after}"
+            );
+            assert_eq!(fake.journal().len(), calls, "a refused mint calls no one");
+            running.shutdown().await.unwrap();
+        }
+
+        #[tokio::test]
+        async fn a_tight_upstream_budget_refuses_the_second_call() {
+            let running = start_with(&[
+                ("PORT", "0"),
+                ("COMETGATE_UPSTREAM_BUDGET", "1/min,burst=1"),
+            ])
+            .await;
+            let (url, token) = printed_token_command(running.banner());
+            let fake = running.fake().unwrap();
+            // Known to CometChat already, so the first mint is one call.
+            fake.seed_user(cometchat_fake::FakeUser::new(DEMO_USER, "Alice"));
+
+            assert_eq!(mint(&url, &token).await.0, 200);
+            let (status, problem_type, retry_after) = mint(&url, &token).await;
+            assert_eq!(status, 503);
+            assert_eq!(
+                problem_type.as_deref(),
+                Some("https://cometgate.dev/problems/upstream-budget-exhausted")
+            );
+            assert!(retry_after.is_some_and(|s| s >= 1));
+            assert_eq!(fake.count("POST /users/{uid}/auth_tokens"), 1);
+            running.shutdown().await.unwrap();
+        }
+
+        #[test]
+        fn a_bad_limit_fails_startup_naming_the_variable() {
+            for var in ["COMETGATE_PER_USER_LIMIT", "COMETGATE_UPSTREAM_BUDGET"] {
+                for value in ["10/week", "0/min", "5/min,burst=-1", "fast"] {
+                    let error = Settings::from_lookup(|n| (n == var).then(|| value.into()))
+                        .expect_err(value)
+                        .to_string();
+                    assert!(error.starts_with(&format!("{var}: ")), "{error}");
+                }
+            }
+            // Empty is unset: the defaults.
+            let empty = Settings::from_lookup(|n| n.starts_with("COMETGATE_").then(String::new));
+            assert_eq!(empty.unwrap().limits, Default::default());
         }
 
         #[test]

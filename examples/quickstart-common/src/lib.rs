@@ -4,7 +4,8 @@
 //! that they honour one contract: the demo app's own authentication ([`demo_auth`]: HS256 JWT
 //! bearer tokens signed with `DEMO_JWT_SECRET`, or any OIDC issuer's tokens with `AUTH_ISSUER`,
 //! `AUTH_AUDIENCE` and optionally `AUTH_JWKS_URL`), the environment ([`Settings`]: `PORT`, the
-//! auth variables, the core's `COMETCHAT_*`), where CometChat is ([`cometchat`]: an embedded
+//! auth variables, the core's `COMETCHAT_*` and its limits `COMETGATE_PER_USER_LIMIT` and
+//! `COMETGATE_UPSTREAM_BUDGET`), where CometChat is ([`cometchat`]: an embedded
 //! `cometchat-fake` when no app is configured), the gate ([`gate`]) and the printed `curl`
 //! flow ([`banner`]). Only the few lines that plug cometgate into a framework differ.
 #![forbid(unsafe_code)]
@@ -17,7 +18,9 @@ use std::time::Duration;
 
 use cometchat_fake::FakeCometChat;
 use cometgate::config::{ENV_API_BASE, ENV_APP_ID};
-use cometgate::vend::{Gate, GateBuildError};
+use cometgate::vend::{
+    ENV_PER_USER_LIMIT, ENV_UPSTREAM_BUDGET, FromEnvError, Gate, GateBuildError, RateLimit,
+};
 use cometgate::{Config, ConfigError};
 use cometgate_jwt::JwtIdentity;
 use secrecy::SecretString;
@@ -74,6 +77,10 @@ pub enum StartError {
     /// The gate could not be built.
     #[error("could not set up cometgate: {0}")]
     Gate(#[from] GateBuildError),
+    /// `COMETGATE_PER_USER_LIMIT` or `COMETGATE_UPSTREAM_BUDGET` is malformed (the message
+    /// starts with the variable's name).
+    #[error("{0} (or unset it for the default)")]
+    Limit(#[source] FromEnvError),
     /// The authentication settings are invalid.
     #[error(
         "invalid authentication settings: {0} (check DEMO_JWT_SECRET, or AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL)"
@@ -106,6 +113,47 @@ pub enum Upstream {
     Configured(Config),
 }
 
+/// The gate's limits as the environment sets them; `None` keeps cometgate's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// `COMETGATE_PER_USER_LIMIT` (default [`RateLimit::PER_USER_DEFAULT`]).
+    pub per_user: Option<RateLimit>,
+    /// `COMETGATE_UPSTREAM_BUDGET` (default [`RateLimit::UPSTREAM_DEFAULT`]).
+    pub upstream_budget: Option<RateLimit>,
+}
+
+impl Limits {
+    /// Reads both variables through `lookup` with the core's syntax (`<n>/<s|min|h>` with an
+    /// optional `,burst=<b>`, or `off`; see [`RateLimit`]'s `FromStr`). Empty counts as unset.
+    ///
+    /// ```
+    /// use cometgate::vend::RateLimit;
+    /// use quickstart_common::Limits;
+    ///
+    /// let limits = Limits::from_lookup(|n| (n == "COMETGATE_PER_USER_LIMIT").then(|| "1/min,burst=1".into()));
+    /// assert_eq!(limits.unwrap().per_user, Some(RateLimit::per_minute(1).with_burst(1)));
+    ///
+    /// let error = Limits::from_lookup(|n| (n == "COMETGATE_UPSTREAM_BUDGET").then(|| "9000/day".into()));
+    /// assert!(error.unwrap_err().to_string().starts_with("COMETGATE_UPSTREAM_BUDGET: "));
+    /// ```
+    ///
+    /// # Errors
+    /// [`StartError::Limit`], naming the variable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, StartError> {
+        let read = |var: &'static str| {
+            lookup(var)
+                .filter(|value| !value.trim().is_empty())
+                .map(|value| value.parse::<RateLimit>())
+                .transpose()
+                .map_err(|source| StartError::Limit(FromEnvError::Limit { var, source }))
+        };
+        Ok(Self {
+            per_user: read(ENV_PER_USER_LIMIT)?,
+            upstream_budget: read(ENV_UPSTREAM_BUDGET)?,
+        })
+    }
+}
+
 /// What a quickstart reads from its environment.
 #[derive(Debug)]
 pub struct Settings {
@@ -115,14 +163,17 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Where CometChat is.
     pub upstream: Upstream,
+    /// The per-user limit and the upstream budget.
+    pub limits: Limits,
 }
 
 impl Settings {
-    /// Reads `PORT`, `DEMO_JWT_SECRET` (or `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_JWKS_URL`) and
-    /// the `COMETCHAT_*` variables.
+    /// Reads `PORT`, `DEMO_JWT_SECRET` (or `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_JWKS_URL`),
+    /// the `COMETCHAT_*` variables, `COMETGATE_PER_USER_LIMIT` and `COMETGATE_UPSTREAM_BUDGET`.
     ///
     /// # Errors
-    /// [`StartError::Port`] or [`StartError::Config`] with what to fix.
+    /// [`StartError::Port`], [`StartError::PartialOidc`], [`StartError::Config`] or
+    /// [`StartError::Limit`] with what to fix.
     pub fn from_env() -> Result<Self, StartError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -186,6 +237,7 @@ impl Settings {
             port,
             auth,
             upstream,
+            limits: Limits::from_lookup(&lookup)?,
         })
     }
 
@@ -241,17 +293,24 @@ pub async fn cometchat(
     Ok((config, fake, description))
 }
 
-/// The quickstarts' gate: CometChat at `config`, callers identified as `auth` says (the UID
-/// mapping is the identity's own: readable demo ids, encoded OIDC subjects).
+/// The quickstarts' gate: CometChat at `config`, callers identified as `settings.auth` says
+/// (the UID mapping is the identity's own: readable demo ids, encoded OIDC subjects), under
+/// `settings.limits`.
 ///
 /// # Errors
 /// [`StartError::Auth`] for bad auth settings, [`StartError::Gate`] when the client cannot be
 /// built.
-pub fn gate(config: Config, auth: &AuthSettings) -> Result<Gate<JwtIdentity>, StartError> {
-    Ok(Gate::builder()
+pub fn gate(config: Config, settings: &Settings) -> Result<Gate<JwtIdentity>, StartError> {
+    let mut builder = Gate::builder()
         .config(config)
-        .identity(auth.identity()?)
-        .build()?)
+        .identity(settings.auth.identity()?);
+    if let Some(limit) = settings.limits.per_user {
+        builder = builder.per_user_limit(limit);
+    }
+    if let Some(limit) = settings.limits.upstream_budget {
+        builder = builder.upstream_budget(limit);
+    }
+    Ok(builder.build()?)
 }
 
 /// What a quickstart prints: where `framework`'s app listens, where CometChat is, and
