@@ -341,6 +341,18 @@ pub fn slow_bodies_get_408_and_anonymous_requests_never_wait<A: Adapter>() {
             "[{}] the 401 waited {took:?} for a body it does not need",
             A::NAME
         );
+        // Credentials that do not verify are refused before the body is waited for, too.
+        let head = format!(
+            "POST /cometchat-token HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer garbage\r\n\
+             content-length: 100\r\n\r\n"
+        );
+        let (status, took) = raw_exchange(&addr, head, b"").await;
+        assert_eq!(status, 401, "[{}] invalid credentials", A::NAME);
+        assert!(
+            took < timeout,
+            "[{}] the 401 waited {took:?} for a body",
+            A::NAME
+        );
     });
     assert!(
         env.fake.journal().is_empty(),
@@ -378,7 +390,7 @@ pub fn cross_site_cookie_requests_are_refused<A: Adapter>() {
     let env = rt.block_on(Env::start_with_identity::<A, _>(
         Tuning::relaxed(),
         CookieSession,
-        |e| e.with_allowed_origins([allowed]),
+        |e| e.with_allowed_origins([allowed]).expect("a valid origin"),
     ));
     let own = env.base.clone();
     let fetch_site = prop::sample::select(vec![
@@ -398,8 +410,13 @@ pub fn cross_site_cookie_requests_are_refused<A: Adapter>() {
     run(
         A::NAME,
         "cross-site cookie requests refused",
-        (fetch_site, origin, "[a-z0-9]{1,10}"),
-        |(fetch_site, origin, subject)| {
+        (
+            fetch_site,
+            origin,
+            prop::sample::select(vec![None, Some("Basic dXNlcjpwYXNz"), Some("Bearer junk")]),
+            "[a-z0-9]{1,10}",
+        ),
+        |(fetch_site, origin, authorization, subject)| {
             rt.block_on(async {
                 env.fake.reset();
                 let mut req = env
@@ -411,6 +428,11 @@ pub fn cross_site_cookie_requests_are_refused<A: Adapter>() {
                 }
                 if let Some(origin) = &origin {
                     req = req.header("origin", origin.as_str());
+                }
+                // A header the cookie identity does not read (a browser may attach cached Basic
+                // credentials by itself) must not switch the defence off.
+                if let Some(authorization) = authorization {
+                    req = req.header("authorization", authorization);
                 }
                 let res = req.send().await.map_err(fail)?;
                 let from_allowed = origin.as_deref() == Some(allowed);
@@ -439,6 +461,27 @@ pub fn cross_site_cookie_requests_are_refused<A: Adapter>() {
             })
         },
     );
+}
+
+/// A bearer token is not ambient: the cometgate-jwt identity is served cross-site too.
+pub fn cross_site_bearer_requests_are_served<A: Adapter>() {
+    let rt = runtime();
+    let env = rt.block_on(Env::start::<A>(Tuning::relaxed()));
+    rt.block_on(async {
+        let res = env
+            .token_request(Some(&env.token_for("spa")))
+            .header("sec-fetch-site", "cross-site")
+            .header("origin", "https://spa.example")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(
+            res.status(),
+            200,
+            "[{}] a bearer token from another origin",
+            A::NAME
+        );
+    });
 }
 
 /// A custom token path moves the route (the default path is then the app's), and a custom

@@ -318,8 +318,8 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-mod readmes;
 #[doc(hidden)]
 pub mod contract;
+mod readmes;
 #[doc(hidden)]
 pub mod suite;

@@ -728,6 +728,10 @@ macro_rules! security_suite {
             $crate::contract::cross_site_cookie_requests_are_refused::<$adapter>();
         }
         #[test]
+        fn cross_site_bearer_requests_are_served() {
+            $crate::contract::cross_site_bearer_requests_are_served::<$adapter>();
+        }
+        #[test]
         fn custom_path_and_problem_base() {
             $crate::contract::custom_path_and_problem_base::<$adapter>();
         }

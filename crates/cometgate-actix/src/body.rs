@@ -9,11 +9,8 @@ use actix_web::web::{Bytes, BytesMut};
 use cometgate::endpoint::{Answer, BodyLimits, BodyRead};
 use futures_util::StreamExt;
 
-/// Reads `payload` under `limits` (`None`: the core does not want it, so it is not waited for).
-pub(crate) async fn read(mut payload: Payload, limits: Option<BodyLimits>) -> BodyRead {
-    let Some(limits) = limits else {
-        return BodyRead::Skipped;
-    };
+/// Reads `payload` under `limits`.
+pub(crate) async fn read(mut payload: Payload, limits: BodyLimits) -> BodyRead {
     let reading = async {
         let mut body = BytesMut::new();
         while let Some(chunk) = payload.next().await {

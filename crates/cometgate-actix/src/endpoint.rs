@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use cometgate::endpoint::Endpoint;
+use cometgate::endpoint::{BodyRead, Call, Endpoint};
 use cometgate::vend::{Gate, NoIdentity};
 use cometgate::{Identity, Principal, Rejection};
 
@@ -342,12 +342,20 @@ impl<I: Send + Sync + 'static, A: Authenticate<I>> TokenEndpoint<I, A> {
                 web::route().to(move |request: HttpRequest, body: web::Payload| {
                     let endpoint = endpoint.clone();
                     let path = Arc::clone(&path);
-                    // Inside a `web::scope` the request path has the scope's prefix: the core
-                    // routes on the path this resource was registered at.
                     async move {
-                        endpoint
-                            .respond(&request, Some(&path), body.into_inner())
-                            .await
+                        // actix matched the percent-decoded path; the core matches the raw one
+                        // (as the middleware form and axum do), so `/cometchat%2Dtoken` is not
+                        // the token route. Inside a `web::scope` the raw path has the scope's
+                        // prefix: the core routes on the path this resource was registered at.
+                        let view = ActixView::new(&request).with_routed_path(Some(&path));
+                        match endpoint
+                            .endpoint
+                            .route(&view)
+                            .filter(|_| request.path().ends_with(&*path))
+                        {
+                            Some(call) => endpoint.respond(call, &request, body.into_inner()).await,
+                            None => HttpResponse::NotFound().finish(),
+                        }
                     }
                 }),
             );
@@ -357,19 +365,32 @@ impl<I: Send + Sync + 'static, A: Authenticate<I>> TokenEndpoint<I, A> {
     /// One request on the endpoint's routes: the core decides, this only translates.
     pub(crate) async fn respond(
         &self,
+        mut call: Call<I>,
         request: &HttpRequest,
-        routed_path: Option<&str>,
         payload: Payload,
     ) -> HttpResponse {
-        let view = ActixView::new(request).with_routed_path(routed_path);
-        let Some(mut call) = self.endpoint.route(&view) else {
-            return HttpResponse::NotFound().finish();
-        };
         self.auth.identify(&mut call, request).await;
-        let read = body::read(payload, call.body_limits()).await;
-        body::into_response(call.answer(read).await)
+        call.verify().await;
+        let limits = call.body_limits();
+        let (read, unread) = match limits {
+            Some(limits) => (body::read(payload, limits).await, None),
+            None => (BodyRead::Skipped, Some(payload)),
+        };
+        let mut response = body::into_response(call.answer(read).await);
+        if let Some(payload) = unread {
+            // Held until the response head is written, and the connection marked to close, so
+            // actix does not read the unread body to its end with no timer running.
+            response.extensions_mut().insert(UnreadBody(payload));
+            response
+                .head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+        }
+        response
     }
 }
+
+/// A request body the endpoint chose not to read (see [`TokenEndpoint::respond`]).
+struct UnreadBody(#[allow(dead_code)] Payload);
 
 impl<S, B, I, A> Transform<S, ServiceRequest> for TokenEndpoint<I, A>
 where
@@ -421,24 +442,23 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        if self
+        let Some(call) = self
             .endpoint
             .endpoint
             .route(&ActixView::new(request.request()))
-            .is_none()
-        {
+        else {
             return ResponseFuture {
                 kind: Kind::Inner {
                     future: self.service.call(request),
                 },
             };
-        }
+        };
         let endpoint = self.endpoint.clone();
         ResponseFuture {
             kind: Kind::Token {
                 future: Box::pin(async move {
                     let (request, payload) = request.into_parts();
-                    let response = endpoint.respond(&request, None, payload).await;
+                    let response = endpoint.respond(call, &request, payload).await;
                     ServiceResponse::new(request, response)
                 }),
             },

@@ -32,6 +32,23 @@ async fn configure_form_answers_in_a_scope_on_a_custom_path() {
     // The default path is no longer special.
     let old = token_post(&base, Some("bob")).send().await.unwrap();
     assert_eq!(old.status(), 404);
+
+    // actix routes on the percent-decoded path, the core on the raw one: an encoded spelling
+    // of the token path is not the token route (middleware keyed on the path sees the same).
+    for encoded in [
+        "/api/chat%2Ftoken",
+        "/api/chat/%74oken",
+        "/api/%63hat/token",
+    ] {
+        let response = reqwest::Client::new()
+            .post(format!("{base}{encoded}"))
+            .bearer_auth("bob")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{encoded}");
+    }
+    assert_eq!(fake.tokens("bob").len(), 1, "no mint for an encoded path");
 }
 
 #[tokio::test]

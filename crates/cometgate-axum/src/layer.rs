@@ -352,7 +352,7 @@ impl<I: Send + Sync + 'static, A: Authenticate<I>> TokenLayer<I, A> {
     /// # include!("../../cometgate/doc_stub.rs");
     /// # fn main() {
     /// let layer = TokenLayer::new(offline_demo_gate())
-    ///     .map_endpoint(|e| e.with_allowed_origins(["https://app.example"]));
+    ///     .map_endpoint(|e| e.with_problem_base("https://docs.myapp.example/errors/").unwrap());
     /// # }
     /// ```
     #[must_use]
@@ -487,6 +487,7 @@ where
             kind: Kind::Endpoint {
                 future: Box::pin(async move {
                     auth.identify(&mut call, &mut parts).await;
+                    call.verify().await;
                     let read = body::read(body, call.body_limits()).await;
                     body::into_response(call.answer(read).await)
                 }),

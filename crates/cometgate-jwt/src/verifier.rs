@@ -218,6 +218,11 @@ impl Identity for JwtIdentity {
         self.verify_token(&token).await
     }
 
+    /// Bearer tokens only: a browser never attaches them by itself.
+    fn credentials_are_ambient(&self) -> bool {
+        false
+    }
+
     fn uid_mapper(&self) -> Option<UidMapper> {
         Some(UidMapper::single_issuer(
             &self.inner.issuer,

@@ -275,6 +275,18 @@ pub trait Identity: Send + Sync + 'static {
         None
     }
 
+    /// Whether a browser may attach this identity's credentials to a request by itself:
+    /// cookies, HTTP Basic/Negotiate, TLS client certificates. Such credentials ride along on a
+    /// form another site posts, so the endpoint refuses them on cross-site requests (see
+    /// [`endpoint::origin`](crate::endpoint::origin)).
+    ///
+    /// The default, `true`, is the safe answer. Return `false` only when the identity reads
+    /// nothing but a credential that script must set explicitly, such as an
+    /// `Authorization: Bearer` token ([`bearer_token`]).
+    fn credentials_are_ambient(&self) -> bool {
+        true
+    }
+
     /// [`extract`](Identity::extract) then [`verify`](Identity::verify).
     fn resolve<R: RequestView + ?Sized>(
         &self,

@@ -139,8 +139,8 @@ pub struct Call<I> {
     endpoint: Endpoint<I>,
     route: Route,
     request_id: String,
-    /// No `Authorization` header and not from the app's own site: browser-sent credentials
-    /// must be refused.
+    /// Not from the app's own site (or an allowed origin): ambient credentials (cookies) must
+    /// be refused.
     cross_site: bool,
     state: State,
 }
@@ -162,8 +162,7 @@ impl<I> Call<I> {
     ) -> Self {
         let settings = &endpoint.settings;
         let request_id = rules::request_id(head.header(rules::REQUEST_ID_HEADER));
-        let cross_site = head.header("authorization").is_none()
-            && !origin::is_same_site(head, &settings.allowed_origins);
+        let cross_site = !origin::is_same_site(head, &settings.allowed_origins);
         let limit = u64::try_from(settings.body_limit).unwrap_or(u64::MAX);
         let declared = head
             .header_str("content-length")
@@ -196,7 +195,8 @@ impl<I> Call<I> {
     }
 
     /// The verdict of the app's own extractor (after [`IntoPrincipal`-style conversion]).
-    /// Ignored once the answer is settled.
+    /// Ignored once the answer is settled. An extractor's credentials count as ambient
+    /// (sessions, cookies): a cross-site request is refused.
     ///
     /// [`IntoPrincipal`-style conversion]: https://docs.rs/cometgate-axum/latest/cometgate_axum/trait.IntoPrincipal.html
     pub fn identified(&mut self, verdict: Result<Principal, Rejection>) {
@@ -241,16 +241,29 @@ impl<I> Call<I> {
         };
     }
 
+    /// Verifies the credentials [`identify`](Self::identify) found (a no-op otherwise), so
+    /// that the body is only read for a caller who proved who they are. The future is `Send`.
+    pub async fn verify(&mut self) {
+        let State::Verifying(verifying) = &mut self.state else {
+            return;
+        };
+        self.state = match verifying.await {
+            Ok(principal) => State::Identified(principal),
+            Err(rejection) => self.rejected(&rejection),
+        };
+    }
+
     /// `Some`: the adapter must read the body under these limits and pass the result to
     /// [`answer`](Self::answer). `None`: the answer does not depend on the body (it is
-    /// settled, or the request carries no credentials), so it must not be waited for.
+    /// settled, or the caller is not verified yet: call [`verify`](Self::verify) first), so it
+    /// must not be waited for.
     pub fn body_limits(&self) -> Option<BodyLimits> {
         match self.state {
-            State::Verifying(_) | State::Identified(_) => Some(BodyLimits {
+            State::Identified(_) => Some(BodyLimits {
                 max_bytes: self.endpoint.settings.body_limit,
                 timeout: self.endpoint.settings.read_timeout,
             }),
-            State::Settled { .. } | State::Unidentified => None,
+            State::Settled { .. } | State::Unidentified | State::Verifying(_) => None,
         }
     }
 
@@ -268,8 +281,11 @@ impl<I: Identity> Call<I> {
         if !self.needs_identity() {
             return;
         }
-        self.state = match self.endpoint.gate.identity().extract(head) {
-            Ok(_) if self.cross_site => settled(Problem::cross_site_request()),
+        let identity = self.endpoint.gate.identity();
+        self.state = match identity.extract(head) {
+            Ok(_) if self.cross_site && identity.credentials_are_ambient() => {
+                settled(Problem::cross_site_request())
+            }
             Ok(credentials) => {
                 let gate = self.endpoint.gate.clone();
                 State::Verifying(Box::pin(async move {

@@ -9,9 +9,10 @@
 //!                                     method (405 + Allow), declared length (413), request id
 //! call.identify(&view)             the gate's Identity reads the credentials (sync), or
 //! call.identified(result)          the app's own extractor's verdict, or
-//! call.extractor_failed(rejection) an extractor that failed with a server error (500, logged)
-//! call.body_limits()               Some(limits): read the body under them (no credentials: None,
-//!                                  the body is never waited for)
+//! call.extractor_rejected(r)      an extractor that failed (4xx: 401/403; 5xx: 500, logged)
+//! call.verify().await              the credentials are verified (Send), before any body is read
+//! call.body_limits()               Some(limits): read the body under them (no verified caller:
+//!                                  None, the body is never waited for)
 //! call.answer(body).await          -> Answer: status, headers, body (Send + 'static)
 //! ```
 //!
@@ -109,6 +110,13 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(5);
      segments, e.g. \"/cometchat-token\" or \"/api/chat/token\""
 )]
 pub struct InvalidPath(String);
+
+/// An origin given to [`Endpoint::with_allowed_origins`] is not `http(s)://host[:port]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid allowed origin {0:?}: use `https://host` or `http://host:port`, without a path (`null` and `*` are refused)"
+)]
+pub struct InvalidOrigin(String);
 
 /// The problem base given to [`Endpoint::with_problem_base`] is not an absolute `http(s)` URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -232,19 +240,37 @@ impl<I> Endpoint<I> {
         self
     }
 
-    /// Origins (`scheme://host[:port]`) besides the request's own host from which browser-sent
+    /// Origins (`scheme://host[:port]`) besides the request's own host from which ambient
     /// credentials (cookies) are accepted, e.g. the web app's origin when the API lives on
     /// another host. See [`origin`](self::origin).
-    #[must_use]
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidOrigin`] for anything but `http(s)://host[:port]` without a path: `null` and
+    /// `*` would let any site in, and a path or a typo would never match.
+    ///
+    /// ```
+    /// # use cometgate::{Config, Region, vend::Gate, endpoint::Endpoint};
+    /// # let config = Config::builder().app_id("demo").region(Region::Us).rest_api_key("k").build().unwrap();
+    /// # let endpoint = Endpoint::new(Gate::builder().config(config).build().unwrap());
+    /// let endpoint = endpoint.with_allowed_origins(["https://app.example", "http://localhost:8081"])?;
+    /// assert!(endpoint.clone().with_allowed_origins(["null"]).is_err());
+    /// assert!(endpoint.with_allowed_origins(["https://app.example/login"]).is_err());
+    /// # Ok::<(), cometgate::endpoint::InvalidOrigin>(())
+    /// ```
     pub fn with_allowed_origins<S: AsRef<str>>(
         mut self,
         origins: impl IntoIterator<Item = S>,
-    ) -> Self {
-        self.settings_mut().allowed_origins = origins
+    ) -> Result<Self, InvalidOrigin> {
+        let origins = origins
             .into_iter()
-            .map(|o| origin::normalise(o.as_ref()))
-            .collect();
-        self
+            .map(|o| {
+                let o = o.as_ref();
+                origin::normalise(o).ok_or_else(|| InvalidOrigin(o.chars().take(200).collect()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.settings_mut().allowed_origins = origins;
+        Ok(self)
     }
 
     /// Builds problem `type` URIs under `base` instead of [`DEFAULT_PROBLEM_BASE`], e.g. the
@@ -292,8 +318,9 @@ impl<I> Endpoint<I> {
 
 impl<I: Identity> Endpoint<I> {
     /// The whole request in one call, for a request whose body is already in memory (tests,
-    /// embedding): [`route`](Self::route), [`Call::identify`], then [`Call::answer`] with
-    /// `body` (checked against the limit). `None`: not a route of the endpoint.
+    /// embedding): [`route`](Self::route), [`Call::identify`], [`Call::verify`], then
+    /// [`Call::answer`] with `body` (checked against the limit). `None`: not a route of the
+    /// endpoint.
     pub fn serve<R: RequestView + ?Sized>(
         &self,
         request: &R,
@@ -301,11 +328,14 @@ impl<I: Identity> Endpoint<I> {
     ) -> Option<impl Future<Output = Answer> + Send + 'static + use<I, R>> {
         let mut call = self.route(request)?;
         call.identify(request);
-        let body = match call.body_limits() {
-            Some(limits) if body.len() > limits.max_bytes => BodyRead::TooLarge,
-            Some(_) => BodyRead::Complete(body),
-            None => BodyRead::Skipped,
-        };
-        Some(call.answer(body))
+        Some(async move {
+            call.verify().await;
+            let body = match call.body_limits() {
+                Some(limits) if body.len() > limits.max_bytes => BodyRead::TooLarge,
+                Some(_) => BodyRead::Complete(body),
+                None => BodyRead::Skipped,
+            };
+            call.answer(body).await
+        })
     }
 }

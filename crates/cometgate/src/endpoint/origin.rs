@@ -6,8 +6,12 @@
 //! route and the browser adds the victim's session cookie. Each such request would mint a token
 //! (evicting one of the victim's live ones) or create a chat account.
 //!
-//! So when a request has **no** `Authorization` header and its identity found credentials (a
-//! cookie, a session), the endpoint requires it to come from the app's own site:
+//! So when the identity's credentials are ambient
+//! ([`Identity::credentials_are_ambient`](crate::Identity::credentials_are_ambient): `true` by
+//! default and for an app's own framework extractor; `false` for cometgate-jwt's bearer-token
+//! identities) and the request carries them, the endpoint requires it to come from the app's
+//! own site, whatever other headers it has (a stray `Authorization: Basic` the browser cached
+//! changes nothing):
 //!
 //! | the browser says | verdict |
 //! |---|---|
@@ -23,7 +27,7 @@
 
 use crate::identity::RequestView;
 
-/// Whether a request that carries no `Authorization` header may use browser-sent credentials.
+/// Whether a request may use ambient (browser-sent) credentials.
 pub(crate) fn is_same_site<R: RequestView + ?Sized>(request: &R, allowed: &[String]) -> bool {
     let origin = request.header("origin");
     let allowed_origin = || {
@@ -54,9 +58,19 @@ fn is_own_host(origin: &[u8], host: Option<&[u8]>) -> bool {
     authority.is_some_and(|a| !a.is_empty() && a.eq_ignore_ascii_case(host.trim()))
 }
 
-/// Normalises an allowed origin as given by the app: trimmed, without a trailing `/`.
-pub(crate) fn normalise(origin: &str) -> String {
-    origin.trim().trim_end_matches('/').to_owned()
+/// An allowed origin as the browser spells it (`scheme://host[:port]`, lower case), or `None`
+/// when `origin` is not one: `null`, `*`, a path, another scheme, user info.
+pub(crate) fn normalise(origin: &str) -> Option<String> {
+    let url = url::Url::parse(origin.trim()).ok()?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    // `Url` drops a default port, as browsers do in `Origin`.
+    plain.then(|| url.origin().ascii_serialization())
 }
 
 #[cfg(test)]
@@ -88,6 +102,34 @@ mod tests {
             request(&[("origin", "https://APP.example")]),
         ] {
             assert!(is_same_site(&ok, &allowed), "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn allowed_origins_are_plain_origins() {
+        assert_eq!(
+            normalise(" https://App.Example/ ").as_deref(),
+            Some("https://app.example")
+        );
+        assert_eq!(
+            normalise("https://app.example:443").as_deref(),
+            Some("https://app.example")
+        );
+        assert_eq!(
+            normalise("http://localhost:8081").as_deref(),
+            Some("http://localhost:8081")
+        );
+        for bad in [
+            "null",
+            "*",
+            "app.example",
+            "https://app.example/login",
+            "ftp://app.example",
+            "https://user@app.example",
+            "https://app.example?x=1",
+            "",
+        ] {
+            assert_eq!(normalise(bad), None, "{bad}");
         }
     }
 
