@@ -57,7 +57,12 @@
 //! | `POST` with valid credentials | `200 {"authToken", "uid"}`, `Cache-Control: no-store` |
 //! | any other method | `405`, `Allow: POST` |
 //! | body over the limit ([`DEFAULT_BODY_LIMIT`]) | `413` |
+//! | body slower than the read timeout ([`DEFAULT_READ_TIMEOUT`]) | `408` |
+//! | cookie credentials on a cross-site request | `403 cross-site-request` |
 //! | no / invalid credentials, refused identity, limits, CometChat failures | the core's `application/problem+json` (401, 403, 429, 502, 503, 504) |
+//!
+//! This crate only translates between actix-web and [`cometgate::endpoint`], where every rule
+//! of the endpoint lives.
 //!
 //! Every answer on the token path carries `Cache-Control: no-store` and an `x-request-id`
 //! (the caller's, if it is short and safe to log, otherwise a fresh one), which is also the id
@@ -83,8 +88,8 @@
 //! ## Runtime
 //!
 //! actix-web's requests and futures are `!Send`: the endpoint reads the credentials
-//! synchronously ([`Gate::extract`](cometgate::Gate::extract)), then awaits the core's `Send`
-//! future. Servers built with `HttpServer` run on `#[actix_web::main]` or `#[tokio::main]`.
+//! synchronously ([`Call::identify`](cometgate::endpoint::Call::identify)), then awaits the
+//! core's `Send` futures. Servers built with `HttpServer` run on `#[actix_web::main]` or `#[tokio::main]`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -24,7 +24,7 @@
 //! | another method on a route | `405`, `Allow` |
 //! | a body over the limit ([`DEFAULT_BODY_LIMIT`]) | `413` |
 //! | a body slower than the read timeout ([`DEFAULT_READ_TIMEOUT`]) | `408` |
-//! | browser-sent credentials from another site (see [`origin`](self::origin)) | `403 cross-site-request` |
+//! | browser-sent credentials from another site (see [`origin`]) | `403 cross-site-request` |
 //! | no / invalid credentials, refused identity, limits, CometChat failures | `401`, `403`, `429`, `502`, `503`, `504` |
 //!
 //! Every answer carries `Cache-Control: no-store` and an `x-request-id` (the caller's, when it
@@ -242,7 +242,7 @@ impl<I> Endpoint<I> {
 
     /// Origins (`scheme://host[:port]`) besides the request's own host from which ambient
     /// credentials (cookies) are accepted, e.g. the web app's origin when the API lives on
-    /// another host. See [`origin`](self::origin).
+    /// another host. See [`origin`].
     ///
     /// # Errors
     ///
