@@ -29,7 +29,7 @@ impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Text { line, column } => write!(f, "{line}:{column}"),
-            Self::Binary { offset } => write!(f, "@{offset}"),
+            Self::Binary { offset } => write!(f, "offset {offset}"),
         }
     }
 }
@@ -108,6 +108,15 @@ impl Finding {
     /// The app id and region found near the secret.
     pub fn app_hint(&self) -> &AppHint {
         &self.hint
+    }
+
+    /// The path with the location, as a report shows it: `src/api.ts:4:18`, or
+    /// `app.apk!/assets/index.android.bundle @ offset 10234` for binary content.
+    pub fn place(&self) -> String {
+        match self.location {
+            Location::Text { .. } => format!("{}:{}", self.path, self.location),
+            Location::Binary { .. } => format!("{} @ {}", self.path, self.location),
+        }
     }
 
     pub(crate) fn secret_str(&self) -> Option<&str> {

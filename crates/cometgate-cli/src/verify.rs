@@ -188,7 +188,7 @@ pub async fn verify(report: &mut Report, options: &VerifyOptions) {
             }
             None => report.problems.push(Problem {
                 level: ProblemLevel::Warning,
-                path: format!("{}:{}", finding.path, finding.location),
+                path: finding.place(),
                 message: "not verified: no CometChat app id and region found near the key; pass \
                           --app-id and --region (or --api-base)"
                     .into(),

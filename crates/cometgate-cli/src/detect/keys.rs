@@ -13,40 +13,104 @@ pub(crate) const KEY_LEN: usize = 40;
 /// SHA-1 of the empty string: a constant found in many libraries, never a key.
 const EMPTY_SHA1: &[u8] = b"da39a3ee5e6b4b0d3255bfef95601890afd80709";
 
+/// How far the context of a value reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Context {
+    /// Text and raw bytes: the cue within [`CONTEXT_WINDOW`] that is closest.
+    Nearby,
+    /// A Hermes string table: sorted (literals, then identifiers, each alphabetically), so
+    /// position says nothing; a cue anywhere in the table counts.
+    AnywhereInTable,
+}
+
 /// Finds keys in `hay`. `mentions_cometchat` says whether CometChat is named in this content
 /// (or its path): only then does a bare `apiKey` count as a cue.
-pub(crate) fn find(hay: &[u8], cues: &[Cue], mentions_cometchat: bool, hits: &mut Vec<Hit>) {
+pub(crate) fn find(
+    hay: &[u8],
+    cues: &[Cue],
+    mentions_cometchat: bool,
+    context: Context,
+    hits: &mut Vec<Hit>,
+) {
     let key_cues: Vec<Cue> = cues
         .iter()
         .copied()
         .filter(|c| c.kind.names_a_key())
         .filter(|c| c.kind != CueKind::ApiKeyHeader || mentions_cometchat)
         .collect();
-    let mut cursor = 0;
-    for (from, to) in windows(&key_cues, hay.len()) {
-        let mut i = if from > cursor {
-            run_start(hay, from)
-        } else {
-            cursor
-        };
-        while i < to {
-            if !is_lower_hex(hay[i]) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < hay.len() && is_lower_hex(hay[i]) {
-                i += 1;
-            }
-            if i - start == KEY_LEN
-                && looks_like_a_key(hay, start, i)
-                && let Some(cue) = identifying_cue(hay, &key_cues, start, i)
-            {
-                hits.push(key_hit(hay, start, i, cue));
+    match context {
+        Context::Nearby => {
+            let mut cursor = 0;
+            for (from, to) in windows(&key_cues, hay.len()) {
+                let from = if from > cursor {
+                    run_start(hay, from)
+                } else {
+                    cursor
+                };
+                cursor = for_each_key(hay, from, to, |start, end| {
+                    if let Some(cue) = identifying_cue(hay, &key_cues, start, end) {
+                        hits.push(key_hit(hay, start, end, cue, context));
+                    }
+                });
             }
         }
-        cursor = i;
+        Context::AnywhereInTable => {
+            let Some(cue) = table_cue(hay, &key_cues).filter(|_| mentions_cometchat) else {
+                return;
+            };
+            for_each_key(hay, 0, hay.len(), |start, end| {
+                hits.push(key_hit(hay, start, end, cue, context));
+            });
+        }
     }
+}
+
+/// Calls `found` with each key-shaped value starting in `from..to` (a run may end past `to`);
+/// returns where reading stopped.
+fn for_each_key(hay: &[u8], from: usize, to: usize, mut found: impl FnMut(usize, usize)) -> usize {
+    let mut i = from;
+    while i < to {
+        if !is_lower_hex(hay[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < hay.len() && is_lower_hex(hay[i]) {
+            i += 1;
+        }
+        if i - start == KEY_LEN && looks_like_a_key(hay, start, i) {
+            found(start, i);
+        }
+    }
+    i
+}
+
+/// In a string table: a REST API key when the app's own strings say REST (a `REST_API_KEY`
+/// name, or the REST host of a concrete app, which the SDK's host template is not); otherwise
+/// an Auth Key, the key a client build normally carries.
+fn table_cue(hay: &[u8], key_cues: &[Cue]) -> Option<Cue> {
+    let rest = key_cues.iter().find(|c| {
+        c.kind == CueKind::RestName || (c.kind == CueKind::RestHost && names_an_app(hay, c.start))
+    });
+    rest.or_else(|| key_cues.iter().find(|c| c.kind == CueKind::AuthName))
+        .or_else(|| key_cues.first())
+        .copied()
+}
+
+/// Whether the `.cometchat.io` at `suffix_start` ends `<app id>.api-<region>`, not a template
+/// (`%s.api-%s`, `${app}.api-${region}`).
+fn names_an_app(hay: &[u8], suffix_start: usize) -> bool {
+    let Some(label_start) = suffix_start.checked_sub(6) else {
+        return false;
+    };
+    let label = hay[label_start..suffix_start].to_ascii_lowercase();
+    let region_ok = [b"api-us", b"api-eu", b"api-in"]
+        .iter()
+        .any(|r| label == *r);
+    region_ok
+        && label_start >= 2
+        && hay[label_start - 1] == b'.'
+        && hay[label_start - 2].is_ascii_alphanumeric()
 }
 
 /// Where the hex run holding `at` starts, looking back no further than a key's length (a
@@ -107,24 +171,29 @@ fn identifying_cue(hay: &[u8], key_cues: &[Cue], start: usize, end: usize) -> Op
     }
 }
 
-fn key_hit(hay: &[u8], start: usize, end: usize, cue: Cue) -> Hit {
+fn key_hit(hay: &[u8], start: usize, end: usize, cue: Cue, context: Context) -> Hit {
     let value = printable(&hay[start..end]);
     let rule = if cue.kind == CueKind::AuthName {
         Rule::AuthKey
     } else {
         Rule::RestApiKey
     };
-    let how = match cue.kind {
-        CueKind::RestHost => {
-            "a CometChat REST API host (*.api-<region>.cometchat.io) nearby".into()
-        }
-        _ => format!("`{}` nearby", printable(&hay[cue.start..cue.end])),
+    let cue_text = match cue.kind {
+        CueKind::RestHost => "a CometChat REST API host (*.api-<region>.cometchat.io)".into(),
+        _ => format!("`{}`", printable(&hay[cue.start..cue.end])),
+    };
+    let how = match context {
+        Context::Nearby => format!("identified by {cue_text} nearby"),
+        Context::AnywhereInTable => format!(
+            "in a Hermes bundle that names {cue_text} (its string table is sorted, so position \
+             cannot tell an Auth Key from a REST API key: --verify can)"
+        ),
     };
     Hit {
         rule,
         start,
         excerpt: mask(&value),
-        message: format!("{}, identified by {how}", rule.summary()),
+        message: format!("{}, {how}", rule.summary()),
         secret: Some(value),
     }
 }
@@ -140,7 +209,7 @@ mod tests {
         let cues = CueFinder::new().find(text.as_bytes());
         let mentions = text.to_ascii_lowercase().contains("cometchat");
         let mut hits = Vec::new();
-        find(text.as_bytes(), &cues, mentions, &mut hits);
+        find(text.as_bytes(), &cues, mentions, Context::Nearby, &mut hits);
         hits.into_iter()
             .map(|h| (h.rule, h.secret.unwrap_or_default()))
             .collect()
@@ -190,6 +259,51 @@ mod tests {
         ] {
             assert!(rules(&text).is_empty(), "{text}");
         }
+    }
+
+    #[test]
+    fn a_string_table_is_read_whole() {
+        let table = |strings: &[&str]| {
+            let text = strings.join("\n");
+            let cues = CueFinder::new().find(text.as_bytes());
+            let mut hits = Vec::new();
+            find(
+                text.as_bytes(),
+                &cues,
+                true,
+                Context::AnywhereInTable,
+                &mut hits,
+            );
+            hits.into_iter().map(|h| h.rule).collect::<Vec<_>>()
+        };
+        let filler = "x".repeat(3_000);
+        let sdk = "https://%s.api-%s.cometchat.io/";
+        assert_eq!(
+            table(&[
+                KEY,
+                sdk,
+                &filler,
+                "CometChat",
+                "apiKey",
+                "authKey",
+                "setAuthKey"
+            ]),
+            vec![Rule::AuthKey]
+        );
+        assert_eq!(
+            table(&[
+                KEY,
+                "https://app1.api-us.cometchat.io/v3/users",
+                &filler,
+                "authKey"
+            ]),
+            vec![Rule::RestApiKey]
+        );
+        assert_eq!(
+            table(&[KEY, &filler, "cometchat", "restApiKey"]),
+            vec![Rule::RestApiKey]
+        );
+        assert!(table(&[KEY, &filler, "cometchat"]).is_empty());
     }
 
     #[test]

@@ -22,16 +22,25 @@ pub(crate) fn find(hay: &[u8], cues: &[Cue], hits: &mut Vec<Hit>) {
         let Some(call) = Call::parse(hay, cue.start, cue.end) else {
             continue;
         };
-        let by_cometchat = call.receiver.to_ascii_lowercase().contains("cometchat");
+        let receiver = call.receiver.to_ascii_lowercase();
+        let by_cometchat = receiver.contains("cometchat");
+        let by_ui_kit = receiver.contains("cometchatuikit");
+        let tokenish = |arg: &str| arg.to_ascii_lowercase().contains("token");
         let shape = match call.args.as_slice() {
             [only] if only.starts_with('{') => {
                 (by_cometchat && names_uid(only) && !only.contains("authToken"))
                     .then_some("logs in by UID")
             }
-            [_, _] if by_cometchat => Some("logs in with a UID and an Auth Key"),
+            [_, _] if by_cometchat && !reads_ui_kit_settings(hay, call.start) => {
+                Some("logs in with a UID and an Auth Key")
+            }
+            // UI Kit 6+: `login(uid)`; its token login is `loginWithAuthToken`.
+            [only] if by_ui_kit && !tokenish(only) => Some("logs in by UID"),
+            // A bundler may rename `CometChatUIKit` (`oa.login("superhero1")`); the Auth
+            // Key set up next to it still tells.
             [only]
-                if !only.to_ascii_lowercase().contains("token")
-                    && (by_cometchat || only.to_ascii_lowercase().contains("uid"))
+                if !tokenish(only)
+                    && (only.to_ascii_lowercase().contains("uid") || is_uid_literal(only))
                     && auth_key_in_scope(cues, index) =>
             {
                 Some("logs in by UID with an Auth Key in scope")
@@ -90,6 +99,9 @@ impl Call {
         }
         let args_start = i + 1;
         let (args, close) = split_args(hay, args_start)?;
+        if is_definition(hay, close + 1) {
+            return None;
+        }
         Some(Self {
             start,
             end: close + 1,
@@ -98,6 +110,32 @@ impl Call {
             args_start,
         })
     }
+}
+
+/// Whether what follows `login(…)` makes it a definition, not a call: a body
+/// (`login(uid) {`) or a type (`login(uid: string): Promise<User>`).
+fn is_definition(hay: &[u8], after_close: usize) -> bool {
+    let next = hay[after_close.min(hay.len())..]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace());
+    matches!(next, Some(b'{' | b':'))
+}
+
+/// How far before a two-argument `CometChat.login` the UI Kit's own implementation reads the
+/// Auth Key from its settings.
+const SETTINGS_LOOKBACK: usize = 600;
+
+/// Whether a `CometChat.login(uid, key)` at `call_start` is the UI Kit's implementation of
+/// its own login, passing the Auth Key from its settings (`uiKitSettings?.authKey`,
+/// `_settings?.getAuthKey()`): library code in every bundle that has the UI Kit, not the app
+/// logging in in dev mode (that shows at the app's own call, or its Auth Key in the settings).
+fn reads_ui_kit_settings(hay: &[u8], call_start: usize) -> bool {
+    let from = call_start.saturating_sub(SETTINGS_LOOKBACK);
+    let end = (call_start + ARGS_MAX).min(hay.len());
+    let near = &hay[from..end];
+    [b"uiKitSettings".as_slice(), b"getAuthKey("]
+        .iter()
+        .any(|needle| memchr::memmem::find(near, needle).is_some())
 }
 
 fn is_ident(b: u8) -> bool {
@@ -164,6 +202,18 @@ fn names_uid(object: &str) -> bool {
         from = at + 3;
     }
     false
+}
+
+/// A quoted UID: `"superhero1"`, `'cometchat-uid-1'`.
+fn is_uid_literal(arg: &str) -> bool {
+    let bytes = arg.as_bytes();
+    bytes.len() >= 3
+        && matches!(bytes[0], b'"' | b'\'' | b'`')
+        && bytes[bytes.len() - 1] == bytes[0]
+        && bytes[1..bytes.len() - 1]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && bytes.len() - 2 <= 100
 }
 
 fn auth_key_in_scope(cues: &[Cue], login_index: usize) -> bool {
@@ -246,6 +296,21 @@ mod tests {
             logins("const AUTH_KEY = cfg.k;\nfunction go(uid) { return login(uid); }"),
             vec!["uid-login login(uid)"]
         );
+        assert_eq!(
+            logins("await CometChatUIKit.login('superhero1');"),
+            vec!["uid-login CometChatUIKit.login('superhero1')"]
+        );
+        assert_eq!(
+            logins("n.CometChatUIKit.login(e).then(r)"),
+            vec!["uid-login CometChatUIKit.login(e)"]
+        );
+        // esbuild renamed the UI Kit class; the Auth Key set just before gives it away.
+        assert_eq!(
+            logins(
+                r#"new Mo().setAuthKey(e6).build();await oa.init(t),await oa.login("superhero1")"#
+            ),
+            vec![r#"uid-login oa.login("superhero1")"#]
+        );
     }
 
     #[test]
@@ -275,6 +340,27 @@ mod tests {
             "const login = (uid) => x; authKey",
             "CometChatUIKit.login({ userId: 1, fluid: 2 })",
             "CometChatUIKit.login(",
+            "CometChatUIKit.loginWithAuthToken(t)",
+            "CometChatUIKit.login(authToken)",
+            "CometChat.login(e)",
+            "api.login(\"superhero1\")",
+            "authKey; api.login(\"a b\")",
+            // Definitions and declarations, in the UI Kit and in app code.
+            "static async login(uid) { const authKey = s.getAuthKey(); }",
+            "static login(uid: string): Promise<CometChat.User>;",
+            "class A { login(uid) { return authKey } }",
+        ] {
+            assert!(logins(text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_ui_kit_passing_its_own_settings_is_library_code() {
+        for text in [
+            "if (uid) { let user = await CometChat.login(uid, CometChatUIKit.uiKitSettings?.authKey) }",
+            "const authKey = _CometChatUIKit._settings?.getAuthKey(); if (!authKey) throw e; \
+             const user = await chatSdkJavascript.CometChat.login(uid, authKey);",
+            "const t=r._settings?.getAuthKey();if(!t)throw new Error(\"x\");const n=await a.CometChat.login(e,t);",
         ] {
             assert!(logins(text).is_empty(), "{text}");
         }

@@ -31,6 +31,8 @@ pub(crate) struct Hit {
     pub message: String,
 }
 
+pub(crate) use keys::Context;
+
 /// A [`Hit`] with the app id and region near it (for `--verify`).
 pub(crate) struct Detected {
     pub hit: Hit,
@@ -62,16 +64,22 @@ impl Detector {
         known::KnownKeys::all_forms(known_keys)
     }
 
-    /// Applies every rule to `hay`. `path_mentions_cometchat` counts as CometChat being named
-    /// in the content (e.g. `src/cometchat/config.ts`).
-    pub(crate) fn scan(&self, hay: &[u8], path_mentions_cometchat: bool) -> Vec<Detected> {
+    /// Applies every rule to `hay`, reading key context as `context` says.
+    /// `path_mentions_cometchat` counts as CometChat being named in the content (e.g.
+    /// `src/cometchat/config.ts`).
+    pub(crate) fn scan(
+        &self,
+        hay: &[u8],
+        path_mentions_cometchat: bool,
+        context: Context,
+    ) -> Vec<Detected> {
         let cues = self.cues.find(hay);
         let mentions_cometchat = path_mentions_cometchat
             || cues
                 .iter()
                 .any(|c| matches!(c.kind, cues::CueKind::Marker | cues::CueKind::RestHost));
         let mut hits = Vec::new();
-        keys::find(hay, &cues, mentions_cometchat, &mut hits);
+        keys::find(hay, &cues, mentions_cometchat, context, &mut hits);
         self.tokens.find(hay, &mut hits);
         login::find(hay, &cues, &mut hits);
         env::find(hay, &cues, &mut hits);

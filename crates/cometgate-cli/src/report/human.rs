@@ -5,7 +5,11 @@
 //!           CometChat REST API key in client code or a build, identified by `apiKey` nearby
 //!           0a1b2******************************34567  (verified: full-access)
 //!
-//! 3 findings (1 critical, 2 high) in 12 files, 88.1 KiB; failing at high and above: 3
+//! high      auth-key  app.apk!/assets/index.android.bundle @ offset 10234
+//!           CometChat Auth Key in a client configuration or build, in a Hermes bundle that names …
+//!           c8f4b******************************1d5e4
+//!
+//! 2 findings (1 critical, 1 high) in 12 files, 88.1 MiB
 //! ```
 
 use std::io::{self, Write};
@@ -19,11 +23,10 @@ pub fn render(report: &Report, redactor: &Redactor, out: &mut dyn Write) -> io::
     for f in &report.findings {
         writeln!(
             out,
-            "{:<9} {}  {}:{}",
+            "{:<9} {}  {}",
             f.severity.as_str(),
             f.rule.id(),
-            redactor.redact(&f.path),
-            f.location
+            redactor.redact(&f.place())
         )?;
         writeln!(out, "          {}", redactor.redact(&f.message))?;
         match f.verified {

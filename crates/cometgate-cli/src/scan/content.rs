@@ -4,7 +4,7 @@
 use super::hermes;
 use super::lines::Lines;
 use super::{Origin, Sink};
-use crate::detect::Detected;
+use crate::detect::{Context, Detected};
 use crate::finding::{Finding, Location, ProblemLevel};
 use crate::{Rule, Severity};
 
@@ -17,7 +17,11 @@ pub(crate) fn scan(bytes: &[u8], origin: &Origin<'_>, sink: &mut Sink<'_>) {
     if hermes::is_hermes(bytes) {
         match hermes::string_view(bytes) {
             Ok(view) => {
-                let detected = sink.detector.scan(&view.text, origin.mentions_cometchat);
+                let detected = sink.detector.scan(
+                    &view.text,
+                    origin.mentions_cometchat,
+                    Context::AnywhereInTable,
+                );
                 for d in detected {
                     let offset = view.file_offset(d.hit.start) as u64;
                     sink.push(finding(d, origin, Location::Binary { offset }));
@@ -33,7 +37,9 @@ pub(crate) fn scan(bytes: &[u8], origin: &Origin<'_>, sink: &mut Sink<'_>) {
             ),
         }
     }
-    let detected = sink.detector.scan(bytes, origin.mentions_cometchat);
+    let detected = sink
+        .detector
+        .scan(bytes, origin.mentions_cometchat, Context::Nearby);
     if detected.is_empty() {
         return;
     }
