@@ -147,8 +147,13 @@ fn looks_like_a_key(hay: &[u8], start: usize, end: usize) -> bool {
         && value != EMPTY_SHA1
 }
 
-/// The cue that says what the value at `start..end` is: the closest one before it on its own
-/// line (`AUTH_KEY=…`, `apiKey: "…"`), or else the closest within the window either side.
+/// How close before a value a cue on its line names it outright (`AUTH_KEY=…`,
+/// `"authKey": "…"`, `const REST_API_KEY = "…"`). Further away, and in minified bundles where
+/// everything is one line, the closest cue on either side decides.
+const NAMED_BY_REACH: usize = 100;
+
+/// The cue that says what the value at `start..end` is: one just before it on its line
+/// (`AUTH_KEY=…`, `apiKey: "…"`), or else the closest within the window either side.
 fn identifying_cue(hay: &[u8], key_cues: &[Cue], start: usize, end: usize) -> Option<Cue> {
     let after_index = key_cues.partition_point(|c| c.end <= start);
     let before = after_index
@@ -160,6 +165,7 @@ fn identifying_cue(hay: &[u8], key_cues: &[Cue], start: usize, end: usize) -> Op
         .copied()
         .filter(|c| c.start >= end && c.start - end <= CONTEXT_WINDOW);
     if let Some(b) = before
+        && start - b.end <= NAMED_BY_REACH
         && b.start >= line_start(hay, start)
     {
         return Some(b);
@@ -226,6 +232,15 @@ mod tests {
                 (Rule::RestApiKey, other.into())
             ]
         );
+    }
+
+    #[test]
+    fn on_one_long_line_the_closest_cue_decides() {
+        let text = format!(
+            "x.setAuthKey(k);{}var rk=\"{KEY}\",h=\"https://app1.api-us.cometchat.io/v3\"",
+            ";".repeat(500)
+        );
+        assert_eq!(rules(&text), vec![(Rule::RestApiKey, KEY.into())]);
     }
 
     #[test]

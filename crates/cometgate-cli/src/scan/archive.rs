@@ -2,7 +2,7 @@
 //! never trusting the sizes the archive declares, so a zip bomb is an error within bounded
 //! time and memory and the rest of the scan goes on.
 
-use std::io::{Cursor, Read, Seek};
+use std::io::{self, Cursor, Read, Seek};
 
 use zip::ZipArchive;
 
@@ -28,6 +28,35 @@ impl Budget {
 }
 
 const MIB: u64 = 1024 * 1024;
+
+/// Reads at most `cap` bytes, never holding more than `cap` bytes of buffer (a growing `Vec`
+/// would double past it). `declared` (what the archive says the size is) only sizes the first
+/// allocation, capped too, since a zip bomb declares whatever it likes.
+fn read_capped(reader: &mut impl Read, cap: u64, declared: u64) -> (Vec<u8>, io::Result<()>) {
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+    let first = usize::try_from(declared.saturating_add(1)).map_or(cap, |d| d.min(cap));
+    let mut data = Vec::with_capacity(first.min(64 * MIB as usize));
+    let mut chunk = vec![0u8; 256 * 1024];
+    while data.len() < cap {
+        let want = chunk.len().min(cap - data.len());
+        let n = match reader.read(&mut chunk[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return (data, Err(e)),
+        };
+        if data.capacity() - data.len() < n {
+            let grown = data
+                .capacity()
+                .saturating_mul(2)
+                .max(data.len() + n)
+                .min(cap);
+            data.reserve_exact(grown - data.len());
+        }
+        data.extend_from_slice(&chunk[..n]);
+    }
+    (data, Ok(()))
+}
 
 /// Scans the archive read by `reader`, shown as `origin.shown`, at nesting `depth` (0 for a
 /// file on disk).
@@ -82,8 +111,8 @@ pub(crate) fn scan<R: Read + Seek>(
             continue;
         }
         let limit = limits.max_member_bytes.min(budget.remaining);
-        let mut data = Vec::with_capacity(member.size().min(limit).min(64 * MIB) as usize);
-        let read = (&mut member).take(limit + 1).read_to_end(&mut data);
+        let declared = member.size();
+        let (data, read) = read_capped(&mut member, limit + 1, declared);
         budget.remaining -= (data.len() as u64).min(budget.remaining);
         if let Err(e) = read {
             sink.problem(ProblemLevel::Error, &shown, format!("cannot be read: {e}"));
