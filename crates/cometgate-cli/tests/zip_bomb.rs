@@ -39,13 +39,7 @@ fn copies_of(archive: &[u8], copies: usize, extra: &[(&str, &[u8])]) -> Vec<u8> 
         let name = format!("{i:02}-{}", member.name().unwrap());
         writer.raw_copy_file_rename(member, name).unwrap();
     }
-    for (name, data) in extra {
-        writer
-            .start_file(*name, SimpleFileOptions::default())
-            .unwrap();
-        writer.write_all(data).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
+    common::finish_zip(writer, extra)
 }
 
 fn peak_memory_mib() -> Option<u64> {

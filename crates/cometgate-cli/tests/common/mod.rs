@@ -126,9 +126,11 @@ pub fn audit<S: AsRef<OsStr>>(tree: &Tree, args: &[S]) -> Run {
     cometgate_in(tree.path(), &all)
 }
 
-/// A deflated zip archive of `entries`.
-pub fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+/// A zip archive being written in memory.
+pub type ZipInMemory = zip::ZipWriter<Cursor<Vec<u8>>>;
+
+/// Adds `entries`, deflated, to `writer` and returns the finished archive.
+pub fn finish_zip(mut writer: ZipInMemory, entries: &[(&str, &[u8])]) -> Vec<u8> {
     for (name, data) in entries {
         writer
             .start_file(*name, SimpleFileOptions::default())
@@ -136,6 +138,11 @@ pub fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
         writer.write_all(data).unwrap();
     }
     writer.finish().unwrap().into_inner()
+}
+
+/// A deflated zip archive of `entries`.
+pub fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    finish_zip(zip::ZipWriter::new(Cursor::new(Vec::new())), entries)
 }
 
 /// The 1-based line of the first line of `text` holding `needle`.
