@@ -7,6 +7,7 @@ pub mod json;
 pub mod sarif;
 
 use std::io::{self, Write};
+use std::sync::OnceLock;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -44,6 +45,7 @@ pub struct Report {
     pub bytes: u64,
     known_keys: Vec<SecretString>,
     encoded_keys: Vec<String>,
+    redactor: OnceLock<Redactor>,
 }
 
 impl Report {
@@ -56,6 +58,7 @@ impl Report {
             bytes: 0,
             known_keys,
             encoded_keys: encoded,
+            redactor: OnceLock::new(),
         }
     }
 
@@ -89,21 +92,24 @@ impl Report {
         }
     }
 
-    /// A redactor for every secret found and every key searched for.
-    pub fn redactor(&self) -> Redactor {
-        let found = self.findings.iter().filter_map(Finding::secret_str);
-        let known = self.known_keys.iter().map(|k| k.expose_secret());
-        let encoded = self.encoded_keys.iter().map(String::as_str);
-        Redactor::new(found.chain(known).chain(encoded))
+    /// A redactor for every secret found and every key searched for (built on first use;
+    /// findings are final by then).
+    pub fn redactor(&self) -> &Redactor {
+        self.redactor.get_or_init(|| {
+            let found = self.findings.iter().filter_map(Finding::secret_str);
+            let known = self.known_keys.iter().map(|k| k.expose_secret());
+            let encoded = self.encoded_keys.iter().map(String::as_str);
+            Redactor::new(found.chain(known).chain(encoded))
+        })
     }
 
     /// Prints the report in `format` to `out`.
     pub fn render(&self, format: Format, out: &mut dyn Write) -> io::Result<()> {
         let redactor = self.redactor();
         match format {
-            Format::Human => human::render(self, &redactor, out),
-            Format::Json => json::render(self, &redactor, out),
-            Format::Sarif => sarif::render(self, &redactor, out),
+            Format::Human => human::render(self, redactor, out),
+            Format::Json => json::render(self, redactor, out),
+            Format::Sarif => sarif::render(self, redactor, out),
         }
     }
 
