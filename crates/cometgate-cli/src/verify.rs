@@ -172,8 +172,9 @@ pub async fn verify(report: &mut Report, options: &VerifyOptions) {
             return;
         }
     };
-    let mut targets: HashMap<Target, Option<Verified>> = HashMap::new();
-    let mut wanted: Vec<(usize, Target)> = Vec::new();
+    // One check per key and API base (the app id header comes from the first finding).
+    let mut targets: HashMap<(String, Url), (Target, Option<Verified>)> = HashMap::new();
+    let mut wanted: Vec<(usize, (String, Url))> = Vec::new();
     for (index, finding) in report.findings.iter().enumerate() {
         if !matches!(finding.rule, Rule::RestApiKey | Rule::AuthKey) {
             continue;
@@ -183,8 +184,9 @@ pub async fn verify(report: &mut Report, options: &VerifyOptions) {
         };
         match Target::of(key.expose_secret(), finding.app_hint(), options) {
             Some(target) => {
-                targets.insert(target.clone(), None);
-                wanted.push((index, target));
+                let id = (target.key.clone(), target.base.clone());
+                targets.entry(id.clone()).or_insert((target, None));
+                wanted.push((index, id));
             }
             None => report.problems.push(Problem {
                 level: ProblemLevel::Warning,
@@ -196,25 +198,24 @@ pub async fn verify(report: &mut Report, options: &VerifyOptions) {
         }
     }
     let mut checks = JoinSet::new();
-    for target in targets.keys().cloned() {
-        let client = client.clone();
-        checks.spawn(async move {
-            let verdict = target.check(&client).await;
-            (target, verdict)
-        });
+    for (id, (target, _)) in &targets {
+        let (id, target, client) = (id.clone(), target.clone(), client.clone());
+        checks.spawn(async move { (id, target.check(&client).await) });
     }
     while let Some(done) = checks.join_next().await {
-        if let Ok((target, verdict)) = done {
-            targets.insert(target, Some(verdict));
+        if let Ok((id, verdict)) = done
+            && let Some(entry) = targets.get_mut(&id)
+        {
+            entry.1 = Some(verdict);
         }
     }
-    for (index, target) in wanted {
-        report.findings[index].verified = targets.get(&target).copied().flatten();
+    for (index, id) in wanted {
+        report.findings[index].verified = targets.get(&id).and_then(|(_, v)| *v);
     }
 }
 
 /// One key at one API base.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 struct Target {
     key: String,
     base: Url,
@@ -272,5 +273,59 @@ impl Target {
             Ok(body) => classify(status, &body),
             Err(_) => Verified::Unreachable,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::AppHint;
+
+    fn hint(app_id: Option<&str>, region: Option<&str>) -> AppHint {
+        AppHint {
+            app_id: app_id.map(Into::into),
+            region: region.map(Into::into),
+        }
+    }
+
+    fn base(hint: &AppHint, options: &VerifyOptions) -> Option<String> {
+        Target::of("k", hint, options).map(|t| t.base.to_string())
+    }
+
+    #[test]
+    fn the_host_comes_from_the_app_found_near_the_key() {
+        let defaults = VerifyOptions::default();
+        assert_eq!(
+            base(&hint(Some("2612345abcdef"), Some("eu")), &defaults).as_deref(),
+            Some("https://2612345abcdef.api-eu.cometchat.io/v3/")
+        );
+        assert_eq!(base(&hint(Some("app1"), None), &defaults), None);
+        assert_eq!(base(&hint(None, Some("us")), &defaults), None);
+        // Only letters and digits make a host label: nothing else may steer the key.
+        assert_eq!(
+            base(&hint(Some("evil.example#"), Some("us")), &defaults),
+            None
+        );
+    }
+
+    #[test]
+    fn options_fill_in_and_api_base_wins() {
+        let options = VerifyOptions {
+            app_id: Some("app2".into()),
+            region: Some(Region::In),
+            ..VerifyOptions::default()
+        };
+        assert_eq!(
+            base(&hint(Some("app1"), Some("us")), &options).as_deref(),
+            Some("https://app2.api-in.cometchat.io/v3/")
+        );
+        let fake = VerifyOptions {
+            api_base: Some(parse_api_base("http://127.0.0.1:8787/v3").unwrap()),
+            ..VerifyOptions::default()
+        };
+        assert_eq!(
+            base(&AppHint::default(), &fake).as_deref(),
+            Some("http://127.0.0.1:8787/v3/")
+        );
     }
 }
