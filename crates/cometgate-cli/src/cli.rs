@@ -59,8 +59,8 @@ pub struct AuditArgs {
     /// (the only network use; the key is never printed).
     #[arg(long)]
     pub verify: bool,
-    /// With --verify: the API base to ask (e.g. http://127.0.0.1:8787/v3 for a local fake)
-    /// instead of https://<app>.api-<region>.cometchat.io/v3.
+    /// With --verify: the API base to ask (e.g. `http://127.0.0.1:8787/v3` for a local fake)
+    /// instead of `https://APP_ID.api-REGION.cometchat.io/v3`.
     #[arg(long, value_name = "URL", requires = "verify")]
     pub api_base: Option<String>,
     /// With --verify: the app id to use for keys with none found near them.

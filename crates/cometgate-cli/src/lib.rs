@@ -54,7 +54,7 @@ pub mod scan;
 mod severity;
 pub mod verify;
 
-pub use detect::CONTEXT_WINDOW;
+pub use detect::{CONTEXT_WINDOW, cue_words};
 pub use finding::{AppHint, Finding, Location, Problem, ProblemLevel, Verified};
 pub use mask::mask;
 pub use report::{Format, Report};

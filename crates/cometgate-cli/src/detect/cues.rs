@@ -45,24 +45,53 @@ pub(crate) struct Cue {
 
 const HOST_SUFFIX: &str = ".cometchat.io";
 
-/// The patterns, matched ASCII case-insensitively, leftmost-longest (so `REST_API_KEY` is one
-/// `RestName` cue, not an `API_KEY` one inside it).
+/// The patterns, in the spellings code uses (matched as written: a case-sensitive search of a
+/// few dozen literals runs on SIMD, a case-insensitive one byte by byte), leftmost-longest (so
+/// `REST_API_KEY` is one `RestName` cue, not an `API_KEY` one inside it).
 const PATTERNS: &[(&str, CueKind)] = &[
     ("rest_api_key", CueKind::RestName),
+    ("REST_API_KEY", CueKind::RestName),
+    ("restApiKey", CueKind::RestName),
+    ("RestApiKey", CueKind::RestName),
     ("restapikey", CueKind::RestName),
+    ("RESTAPIKEY", CueKind::RestName),
     ("apikey", CueKind::ApiKeyHeader),
+    ("apiKey", CueKind::ApiKeyHeader),
+    ("ApiKey", CueKind::ApiKeyHeader),
+    ("APIKey", CueKind::ApiKeyHeader),
+    ("APIKEY", CueKind::ApiKeyHeader),
     ("api_key", CueKind::ApiKeyHeader),
+    ("API_KEY", CueKind::ApiKeyHeader),
     ("authkey", CueKind::AuthName),
+    ("authKey", CueKind::AuthName),
+    ("AuthKey", CueKind::AuthName),
+    ("AUTHKEY", CueKind::AuthName),
     ("auth_key", CueKind::AuthName),
+    ("AUTH_KEY", CueKind::AuthName),
     (HOST_SUFFIX, CueKind::Marker),
     ("cometchat", CueKind::Marker),
+    ("CometChat", CueKind::Marker),
+    ("Cometchat", CueKind::Marker),
+    ("COMETCHAT", CueKind::Marker),
     ("login", CueKind::Login),
-    ("expo_public_", CueKind::PublicEnv),
-    ("next_public_", CueKind::PublicEnv),
-    ("vite_", CueKind::PublicEnv),
-    ("react_app_", CueKind::PublicEnv),
+    ("EXPO_PUBLIC_", CueKind::PublicEnv),
+    ("NEXT_PUBLIC_", CueKind::PublicEnv),
+    ("VITE_", CueKind::PublicEnv),
+    ("REACT_APP_", CueKind::PublicEnv),
     ("http://", CueKind::PlainHttp),
+    ("HTTP://", CueKind::PlainHttp),
 ];
+
+/// The words the rules key on, as searched (case-sensitive): key names and headers, CometChat
+/// hosts and names, `login`, the client-exposed variable prefixes, `http://`.
+///
+/// ```
+/// let words = cometgate_cli::cue_words();
+/// assert!(words.contains(&"REST_API_KEY") && words.contains(&"AuthKey"));
+/// ```
+pub fn cue_words() -> Vec<&'static str> {
+    PATTERNS.iter().map(|(word, _)| *word).collect()
+}
 
 /// How far back from `.cometchat.io` the `api-` of a REST host may start: room for a region,
 /// or a template (`api-${region}`) or a concatenation (`api-" + region + "`).
@@ -76,7 +105,6 @@ pub(crate) struct CueFinder {
 impl CueFinder {
     pub(crate) fn new() -> Self {
         let searcher = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
             .kind(Some(AhoCorasickKind::DFA))
             .build(PATTERNS.iter().map(|(p, _)| p))

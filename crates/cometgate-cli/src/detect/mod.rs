@@ -31,6 +31,7 @@ pub(crate) struct Hit {
     pub message: String,
 }
 
+pub use cues::cue_words;
 pub(crate) use keys::Context;
 
 /// A [`Hit`] with the app id and region near it (for `--verify`).

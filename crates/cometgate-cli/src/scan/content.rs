@@ -44,14 +44,18 @@ pub(crate) fn scan(bytes: &[u8], origin: &Origin<'_>, sink: &mut Sink<'_>) {
         return;
     }
     let binary = memchr::memchr(0, &bytes[..bytes.len().min(SNIFF_LEN)]).is_some();
-    let lines = (!binary).then(|| Lines::new(bytes));
-    for d in detected {
-        let location = match &lines {
-            Some(lines) => lines.locate(d.hit.start),
-            None => Location::Binary {
+    let locations: Vec<Location> = if binary {
+        detected
+            .iter()
+            .map(|d| Location::Binary {
                 offset: d.hit.start as u64,
-            },
-        };
+            })
+            .collect()
+    } else {
+        let offsets: Vec<usize> = detected.iter().map(|d| d.hit.start).collect();
+        Lines::new(bytes).locate_all(&offsets)
+    };
+    for (d, location) in detected.into_iter().zip(locations) {
         sink.push(finding(d, origin, location));
     }
 }
