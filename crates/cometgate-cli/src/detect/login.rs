@@ -34,7 +34,8 @@ pub(crate) fn find(hay: &[u8], cues: &[Cue], hits: &mut Vec<Hit>) {
             [_, _] if by_cometchat && !reads_ui_kit_settings(hay, call.start) => {
                 Some("logs in with a UID and an Auth Key")
             }
-            // UI Kit 6+: `login(uid)`; its token login is `loginWithAuthToken`.
+            // The React UI Kit (checked with 7.2): `login(uid)`; its token login is
+            // `loginWithAuthToken`.
             [only] if by_ui_kit && !tokenish(only) => Some("logs in by UID"),
             // A bundler may rename `CometChatUIKit` (`oa.login("superhero1")`); the Auth
             // Key set up next to it still tells.
