@@ -25,9 +25,9 @@ use crate::report::Report;
 pub struct VerifyOptions {
     /// Ask this API base instead of the CometChat host for each key (e.g. a fake on loopback).
     pub api_base: Option<Url>,
-    /// The app id to use when none is found near a key (it also names the host).
+    /// The app id to use for a key with none found near it (it also names the host).
     pub app_id: Option<String>,
-    /// The region to use when none is found near a key.
+    /// The region to use for a key with none found near it.
     pub region: Option<Region>,
     /// How long one check may take in all.
     pub timeout: Duration,
@@ -224,17 +224,20 @@ struct Target {
 
 impl Target {
     fn of(key: &str, hint: &crate::finding::AppHint, options: &VerifyOptions) -> Option<Self> {
-        let app_id = options
+        // What is written near the key first; the options fill in what is not.
+        let app_id = hint
             .app_id
             .clone()
-            .or_else(|| hint.app_id.clone())
-            .filter(|a| valid_app_id(a));
+            .filter(|a| valid_app_id(a))
+            .or_else(|| options.app_id.clone());
         let base = match &options.api_base {
             Some(base) => base.clone(),
             None => {
-                let region = options
+                let region = hint
                     .region
-                    .or_else(|| hint.region.as_deref().and_then(|r| r.parse().ok()))?;
+                    .as_deref()
+                    .and_then(|r| r.parse().ok())
+                    .or(options.region)?;
                 let app = app_id.as_deref()?;
                 Url::parse(&format!("https://{app}.api-{region}.cometchat.io/v3/")).ok()?
             }
@@ -316,8 +319,17 @@ mod tests {
             ..VerifyOptions::default()
         };
         assert_eq!(
-            base(&hint(Some("app1"), Some("us")), &options).as_deref(),
+            base(&hint(None, None), &options).as_deref(),
             Some("https://app2.api-in.cometchat.io/v3/")
+        );
+        assert_eq!(
+            base(&hint(Some("app1"), None), &options).as_deref(),
+            Some("https://app1.api-in.cometchat.io/v3/")
+        );
+        // What is written next to the key wins: a repository may hold several apps.
+        assert_eq!(
+            base(&hint(Some("app1"), Some("us")), &options).as_deref(),
+            Some("https://app1.api-us.cometchat.io/v3/")
         );
         let fake = VerifyOptions {
             api_base: Some(parse_api_base("http://127.0.0.1:8787/v3").unwrap()),
