@@ -15,7 +15,12 @@ const ARGS_MAX: usize = 400;
 const EXCERPT_MAX: usize = 100;
 
 pub(crate) fn find(hay: &[u8], cues: &[Cue], hits: &mut Vec<Hit>) {
-    for (index, cue) in cues.iter().enumerate() {
+    let auth_keys: Vec<usize> = cues
+        .iter()
+        .filter(|c| c.kind == CueKind::AuthName)
+        .map(|c| c.start)
+        .collect();
+    for cue in cues {
         if cue.kind != CueKind::Login || &hay[cue.start..cue.end] != b"login" {
             continue;
         }
@@ -42,7 +47,7 @@ pub(crate) fn find(hay: &[u8], cues: &[Cue], hits: &mut Vec<Hit>) {
             [only]
                 if !tokenish(only)
                     && (only.to_ascii_lowercase().contains("uid") || is_uid_literal(only))
-                    && auth_key_in_scope(cues, index) =>
+                    && auth_key_in_scope(&auth_keys, cue.start) =>
             {
                 Some("logs in by UID with an Auth Key in scope")
             }
@@ -217,11 +222,17 @@ fn is_uid_literal(arg: &str) -> bool {
         && bytes.len() - 2 <= 100
 }
 
-fn auth_key_in_scope(cues: &[Cue], login_index: usize) -> bool {
-    let at = cues[login_index].start;
-    cues.iter()
-        .filter(|c| c.kind == CueKind::AuthName)
-        .any(|c| c.start.abs_diff(at) <= CONTEXT_WINDOW)
+/// Whether an Auth Key cue (their sorted offsets: `auth_keys`) is within the context window
+/// of the call at `at`.
+fn auth_key_in_scope(auth_keys: &[usize], at: usize) -> bool {
+    let first_after = auth_keys.partition_point(|&k| k < at);
+    let after = auth_keys
+        .get(first_after)
+        .is_some_and(|&k| k - at <= CONTEXT_WINDOW);
+    let before = first_after
+        .checked_sub(1)
+        .is_some_and(|i| at - auth_keys[i] <= CONTEXT_WINDOW);
+    after || before
 }
 
 /// The second argument of `CometChat.login(uid, "…")` is an Auth Key: report a literal one.
@@ -353,6 +364,17 @@ mod tests {
         ] {
             assert!(logins(text).is_empty(), "{text}");
         }
+    }
+
+    #[test]
+    fn an_auth_key_is_in_scope_within_the_window_either_side() {
+        let keys = [1_000, 10_000];
+        assert!(auth_key_in_scope(&keys, 3_000));
+        assert!(auth_key_in_scope(&keys, 8_000));
+        assert!(auth_key_in_scope(&keys, 1_000 + CONTEXT_WINDOW));
+        assert!(!auth_key_in_scope(&keys, 1_001 + CONTEXT_WINDOW));
+        assert!(!auth_key_in_scope(&keys, 20_000));
+        assert!(!auth_key_in_scope(&[], 0));
     }
 
     #[test]
