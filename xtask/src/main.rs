@@ -3,7 +3,8 @@
 //! ```text
 //! cargo xtask verify   # fmt, clippy -D warnings, every test (and cometgate-jwt on rust-crypto,
 //!                      # and refusing both/neither backends), docs with warnings denied
-//! cargo xtask bench    # the token endpoint under load on loopback, with a baseline (not part of verify)
+//! cargo xtask bench    # the token endpoint under load on loopback, with a baseline, and
+//!                      # `cometgate audit` throughput against ripgrep (not part of verify)
 //! ```
 //!
 //! Each step prints the command it runs; the first failing step stops the run with a message
@@ -107,20 +108,39 @@ const VERIFY: &[Step] = &[
     },
 ];
 
-const BENCH: &[Step] = &[Step {
-    name: "token endpoint load",
-    program: "cargo",
-    args: &[
-        "run",
-        "--release",
-        "--quiet",
-        "--locked",
-        "-p",
-        "cometgate-bench",
-    ],
-    env: &[],
-    must_fail_with: None,
-}];
+const BENCH: &[Step] = &[
+    Step {
+        name: "token endpoint load",
+        program: "cargo",
+        args: &[
+            "run",
+            "--release",
+            "--quiet",
+            "--locked",
+            "-p",
+            "cometgate-bench",
+        ],
+        env: &[],
+        must_fail_with: None,
+    },
+    Step {
+        // `cometgate audit` over a synthetic 200 MB project against ripgrep (`rg` must be
+        // installed: apt-get install -y ripgrep).
+        name: "audit throughput",
+        program: "cargo",
+        args: &[
+            "bench",
+            "--quiet",
+            "--locked",
+            "-p",
+            "cometgate-cli",
+            "--bench",
+            "audit",
+        ],
+        env: &[],
+        must_fail_with: None,
+    },
+];
 
 fn run(step: &Step) -> Result<(), String> {
     let shown_env: String = step
@@ -177,7 +197,8 @@ fn run(step: &Step) -> Result<(), String> {
 fn usage() -> ExitCode {
     eprintln!("usage: cargo xtask <verify|bench>");
     eprintln!("  verify   formatting, clippy (-D warnings), all tests, docs (warnings denied)");
-    eprintln!("  bench    the token endpoint under load on loopback, against a baseline");
+    eprintln!("  bench    the token endpoint under load on loopback, against a baseline;");
+    eprintln!("           cometgate audit throughput against ripgrep (needs rg)");
     ExitCode::from(2)
 }
 
