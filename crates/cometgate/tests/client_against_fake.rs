@@ -171,3 +171,49 @@ async fn the_gate_answers_503_with_the_remaining_window_without_calling_cometcha
     let third = mint("bob").await;
     assert_eq!(third.status(), 200, "{third:?}");
 }
+
+/// A mint that fails fast inside CometChat's 429 window sends nothing, so it takes no cell of
+/// the upstream budget: once the window is over the budget still has room.
+#[tokio::test]
+async fn fast_fails_inside_the_429_window_cost_no_budget() {
+    use cometgate::retry::Timer;
+    use cometgate::vend::RateLimit;
+    use cometgate::{Gate, Principal};
+
+    const MINT: &str = "POST /users/{uid}/auth_tokens";
+    let cc = FakeCometChat::start().await;
+    let timer = ManualTimer::new();
+    // Four calls an hour: the 429 takes one; the first sign-in after the window needs the other
+    // three (mint, create the user, mint).
+    let gate = Gate::builder()
+        .client(client_with_timer(&cc, timer.clone()))
+        .upstream_budget(RateLimit::new(1, std::time::Duration::from_secs(3600)).with_burst(4))
+        .build()
+        .unwrap();
+    let endpoint = cometgate::Endpoint::new(gate);
+    let request = cometgate::identity::SimpleRequest::post("/cometchat-token");
+    let mint = |sub: &'static str| {
+        let mut call = endpoint.route(&request).expect("the token route");
+        call.identified(Ok(Principal::new("https://idp.example", sub)));
+        call.answer(cometgate::endpoint::BodyRead::Skipped)
+    };
+
+    cc.push_faults(MINT, [Fault::too_many_requests(5)]);
+    assert_eq!(mint("ann").await.status(), 503);
+    for sub in ["bob", "cid", "dan"] {
+        let answer = mint(sub).await;
+        assert_eq!(
+            answer.problem().map(|p| p.problem_type()),
+            Some(cometgate::ProblemType::UpstreamRateLimited),
+            "{answer:?}"
+        );
+    }
+    assert_eq!(cc.count(MINT), 1, "fast fails send nothing");
+    timer.sleep(std::time::Duration::from_secs(6)).await;
+    let after = mint("bob").await;
+    assert_eq!(
+        after.status(),
+        200,
+        "the fast fails spent the budget: {after:?}"
+    );
+}

@@ -221,9 +221,16 @@ impl Vendor {
         trace: &mut Trace,
         call: impl Future<Output = Result<T, ClientError>>,
     ) -> Result<Result<T, ClientError>, Stop> {
-        self.budget.check().map_err(Stop::Budget)?;
+        // Inside CometChat's 429 window the client answers without a request: that costs no
+        // budget and is no upstream call.
+        if self.client.rate_limit_remaining().is_none() {
+            self.budget.check().map_err(Stop::Budget)?;
+        }
         let started = Instant::now();
         let result = call.await;
+        if matches!(&result, Err(e) if e.is_cooldown()) {
+            return Ok(result);
+        }
         trace.upstream_calls += 1;
         trace.upstream_latency += started.elapsed();
         trace.upstream_status = match &result {
