@@ -268,7 +268,9 @@ pub trait Identity: Send + Sync + 'static {
     /// The UID mapping that suits this identity's subjects, used by a gate that was not given
     /// one with [`GateBuilder::uid_mapper`](crate::vend::GateBuilder::uid_mapper).
     ///
-    /// The default, `None`, leaves the gate's default ([`UidMapper::default`], encoded).
+    /// The default, `None`, leaves the gate's default ([`UidMapper::default`]: a hash of the
+    /// (issuer, subject) pair, safe for any issuer but not readable). An identity with one
+    /// issuer should return `UidMapper::single_issuer(<its issuer>, <mapping>)`.
     /// Identity providers whose subjects are known to be valid lower-case UIDs (Supabase's
     /// UUIDs) return a readable mapping here.
     fn uid_mapper(&self) -> Option<UidMapper> {
