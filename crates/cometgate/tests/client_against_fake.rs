@@ -128,7 +128,7 @@ async fn mints_after_creating_the_user() {
 #[tokio::test]
 async fn the_gate_answers_503_with_the_remaining_window_without_calling_cometchat() {
     use cometgate::retry::Timer;
-    use cometgate::{Gate, Principal};
+    use cometgate::Gate;
 
     const MINT: &str = "POST /users/{uid}/auth_tokens";
     let cc = FakeCometChat::start().await;
@@ -144,13 +144,7 @@ async fn the_gate_answers_503_with_the_remaining_window_without_calling_cometcha
             .expect("a whole-second Retry-After")
     };
     let endpoint = cometgate::Endpoint::new(gate);
-    let request = cometgate::identity::SimpleRequest::post("/cometchat-token");
-    // The caller as an app's own extractor would identify it.
-    let mint = |sub: &'static str| {
-        let mut call = endpoint.route(&request).expect("the token route");
-        call.identified(Ok(Principal::new("https://idp.example", sub)));
-        call.answer(cometgate::endpoint::BodyRead::Skipped)
-    };
+    let mint = |sub: &'static str| mint_as(&endpoint, sub);
 
     cc.push_faults(MINT, [Fault::too_many_requests(7)]);
     let first = mint("ann").await;
@@ -178,7 +172,7 @@ async fn the_gate_answers_503_with_the_remaining_window_without_calling_cometcha
 async fn fast_fails_inside_the_429_window_cost_no_budget() {
     use cometgate::retry::Timer;
     use cometgate::vend::RateLimit;
-    use cometgate::{Gate, Principal};
+    use cometgate::Gate;
 
     const MINT: &str = "POST /users/{uid}/auth_tokens";
     let cc = FakeCometChat::start().await;
@@ -191,12 +185,7 @@ async fn fast_fails_inside_the_429_window_cost_no_budget() {
         .build()
         .unwrap();
     let endpoint = cometgate::Endpoint::new(gate);
-    let request = cometgate::identity::SimpleRequest::post("/cometchat-token");
-    let mint = |sub: &'static str| {
-        let mut call = endpoint.route(&request).expect("the token route");
-        call.identified(Ok(Principal::new("https://idp.example", sub)));
-        call.answer(cometgate::endpoint::BodyRead::Skipped)
-    };
+    let mint = |sub: &'static str| mint_as(&endpoint, sub);
 
     cc.push_faults(MINT, [Fault::too_many_requests(5)]);
     assert_eq!(mint("ann").await.status(), 503);
@@ -216,4 +205,15 @@ async fn fast_fails_inside_the_429_window_cost_no_budget() {
         200,
         "the fast fails spent the budget: {after:?}"
     );
+}
+
+/// A token request for `sub`, identified as an app's own extractor would identify it.
+fn mint_as(
+    endpoint: &cometgate::Endpoint,
+    sub: &str,
+) -> impl std::future::Future<Output = cometgate::Answer> + use<> {
+    let request = cometgate::identity::SimpleRequest::post("/cometchat-token");
+    let mut call = endpoint.route(&request).expect("the token route");
+    call.identified(Ok(cometgate::Principal::new("https://idp.example", sub)));
+    call.answer(cometgate::endpoint::BodyRead::Skipped)
 }
