@@ -127,8 +127,8 @@ async fn mints_after_creating_the_user() {
 /// window and CometChat is not called; once the window is over, mints go through.
 #[tokio::test]
 async fn the_gate_answers_503_with_the_remaining_window_without_calling_cometchat() {
-    use cometgate::retry::Timer;
     use cometgate::Gate;
+    use cometgate::retry::Timer;
 
     const MINT: &str = "POST /users/{uid}/auth_tokens";
     let cc = FakeCometChat::start().await;
@@ -170,9 +170,9 @@ async fn the_gate_answers_503_with_the_remaining_window_without_calling_cometcha
 /// the upstream budget: once the window is over the budget still has room.
 #[tokio::test]
 async fn fast_fails_inside_the_429_window_cost_no_budget() {
+    use cometgate::Gate;
     use cometgate::retry::Timer;
     use cometgate::vend::RateLimit;
-    use cometgate::Gate;
 
     const MINT: &str = "POST /users/{uid}/auth_tokens";
     let cc = FakeCometChat::start().await;
