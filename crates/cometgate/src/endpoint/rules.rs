@@ -13,16 +13,21 @@ pub const REQUEST_ID_MAX_LEN: usize = 64;
 /// made of safe characters (so log lines can be joined across hops), otherwise a fresh random
 /// id (32 hex digits), because a client-chosen header must never forge or break log lines.
 ///
+/// Spaces and tabs around the value are not part of it (RFC 9110 §5.5). Some HTTP parsers
+/// strip them and some do not, so they are stripped here and every adapter reuses the same id.
+///
 /// ```
 /// use cometgate::endpoint::rules::request_id;
 ///
 /// assert_eq!(request_id(Some(b"trace-42.a:b")), "trace-42.a:b");
+/// assert_eq!(request_id(Some(b" trace-42 \t")), "trace-42");
 /// assert_eq!(request_id(Some(b"two words")).len(), 32);
 /// assert_eq!(request_id(None).len(), 32);
 /// ```
 pub fn request_id(incoming: Option<&[u8]>) -> String {
     incoming
         .and_then(|v| std::str::from_utf8(v).ok())
+        .map(|v| v.trim_matches([' ', '\t']))
         .filter(|v| is_safe_request_id(v))
         .map_or_else(|| format!("{:032x}", rand::random::<u128>()), str::to_owned)
 }
