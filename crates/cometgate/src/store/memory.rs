@@ -32,8 +32,8 @@ const MIN_SHARD_CAPACITY: usize = 1_024;
 /// shards by UID, each with its share of the capacity, so the order is least recently used
 /// within a shard.
 ///
-/// **Cost:** 64 bytes per device (a token in CometChat's own form is held in 24 bytes, the
-/// rest is the device key and four timestamps) plus about 120 bytes per user (the UID, the
+/// **Cost:** 56 bytes per device (a token in CometChat's own form is held in 24 bytes, the
+/// rest is the device key and three timestamps) plus about 120 bytes per user (the UID, the
 /// LRU links and the hash table slot): about 105 bytes per device at 3 devices per user and
 /// 185 at 1. `cargo xtask bench` measures it.
 ///
@@ -59,7 +59,8 @@ struct Shard {
     capacity: usize,
 }
 
-/// One tracked device: 64 bytes, no heap for a token in CometChat's form.
+/// One tracked device: 56 bytes, no heap for a token in CometChat's form. A user's devices
+/// are kept in the order of their last use, least recent first.
 struct Device {
     key: DeviceKey,
     token: CompactToken,
@@ -67,7 +68,6 @@ struct Device {
     /// `u32::MAX`: no max age.
     expires: u32,
     confirmed: u32,
-    used: u32,
 }
 
 const NEVER: u32 = u32::MAX;
@@ -181,15 +181,15 @@ impl fmt::Debug for MemoryStore {
 impl Shard {
     /// Removes the least recently used device of `devices` other than `keep`.
     fn pop_lru_device(devices: &mut Vec<Device>, keep: Option<DeviceKey>) -> Option<Device> {
-        let index = devices
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| Some(d.key) != keep)
-            .min_by_key(|(_, d)| d.used)
-            .map(|(i, _)| i)?;
-        let device = devices.swap_remove(index);
+        let index = devices.iter().position(|d| Some(d.key) != keep)?;
+        let device = devices.remove(index);
         devices.shrink_to_fit();
         Some(device)
+    }
+
+    /// Moves the device at `index` to the most recently used end.
+    fn mark_used(devices: &mut [Device], index: usize) {
+        devices[index..].rotate_left(1);
     }
 
     /// Forgets least recently used devices until the shard is within its capacity, never the
@@ -235,13 +235,15 @@ impl TokenStore for MemoryStore {
         now: u64,
     ) -> Result<Option<TrackedToken>, StoreError> {
         let mut shard = self.shard(uid);
+        let _ = now; // recency is the order of the devices, not a timestamp
         let Some(devices) = shard.users.get_mut(uid.as_str()) else {
             return Ok(None);
         };
-        Ok(devices.iter_mut().find(|d| d.key == device).map(|d| {
-            d.used = secs(now);
-            d.tracked(uid.as_str())
-        }))
+        let Some(index) = devices.iter().position(|d| d.key == device) else {
+            return Ok(None);
+        };
+        Shard::mark_used(devices, index);
+        Ok(devices.last().map(|d| d.tracked(uid.as_str())))
     }
 
     async fn confirm(
@@ -271,21 +273,20 @@ impl TokenStore for MemoryStore {
         per_user: usize,
     ) -> Result<Vec<Retired>, StoreError> {
         let mut retired = Vec::new();
-        let now = secs(tracked.minted_at);
         let new = Device {
             key: device,
             token: CompactToken::new(uid.as_str(), &tracked.token),
-            minted: now,
+            minted: secs(tracked.minted_at),
             expires: tracked.expires_at.map_or(NEVER, secs),
             confirmed: secs(tracked.confirmed_at),
-            used: now,
         };
         let mut shard = self.shard(uid);
         let devices = shard.users.get_or_insert_mut(uid.as_str().into(), Vec::new);
         let mut added = 0;
-        match devices.iter_mut().find(|d| d.key == device) {
-            Some(old) => {
-                let old = std::mem::replace(old, new);
+        match devices.iter().position(|d| d.key == device) {
+            Some(index) => {
+                let old = std::mem::replace(&mut devices[index], new);
+                Shard::mark_used(devices, index);
                 if !old.token.is(uid.as_str(), &tracked.token) {
                     retired.push(old.retired(uid, RetireReason::Replaced));
                 }
@@ -317,7 +318,7 @@ impl TokenStore for MemoryStore {
         let Some(index) = devices.iter().position(|d| d.key == device) else {
             return Ok(None);
         };
-        let gone = devices.swap_remove(index);
+        let gone = devices.remove(index);
         devices.shrink_to_fit();
         if devices.is_empty() {
             shard.users.pop(uid.as_str());
@@ -357,7 +358,7 @@ impl TokenStore for MemoryStore {
                 let mut i = 0;
                 while i < devices.len() && due.len() < limit {
                     if devices[i].expires <= now {
-                        let device = devices.swap_remove(i);
+                        let device = devices.remove(i);
                         due.push(device.retired(&parsed, RetireReason::Expired));
                         taken += 1;
                     } else {

@@ -69,6 +69,8 @@ pub enum RetireReason {
     Forgotten,
     /// The token reached its max age.
     Expired,
+    /// The device logged out; its delete failed and waits for a retry.
+    Revoked,
 }
 
 impl RetireReason {
@@ -79,6 +81,7 @@ impl RetireReason {
             Self::Evicted => "evicted",
             Self::Forgotten => "forgotten",
             Self::Expired => "expired",
+            Self::Revoked => "revoked",
         }
     }
 }
@@ -211,4 +214,53 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
 
     /// Keeps tokens whose upstream delete failed, for a later [`take_due`](Self::take_due).
     async fn defer(&self, retired: Vec<Retired>) -> Result<(), StoreError>;
+}
+
+/// A shared store is a store: keep an `Arc` to inspect the store the gate uses.
+#[async_trait]
+impl<S: TokenStore> TokenStore for std::sync::Arc<S> {
+    async fn get(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        now: u64,
+    ) -> Result<Option<TrackedToken>, StoreError> {
+        (**self).get(uid, device, now).await
+    }
+
+    async fn confirm(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        token: &TokenValue,
+        at: u64,
+    ) -> Result<(), StoreError> {
+        (**self).confirm(uid, device, token, at).await
+    }
+
+    async fn track(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        tracked: TrackedToken,
+        per_user: usize,
+    ) -> Result<Vec<Retired>, StoreError> {
+        (**self).track(uid, device, tracked, per_user).await
+    }
+
+    async fn forget(&self, uid: &Uid, device: DeviceKey) -> Result<Option<TokenValue>, StoreError> {
+        (**self).forget(uid, device).await
+    }
+
+    async fn forget_user(&self, uid: &Uid) -> Result<usize, StoreError> {
+        (**self).forget_user(uid).await
+    }
+
+    async fn take_due(&self, now: u64, limit: usize) -> Result<Vec<Retired>, StoreError> {
+        (**self).take_due(now, limit).await
+    }
+
+    async fn defer(&self, retired: Vec<Retired>) -> Result<(), StoreError> {
+        (**self).defer(retired).await
+    }
 }
