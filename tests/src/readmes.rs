@@ -73,7 +73,14 @@ mod tables {
 
     #[test]
     fn the_limit_variables_are_documented() {
-        for var in [ENV_PER_USER_LIMIT, ENV_UPSTREAM_BUDGET] {
+        use cometgate::vend::{ENV_TOKEN_MAX_AGE, ENV_TOKEN_RECHECK, ENV_TOKENS_PER_USER};
+        for var in [
+            ENV_PER_USER_LIMIT,
+            ENV_UPSTREAM_BUDGET,
+            ENV_TOKENS_PER_USER,
+            ENV_TOKEN_MAX_AGE,
+            ENV_TOKEN_RECHECK,
+        ] {
             assert_eq!(rows(TOP, &format!("`{var}`")).len(), 1, "README.md: {var}");
             for (name, readme) in QUICKSTARTS {
                 assert_eq!(rows(readme, &format!("`{var}`")).len(), 1, "{name}: {var}");

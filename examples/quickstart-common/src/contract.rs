@@ -27,8 +27,8 @@ macro_rules! contract_tests {
             let token = line
                 .split("Bearer ")
                 .nth(1)
+                .and_then(|rest| rest.split('\'').next())
                 .unwrap()
-                .trim_end_matches('\'')
                 .to_owned();
             (url, token)
         }
@@ -212,6 +212,53 @@ macro_rules! contract_tests {
             assert!(retry_after.is_some_and(|s| s >= 1));
             assert_eq!(fake.count("POST /users/{uid}/auth_tokens"), 1);
             running.shutdown().await.unwrap();
+        }
+
+        #[tokio::test]
+        async fn the_token_policy_comes_from_the_environment() {
+            let running = start_with(&[("PORT", "0"), ("COMETGATE_TOKENS_PER_USER", "1")]).await;
+            let (url, token) = printed_token_command(running.banner());
+            let fake = running.fake().unwrap();
+            let on = |device: &'static str| {
+                let (url, token) = (url.clone(), token.clone());
+                async move {
+                    let response = reqwest::Client::new()
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({ "deviceId": device }))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(response.status(), 200);
+                    let body: Value = response.json().await.unwrap();
+                    body["authToken"].as_str().unwrap().to_owned()
+                }
+            };
+            let phone = on("phone").await;
+            assert_eq!(on("phone").await, phone, "the same device gets its token back");
+            let laptop = on("laptop").await;
+            assert_eq!(
+                fake.tokens(DEMO_USER),
+                vec![laptop],
+                "a cap of 1: the phone was logged out"
+            );
+            running.shutdown().await.unwrap();
+        }
+
+        #[test]
+        fn a_bad_token_policy_fails_startup_naming_the_variable() {
+            for (var, value) in [
+                ("COMETGATE_TOKENS_PER_USER", "0"),
+                ("COMETGATE_TOKENS_PER_USER", "91"),
+                ("COMETGATE_TOKEN_MAX_AGE", "7w"),
+                ("COMETGATE_TOKEN_MAX_AGE", "0s"),
+                ("COMETGATE_TOKEN_RECHECK", "soon"),
+            ] {
+                let error = Settings::from_lookup(|n| (n == var).then(|| value.into()))
+                    .expect_err(value)
+                    .to_string();
+                assert!(error.starts_with(&format!("{var}: ")), "{error}");
+            }
         }
 
         #[test]

@@ -4,8 +4,9 @@
 //! that they honour one contract: the demo app's own authentication ([`demo_auth`]: HS256 JWT
 //! bearer tokens signed with `DEMO_JWT_SECRET`, or any OIDC issuer's tokens with `AUTH_ISSUER`,
 //! `AUTH_AUDIENCE` and optionally `AUTH_JWKS_URL`), the environment ([`Settings`]: `PORT`, the
-//! auth variables, the core's `COMETCHAT_*` and its limits `COMETGATE_PER_USER_LIMIT` and
-//! `COMETGATE_UPSTREAM_BUDGET`), where CometChat is ([`cometchat`]: an embedded
+//! auth variables, the core's `COMETCHAT_*`, its limits `COMETGATE_PER_USER_LIMIT` and
+//! `COMETGATE_UPSTREAM_BUDGET` and its token policy `COMETGATE_TOKENS_PER_USER`,
+//! `COMETGATE_TOKEN_MAX_AGE` and `COMETGATE_TOKEN_RECHECK`), where CometChat is ([`cometchat`]: an embedded
 //! `cometchat-fake` when no app is configured), the gate ([`gate`]) and the printed `curl`
 //! flow ([`banner`]). Only the few lines that plug cometgate into a framework differ.
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ use cometchat_fake::FakeCometChat;
 use cometgate::config::{ENV_API_BASE, ENV_APP_ID};
 use cometgate::vend::{
     ENV_PER_USER_LIMIT, ENV_UPSTREAM_BUDGET, FromEnvError, Gate, GateBuildError, RateLimit,
+    TokenPolicy,
 };
 use cometgate::{Config, ConfigError};
 use cometgate_jwt::JwtIdentity;
@@ -77,8 +79,8 @@ pub enum StartError {
     /// The gate could not be built.
     #[error("could not set up cometgate: {0}")]
     Gate(#[from] GateBuildError),
-    /// `COMETGATE_PER_USER_LIMIT` or `COMETGATE_UPSTREAM_BUDGET` is malformed (the message
-    /// starts with the variable's name).
+    /// A `COMETGATE_*` limit or token policy variable is malformed or out of range (the
+    /// message starts with the variable's name).
     #[error("{0} (or unset it for the default)")]
     Limit(#[source] FromEnvError),
     /// The authentication settings are invalid.
@@ -113,13 +115,17 @@ pub enum Upstream {
     Configured(Config),
 }
 
-/// The gate's limits as the environment sets them; `None` keeps cometgate's default.
+/// The gate's limits and token policy as the environment sets them; `None` keeps cometgate's
+/// default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Limits {
     /// `COMETGATE_PER_USER_LIMIT` (default [`RateLimit::PER_USER_DEFAULT`]).
     pub per_user: Option<RateLimit>,
     /// `COMETGATE_UPSTREAM_BUDGET` (default [`RateLimit::UPSTREAM_DEFAULT`]).
     pub upstream_budget: Option<RateLimit>,
+    /// `COMETGATE_TOKENS_PER_USER`, `COMETGATE_TOKEN_MAX_AGE`, `COMETGATE_TOKEN_RECHECK`
+    /// (default [`TokenPolicy::default`]).
+    pub tokens: TokenPolicy,
 }
 
 impl Limits {
@@ -150,6 +156,7 @@ impl Limits {
         Ok(Self {
             per_user: read(ENV_PER_USER_LIMIT)?,
             upstream_budget: read(ENV_UPSTREAM_BUDGET)?,
+            tokens: TokenPolicy::from_lookup(&lookup).map_err(StartError::Limit)?,
         })
     }
 }
@@ -303,7 +310,8 @@ pub async fn cometchat(
 pub fn gate(config: Config, settings: &Settings) -> Result<Gate<JwtIdentity>, StartError> {
     let mut builder = Gate::builder()
         .config(config)
-        .identity(settings.auth.identity()?);
+        .identity(settings.auth.identity()?)
+        .token_policy(settings.limits.tokens);
     if let Some(limit) = settings.limits.per_user {
         builder = builder.per_user_limit(limit);
     }
@@ -336,8 +344,12 @@ pub fn banner(framework: &str, addr: SocketAddr, cometchat: &str, settings: &Set
             };
             format!(
                 "{note}\nGet a CometChat auth token as the demo user \"{DEMO_USER}\" (demo token \
-                 valid 1 hour):\n\n\
-                 curl -i -X POST http://{addr}{TOKEN_PATH} -H 'Authorization: Bearer {token}'\n"
+                 valid 1 hour); the same deviceId gets the same token back, without a new mint:\n\n\
+                 curl -i -X POST http://{addr}{TOKEN_PATH} -H 'Authorization: Bearer {token}' \
+                 -H 'Content-Type: application/json' -d '{{\"deviceId\": \"demo-phone\"}}'\n\n\
+                 Log that device out (204; its token is deleted at CometChat):\n\n\
+                 curl -i -X POST http://{addr}{TOKEN_PATH}/revoke -H 'Authorization: Bearer {token}' \
+                 -H 'Content-Type: application/json' -d '{{\"deviceId\": \"demo-phone\"}}'\n"
             )
         }
         AuthSettings::Oidc {

@@ -436,8 +436,7 @@ impl Gate {
         if let Some(limit) = limit(ENV_UPSTREAM_BUDGET)? {
             builder = builder.upstream_budget(limit);
         }
-        let policy = TokenPolicy::from_lookup(&lookup)
-            .map_err(|(var, source)| FromEnvError::Policy { var, source })?;
+        let policy = TokenPolicy::from_lookup(&lookup)?;
         Ok(builder.token_policy(policy))
     }
 }

@@ -130,11 +130,33 @@ impl TokenPolicy {
         })
     }
 
-    /// Reads the policy from variables through `lookup`, starting from the defaults: an unset
-    /// or empty variable keeps its default. Errors name the variable.
-    pub(crate) fn from_lookup(
+    /// Reads `COMETGATE_TOKENS_PER_USER`, `COMETGATE_TOKEN_MAX_AGE` and
+    /// `COMETGATE_TOKEN_RECHECK` through `lookup`, starting from the defaults: an unset or
+    /// empty variable keeps its default. ([`Gate::from_env`](crate::Gate::from_env) does this
+    /// already.)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cometgate::vend::TokenPolicy;
+    ///
+    /// let policy = TokenPolicy::from_lookup(|n| (n == "COMETGATE_TOKEN_MAX_AGE").then(|| "12h".into()))?;
+    /// assert_eq!(policy.max_age_limit(), Some(Duration::from_secs(12 * 3600)));
+    /// let err = TokenPolicy::from_lookup(|n| (n == "COMETGATE_TOKENS_PER_USER").then(|| "0".into()));
+    /// assert!(err.unwrap_err().to_string().starts_with("COMETGATE_TOKENS_PER_USER: "));
+    /// # Ok::<(), cometgate::vend::FromEnvError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`FromEnvError::Policy`](crate::vend::FromEnvError::Policy), naming the variable.
+    pub fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, (&'static str, PolicyError)> {
+    ) -> Result<Self, crate::vend::FromEnvError> {
+        Self::read(lookup)
+            .map_err(|(var, source)| crate::vend::FromEnvError::Policy { var, source })
+    }
+
+    fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, (&'static str, PolicyError)> {
         let get = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())
@@ -225,7 +247,7 @@ mod tests {
 
     #[test]
     fn the_environment_sets_each_value_and_names_a_bad_one() {
-        let policy = TokenPolicy::from_lookup(lookup(&[
+        let policy = TokenPolicy::read(lookup(&[
             (ENV_TOKENS_PER_USER, "5"),
             (ENV_TOKEN_MAX_AGE, "off"),
             (ENV_TOKEN_RECHECK, "0"),
@@ -236,7 +258,7 @@ mod tests {
             (5, None, Some(Duration::ZERO))
         );
         assert_eq!(
-            TokenPolicy::from_lookup(lookup(&[])).unwrap(),
+            TokenPolicy::read(lookup(&[])).unwrap(),
             TokenPolicy::default()
         );
         for (var, value) in [
@@ -248,7 +270,7 @@ mod tests {
             (ENV_TOKEN_MAX_AGE, "1week"),
             (ENV_TOKEN_RECHECK, "60"),
         ] {
-            let (named, _) = TokenPolicy::from_lookup(lookup(&[(var, value)])).unwrap_err();
+            let (named, _) = TokenPolicy::read(lookup(&[(var, value)])).unwrap_err();
             assert_eq!(named, var, "{value}");
         }
     }
