@@ -321,5 +321,6 @@ pub fn runtime() -> tokio::runtime::Runtime {
 #[doc(hidden)]
 pub mod contract;
 mod readmes;
+pub mod sdk_harness;
 #[doc(hidden)]
 pub mod suite;
