@@ -24,7 +24,8 @@
 // - Secrets. Nothing here logs. The token is never in an error, and the object fetchToken()
 //   returns keeps it in a non-enumerable property, so logging or JSON-encoding it does not show it.
 //
-// Plain ES2020 on purpose (no class fields, no private names): it runs in Hermes as it is.
+// Plain ES2018 syntax on purpose (no class fields, private names, `??` or `?.`): Hermes and older
+// bundler setups run it as it is.
 
 /** Storage key of the device id. */
 export const DEVICE_ID_KEY = "cometgate.deviceId";
