@@ -122,6 +122,17 @@ pub fn uid_comes_only_from_the_session<A: Adapter>() {
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
                 let status = res.status().as_u16();
                 let body: Value = res.json().await.unwrap_or(Value::Null);
+                // A body with other fields (or not JSON) is refused as a whole: 400, no call.
+                let refused_body = matches!(inj, Injection::Json(_) | Injection::Form(_));
+                if refused_body && status == 400 {
+                    check(
+                        body["type"] == "https://cometgate.dev/problems/bad-request",
+                        || format!("{inj:?}: {body}"),
+                    )?;
+                    return check(env.fake.journal().is_empty(), || {
+                        format!("{inj:?}: a refused body reached CometChat")
+                    });
+                }
                 check(status == 200, || format!("{inj:?}: status {status} {body}"))?;
                 let expected = env.uid_for(&subject);
                 check(body["uid"] == expected.as_str(), || {

@@ -136,6 +136,13 @@ fn normalise_body(mut body: Value, echoed_id: Option<&str>) -> Value {
             assert!(token.as_str().is_some_and(|t| !t.is_empty()), "{token}");
             *token = json!("<token>");
         }
+        // A request without a device id gets a generated one, different each time.
+        if let Some(device) = map
+            .get_mut("deviceId")
+            .filter(|d| d.as_str().is_some_and(|d| d.starts_with("d-")))
+        {
+            *device = json!("<generated>");
+        }
         if let Some(id) = map.get_mut("requestId") {
             let same = id.as_str() == echoed_id;
             *id = json!(if same { "<x-request-id>" } else { "<differs>" });
@@ -205,16 +212,20 @@ async fn both_quickstarts_answer_alike() {
     // A valid token: 200, the documented keys, the same UID, just-in-time provisioning.
     let ok = same(&axum, &actix, Call::post("valid token").bearer(&valid)).await;
     assert_eq!(ok.status, 200);
-    assert_eq!(ok.body, json!({"authToken": "<token>", "uid": "alice"}));
+    assert_eq!(ok.body["authToken"], "<token>");
+    assert_eq!(ok.body["uid"], "alice");
+    assert_eq!(ok.body["deviceId"], "<generated>");
+    assert!(ok.body["expiresAt"].is_u64(), "{}", ok.body);
     for fake in fakes {
         assert_eq!(fake.tokens("alice").len(), 1);
         assert_eq!(fake.user("alice").unwrap().name, "alice (parity)");
     }
 
-    // The body and query never name the caller, in either adapter.
-    let mut injected = Call::post("uid in body and query").bearer(&valid);
+    // The body and query never name the caller, in either adapter: a query is ignored, a body
+    // with fields other than `deviceId`/`refresh` is refused.
+    let mut injected = Call::post("uid in the query").bearer(&valid);
     injected.path = "/cometchat-token?uid=mallory";
-    injected.body = Some(br#"{"uid":"mallory","user_id":"mallory"}"#.to_vec());
+    injected.body = Some(br#"{"deviceId":"phone"}"#.to_vec());
     let injected = same(
         &axum,
         &actix,
@@ -222,6 +233,18 @@ async fn both_quickstarts_answer_alike() {
     )
     .await;
     assert_eq!(injected.body["uid"], "alice");
+    let mut injected = Call::post("uid in the body").bearer(&valid);
+    injected.body = Some(br#"{"uid":"mallory","user_id":"mallory"}"#.to_vec());
+    let injected = same(
+        &axum,
+        &actix,
+        injected.header("content-type", "application/json"),
+    )
+    .await;
+    assert_eq!(injected.status, 400);
+    for fake in fakes {
+        assert!(fake.user("mallory").is_none());
+    }
 
     // Identity problems, none of which reaches CometChat.
     let calls = fakes.map(|f| f.journal().len());

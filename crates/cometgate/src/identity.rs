@@ -139,6 +139,7 @@ pub struct Principal {
     subject: String,
     name: Option<String>,
     avatar: Option<String>,
+    session_id: Option<String>,
 }
 
 impl Principal {
@@ -150,7 +151,23 @@ impl Principal {
             subject: subject.into(),
             name: None,
             avatar: None,
+            session_id: None,
         }
+    }
+
+    /// Sets the id of the sign-in session (Clerk's `sid`, Supabase's `session_id`): a request
+    /// that names no device then uses it as its device id, so each session keeps one token and
+    /// ending the session can revoke it. Ignored unless it is a valid
+    /// [`DeviceId`](crate::DeviceId).
+    #[must_use]
+    pub fn with_session_id(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = Some(session_id.into());
+        self
+    }
+
+    /// The sign-in session's id, if the identity supplied one.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
     }
 
     /// Sets the display name used when the CometChat user is created.
@@ -196,6 +213,7 @@ impl fmt::Debug for Principal {
             .field("subject", &self.subject)
             .field("name", &self.name.as_ref().map(|_| "…"))
             .field("avatar", &self.avatar.as_ref().map(|_| "…"))
+            .field("session_id", &self.session_id.as_ref().map(|_| "…"))
             .finish()
     }
 }

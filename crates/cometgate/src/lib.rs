@@ -18,6 +18,8 @@
 //!   [`retry`] of transport failures and `5xx` (never `4xx`) under an overall deadline.
 //! - [`vend`]: token vending without HTTP: [`Gate`] (UID mapping, rate limits, single-flight
 //!   mint, just-in-time provisioning) coming to a [`TokenResponse`] or an RFC 9457 [`Problem`].
+//! - [`store`], [`device`] and [`clock`]: the token lifecycle's state: which token each device
+//!   holds ([`TokenStore`], the embedded [`MemoryStore`]), device ids ([`DeviceId`]) and time.
 //! - [`endpoint`]: the HTTP endpoint without a framework: routes, prechecks, request ids,
 //!   identity, answers ([`Endpoint`], [`Answer`]). Every rule of the routes lives here once.
 //!
@@ -27,17 +29,22 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod clock;
 pub mod config;
+pub mod device;
 pub mod endpoint;
 pub mod identity;
 pub mod retry;
+pub mod store;
 pub mod uid;
 pub mod uid_mapper;
 pub mod vend;
 
 pub use config::{Config, ConfigError, Region};
+pub use device::DeviceId;
 pub use endpoint::{Answer, Endpoint};
 pub use identity::{Identity, Principal, Rejection, RequestView};
+pub use store::{MemoryStore, TokenStore};
 pub use uid::{Uid, UidError};
 pub use uid_mapper::{UidMapError, UidMapper, UidMapping};
 pub use vend::{Gate, GateBuilder, Problem, ProblemType, RateLimit, TokenResponse};

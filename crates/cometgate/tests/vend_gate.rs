@@ -2,119 +2,24 @@
 //! (provisioning, journal), `wiremock` for scripted answers (4xx, 429, hangs, echoed keys).
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cometchat_fake::{FakeCometChat, FakeUser, Fault};
-use cometgate::endpoint::{Answer, BodyRead, Endpoint};
+use cometgate::endpoint::{BodyRead, Endpoint};
 use cometgate::identity::SimpleRequest;
 use cometgate::retry::RetryPolicy;
-use cometgate::vend::{Gate, GateBuilder, ProblemType, RateLimit};
-use cometgate::{Config, Identity, Principal, Rejection, RequestView, UidMapper, UidMapping};
+use cometgate::vend::{Gate, ProblemType, RateLimit};
+use cometgate::{Principal, Rejection};
 use proptest::prelude::*;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const MINT: &str = "POST /users/{uid}/auth_tokens";
-const CREATE: &str = "POST /users";
-
-/// `Authorization: Bearer good:<sub>[:<name>]` is `<sub>`; `Bearer banned:<sub>` is refused;
-/// any other bearer value is invalid; no header is missing credentials.
-struct TestAuth;
-
-impl Identity for TestAuth {
-    type Credentials = String;
-
-    fn extract<R: RequestView + ?Sized>(&self, request: &R) -> Result<String, Rejection> {
-        let value = request
-            .header_str("authorization")
-            .ok_or(Rejection::Missing)?;
-        value
-            .strip_prefix("Bearer ")
-            .map(str::to_owned)
-            .ok_or_else(|| Rejection::invalid("not a bearer token"))
-    }
-
-    async fn verify(&self, token: String) -> Result<Principal, Rejection> {
-        let mut parts = token.splitn(3, ':');
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some("good"), Some(sub), None) => Ok(Principal::new("test", sub)),
-            (Some("good"), Some(sub), Some(name)) => {
-                Ok(Principal::new("test", sub).with_name(name))
-            }
-            (Some("banned"), Some(_), _) => Err(Rejection::refused("banned in tests")),
-            _ => Err(Rejection::invalid("unknown test token")),
-        }
-    }
-}
-
-fn request(bearer: &str) -> SimpleRequest {
-    SimpleRequest::post("/cometchat-token").with_header("Authorization", format!("Bearer {bearer}"))
-}
-
-fn fake_config(cc: &FakeCometChat) -> Config {
-    Config::builder()
-        .app_id(cc.app_id())
-        .region(cc.region().parse().unwrap())
-        .rest_api_key(cc.api_key())
-        .api_base(cc.base_url())
-        .build()
-        .unwrap()
-}
-
-fn mock_config(server: &MockServer, key: &str) -> Config {
-    Config::builder()
-        .app_id("testapp")
-        .region("us".parse().unwrap())
-        .rest_api_key(key)
-        .api_base(format!("{}/v3", server.uri()))
-        .build()
-        .unwrap()
-}
-
-/// Readable UIDs (subject = UID) and fast retries, so tests neither wait nor decode.
-fn builder(config: Config) -> GateBuilder<TestAuth> {
-    Gate::builder()
-        .config(config)
-        .identity(TestAuth)
-        .uid_mapper(UidMapper::shared_namespace(UidMapping::Readable))
-        .retry_policy(
-            RetryPolicy::builder()
-                .initial_delay(Duration::from_millis(10))
-                .jitter(0.0)
-                .deadline(Duration::from_secs(10))
-                .build(),
-        )
-}
-
-/// The endpoint around a gate, answering one in-memory request on the token route.
-trait Ask {
-    fn answer(&self, request: &SimpleRequest) -> impl Future<Output = Answer> + Send + 'static;
-}
-
-impl<I: Identity> Ask for Gate<I> {
-    fn answer(&self, request: &SimpleRequest) -> impl Future<Output = Answer> + Send + 'static {
-        Endpoint::new(self.clone())
-            .serve(request, Bytes::new())
-            .expect("a request on the token route")
-    }
-}
-
-fn problem_type(answer: &Answer) -> Option<ProblemType> {
-    answer.problem().map(|p| p.problem_type())
-}
-
-fn header(answer: &Answer, name: &str) -> Option<String> {
-    answer.header(name).map(str::to_owned)
-}
-
-fn body(answer: &Answer) -> serde_json::Value {
-    serde_json::from_slice(answer.body()).unwrap()
-}
+mod common;
+use common::*;
 
 // ---------------------------------------------------------------------------------------------
 // Against cometchat-fake
@@ -157,9 +62,12 @@ async fn provisions_a_new_user_just_in_time_with_the_principals_name() {
     let answer = gate.answer(&request("good:bob:Bob Builder")).await;
     assert_eq!(answer.status(), 200, "{answer:?}");
     assert_eq!(cc.user("bob").unwrap().name, "Bob Builder");
-    // mint (not found), create, mint again
-    assert_eq!(cc.count(MINT), 2);
+    // mint (not found), then create with `withAuthToken`: two calls, the create's token used.
+    assert_eq!(cc.count(MINT), 1);
     assert_eq!(cc.count(CREATE), 1);
+    let create = &cc.requests_to(CREATE)[0];
+    let sent: serde_json::Value = serde_json::from_str(&create.body).unwrap();
+    assert_eq!(sent["withAuthToken"], true);
     assert_eq!(
         cc.tokens("bob"),
         vec![body(&answer)["authToken"].as_str().unwrap().to_owned()]
@@ -196,7 +104,10 @@ async fn twenty_parallel_first_requests_create_at_most_once_and_all_succeed() {
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let gate = gate.clone();
-            tokio::spawn(async move { gate.answer(&request("good:newbie:Newbie")).await })
+            tokio::spawn(async move {
+                gate.answer_on(&request("good:newbie:Newbie"), "phone")
+                    .await
+            })
         })
         .collect();
     let mut tokens = Vec::new();
@@ -208,8 +119,8 @@ async fn twenty_parallel_first_requests_create_at_most_once_and_all_succeed() {
     let created = cc.requests_to(CREATE);
     assert!(created.iter().filter(|e| e.status == Some(200)).count() <= 1);
     assert_eq!(cc.users().len(), 1);
-    // One flight: mint (not found), create, mint again; everyone shares its token.
-    assert_eq!(cc.route_counts()[MINT], 2, "{:?}", cc.route_counts());
+    // One flight: mint (not found), create with its token; everyone shares it.
+    assert_eq!(cc.route_counts()[MINT], 1, "{:?}", cc.route_counts());
     assert!(tokens.iter().all(|t| t == &tokens[0]));
     assert_eq!(cc.tokens("newbie"), vec![tokens[0].clone()]);
 }
@@ -225,14 +136,14 @@ async fn followers_still_get_the_token_when_the_first_caller_goes_away() {
     let gate = builder(fake_config(&cc)).build().unwrap();
     let leader = {
         let gate = gate.clone();
-        tokio::spawn(async move { gate.answer(&request("good:olga")).await })
+        tokio::spawn(async move { gate.answer_on(&request("good:olga"), "tablet").await })
     };
     // Let the leader start the mint (it is held upstream for 400 ms), then join it.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let followers: Vec<_> = (0..5)
         .map(|_| {
             let gate = gate.clone();
-            tokio::spawn(async move { gate.answer(&request("good:olga")).await })
+            tokio::spawn(async move { gate.answer_on(&request("good:olga"), "tablet").await })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -263,7 +174,7 @@ async fn two_processes_racing_to_create_a_user_both_succeed() {
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let gate = gates[i % 2].clone();
-            tokio::spawn(async move { gate.answer(&request("good:racer")).await })
+            tokio::spawn(async move { gate.answer_on(&request("good:racer"), "laptop").await })
         })
         .collect();
     for task in tasks {
@@ -350,8 +261,8 @@ async fn per_user_limit_answers_429_with_integer_retry_after_and_spares_others()
     assert_eq!(other.status(), 200, "eve's burst must not limit frank");
     assert_eq!(
         cc.count(MINT),
-        mints_before + 2,
-        "frank: mint + mint after create"
+        mints_before + 1,
+        "frank: one mint, then the create returns the token"
     );
 }
 

@@ -99,6 +99,8 @@ impl PartialEq for TokenValue {
     }
 }
 
+impl Eq for TokenValue {}
+
 /// An auth token as `POST /users/{uid}/auth_tokens` returns it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]

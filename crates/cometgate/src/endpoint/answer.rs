@@ -24,6 +24,7 @@ pub struct Answer {
 #[derive(Clone, Debug)]
 pub(crate) enum Outcome {
     Token(TokenResponse),
+    Revoked,
     Problem(Problem),
 }
 
@@ -74,7 +75,7 @@ impl Answer {
     pub fn token(&self) -> Option<&TokenResponse> {
         match &self.outcome {
             Outcome::Token(t) => Some(t),
-            Outcome::Problem(_) => None,
+            Outcome::Revoked | Outcome::Problem(_) => None,
         }
     }
 
@@ -82,7 +83,7 @@ impl Answer {
     pub fn problem(&self) -> Option<&Problem> {
         match &self.outcome {
             Outcome::Problem(p) => Some(p),
-            Outcome::Token(_) => None,
+            Outcome::Token(_) | Outcome::Revoked => None,
         }
     }
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use tracing::Level;
 
 use crate::endpoint::answer::{Answer, Outcome};
-use crate::endpoint::{Endpoint, Route, origin, rules};
+use crate::endpoint::{Endpoint, Route, origin, request, rules};
 use crate::identity::{Identity, Principal, Rejection, RequestView};
 use crate::uid::Uid;
 use crate::vend::gate::VendRecord;
@@ -311,11 +311,12 @@ impl<I: Send + Sync + 'static> Call<I> {
         } = self;
         async move {
             let limit = u64::try_from(endpoint.settings.body_limit).unwrap_or(u64::MAX);
-            let body_problem = match body {
-                BodyRead::Complete(_) | BodyRead::Skipped => None,
-                BodyRead::TooLarge => Some(Problem::body_too_large(limit)),
-                BodyRead::TimedOut => Some(Problem::request_timeout()),
-                BodyRead::Broken => Some(Problem::bad_request()),
+            let (bytes, body_problem) = match body {
+                BodyRead::Complete(bytes) => (bytes, None),
+                BodyRead::Skipped => (Bytes::new(), None),
+                BodyRead::TooLarge => (Bytes::new(), Some(Problem::body_too_large(limit))),
+                BodyRead::TimedOut => (Bytes::new(), Some(Problem::request_timeout())),
+                BodyRead::Broken => (Bytes::new(), Some(Problem::bad_request())),
             };
             let principal = match (state, body_problem) {
                 (State::Settled { problem, detail }, _) => Err((problem, detail)),
@@ -343,7 +344,20 @@ impl<I: Send + Sync + 'static> Call<I> {
                     },
                 ),
                 Ok(principal) => match route {
-                    Route::Token => endpoint.gate.vend(principal).await,
+                    Route::Token => match request::token_request(&bytes) {
+                        Ok(asked) => {
+                            let (result, record) = endpoint.gate.vend(principal, asked).await;
+                            (result.map(Success::Token), record)
+                        }
+                        Err(problem) => (Err(problem), VendRecord::default()),
+                    },
+                    Route::Revoke => match request::revoke_request(&bytes) {
+                        Ok(what) => {
+                            let (result, record) = endpoint.gate.revoke_for(&principal, what).await;
+                            (result.map(|()| Success::Revoked), record)
+                        }
+                        Err(problem) => (Err(problem), VendRecord::default()),
+                    },
                 },
             };
             finish(&endpoint, &request_id, result, record)
@@ -367,21 +381,30 @@ fn refusal(realm: &str, rejection: &Rejection) -> (Problem, Option<String>) {
     (Problem::from_rejection(rejection, realm), detail)
 }
 
+/// What a route answers when it succeeds.
+enum Success {
+    /// `200` with the token.
+    Token(TokenResponse),
+    /// `204`: the device (or every device) is logged out.
+    Revoked,
+}
+
 /// Renders the answer (request id, `Cache-Control`, problem base, debug-build detail) and emits
 /// the request's one log event.
 fn finish<I>(
     endpoint: &Endpoint<I>,
     request_id: &str,
-    result: Result<TokenResponse, Problem>,
+    result: Result<Success, Problem>,
     record: VendRecord,
 ) -> Answer {
     let (status, mut headers, body, outcome) = match result {
-        Ok(token) => (
+        Ok(Success::Token(token)) => (
             200,
             token.headers(),
             Bytes::from(token.body()),
             Outcome::Token(token),
         ),
+        Ok(Success::Revoked) => (204, Vec::new(), Bytes::new(), Outcome::Revoked),
         Err(problem) => {
             let mut problem = problem.with_request_id(request_id);
             // Debug builds show the developer what to fix; release builds keep the fixed,
@@ -413,7 +436,7 @@ fn finish<I>(
 fn log(answer: &Answer, request_id: &str, record: &VendRecord) {
     let status = answer.status();
     let (outcome, reason, level) = match answer.problem() {
-        None => ("minted", "ok", Level::INFO),
+        None => (record.event.unwrap_or("ok"), "ok", Level::INFO),
         Some(p) => {
             let level = match status {
                 429 | 503 => Level::WARN,
@@ -447,14 +470,16 @@ fn log(answer: &Answer, request_id: &str, record: &VendRecord) {
                 reason,
                 status,
                 uid,
+                device = record.device.as_deref(),
                 joined = record.joined,
+                retired = record.retired,
                 provisioned = trace.provisioned,
                 upstream_status = trace.upstream_status,
                 upstream_calls = trace.upstream_calls,
                 upstream_latency_ms = latency_ms,
                 token = token.as_deref(),
                 detail,
-                "token request {outcome}: {reason}"
+                "chat token request {outcome}: {reason}"
             )
         };
     }

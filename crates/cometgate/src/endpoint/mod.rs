@@ -76,6 +76,7 @@
 mod answer;
 mod call;
 pub mod origin;
+mod request;
 pub mod rules;
 
 use std::fmt;
@@ -130,21 +131,27 @@ pub struct InvalidProblemBase(String);
 pub(crate) enum Route {
     /// `POST {token path}`.
     Token,
+    /// `POST {token path}/revoke`.
+    Revoke,
 }
 
 impl Route {
     /// The methods the route serves, as an `Allow` value.
     pub(crate) const fn allow(self) -> &'static str {
         match self {
-            Route::Token => "POST",
+            Route::Token | Route::Revoke => "POST",
         }
     }
 }
+
+/// The revoke route's path below the token path.
+pub const REVOKE_SUFFIX: &str = "/revoke";
 
 /// The endpoint's settings, shared by every request.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) token_path: Box<str>,
+    pub(crate) revoke_path: Box<str>,
     pub(crate) body_limit: usize,
     pub(crate) read_timeout: Duration,
     pub(crate) allowed_origins: Vec<String>,
@@ -185,6 +192,7 @@ impl<I> Endpoint<I> {
             gate,
             settings: Arc::new(Settings {
                 token_path: DEFAULT_TOKEN_PATH.into(),
+                revoke_path: format!("{DEFAULT_TOKEN_PATH}{REVOKE_SUFFIX}").into(),
                 body_limit: DEFAULT_BODY_LIMIT,
                 read_timeout: DEFAULT_READ_TIMEOUT,
                 allowed_origins: Vec::new(),
@@ -220,7 +228,9 @@ impl<I> Endpoint<I> {
         if !rules::is_valid_token_path(&path) {
             return Err(InvalidPath(path));
         }
-        self.settings_mut().token_path = path.into();
+        let settings = self.settings_mut();
+        settings.revoke_path = format!("{path}{REVOKE_SUFFIX}").into();
+        settings.token_path = path.into();
         Ok(self)
     }
 
@@ -298,6 +308,11 @@ impl<I> Endpoint<I> {
         &self.settings.token_path
     }
 
+    /// The revoke (logout) route's path: the token path followed by [`REVOKE_SUFFIX`].
+    pub fn revoke_path(&self) -> &str {
+        &self.settings.revoke_path
+    }
+
     /// The body limit in bytes.
     pub fn body_limit(&self) -> usize {
         self.settings.body_limit
@@ -311,7 +326,14 @@ impl<I> Endpoint<I> {
     /// Starts a request if it is for one of the endpoint's routes (`None`: pass it on). The
     /// method, the declared length and the request id are settled here, synchronously.
     pub fn route<R: RequestView + ?Sized>(&self, head: &R) -> Option<Call<I>> {
-        let route = (head.path() == &*self.settings.token_path).then_some(Route::Token)?;
+        let path = head.path();
+        let route = if path == &*self.settings.token_path {
+            Route::Token
+        } else if path == &*self.settings.revoke_path {
+            Route::Revoke
+        } else {
+            return None;
+        };
         Some(Call::new(self.clone(), route, head))
     }
 }

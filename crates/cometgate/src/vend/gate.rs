@@ -1,22 +1,28 @@
-//! [`Gate`]: the token request's logic, end to end, without HTTP: principal → UID →
-//! per-user limit → single-flight mint (upstream budget, retries, just-in-time provisioning).
+//! [`Gate`]: the token request's logic, end to end, without HTTP: principal → UID → device →
+//! the stored token, or per-user limit → single-flight mint (upstream budget, retries,
+//! just-in-time provisioning) → track and retire (see [`tokens`](crate::vend::tokens)).
 
 use std::fmt;
 use std::sync::Arc;
 
 use crate::client::{BuildError, Client};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
+use crate::device::{DeviceId, DeviceKey};
 use crate::identity::{Identity, Principal};
 use crate::retry::RetryPolicy;
+use crate::store::{MemoryStore, TokenStore};
 use crate::uid::Uid;
 use crate::uid_mapper::UidMapper;
 use crate::vend::answer::TokenResponse;
 use crate::vend::limit::{RateLimit, RateLimitError, UpstreamBudget, UserLimiter};
+use crate::vend::policy::{PolicyError, TokenPolicy};
 use crate::vend::problem::{DEFAULT_REALM, Problem};
-use crate::vend::provision::{Minted, Profile, Trace, VendError, Vendor};
+use crate::vend::provision::{Profile, Trace, VendError, Vendor};
 use crate::vend::single_flight::SingleFlight;
+use crate::vend::tokens::{Issued, Lookup, SweepReport, Tokens};
 
-type FlightResult = Result<Minted, VendError>;
+type FlightResult = Result<Issued, VendError>;
 
 /// The identity type of a gate built without [`GateBuilder::identity`].
 ///
@@ -55,6 +61,32 @@ pub enum GateBuildError {
     UpstreamBudget(#[source] RateLimitError),
 }
 
+/// A logout that could not be completed at CometChat (it is retried by the sweep); the
+/// message is log-safe.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{detail}")]
+pub struct RevokeError {
+    problem: Problem,
+    detail: String,
+}
+
+impl RevokeError {
+    /// The problem the revoke route answers with (`429`, `502`, `503`, `504`).
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+}
+
+/// What [`Gate::revoke`] logs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoke {
+    /// One device's token (deleted at CometChat, then forgotten). An unknown device is done.
+    Device(DeviceId),
+    /// Every token of the user at CometChat (`DELETE /users/{uid}/auth_tokens`), including
+    /// tokens cometgate did not mint.
+    All,
+}
+
 /// Why [`Gate::from_env`] could not read its settings; the message names the variable.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -70,6 +102,16 @@ pub enum FromEnvError {
         /// What is wrong with its value.
         #[source]
         source: RateLimitError,
+    },
+    /// A token policy variable (`COMETGATE_TOKENS_PER_USER`, `COMETGATE_TOKEN_MAX_AGE`,
+    /// `COMETGATE_TOKEN_RECHECK`) is malformed or out of range.
+    #[error("{var}: {source}")]
+    Policy {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong with its value.
+        #[source]
+        source: PolicyError,
     },
 }
 
@@ -90,6 +132,9 @@ pub struct GateBuilder<I = NoIdentity> {
     jit: bool,
     retry: Option<RetryPolicy>,
     realm: String,
+    policy: TokenPolicy,
+    store: Option<Arc<dyn TokenStore>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl<I> fmt::Debug for GateBuilder<I> {
@@ -102,6 +147,8 @@ impl<I> fmt::Debug for GateBuilder<I> {
             .field("jit", &self.jit)
             .field("retry", &self.retry)
             .field("realm", &self.realm)
+            .field("policy", &self.policy)
+            .field("store", &self.store)
             .finish_non_exhaustive()
     }
 }
@@ -136,6 +183,9 @@ impl<I> GateBuilder<I> {
             jit: self.jit,
             retry: self.retry,
             realm: self.realm,
+            policy: self.policy,
+            store: self.store,
+            clock: self.clock,
         }
     }
 
@@ -186,6 +236,31 @@ impl<I> GateBuilder<I> {
         self
     }
 
+    /// The token lifecycle: cap per user, max age, recheck (default [`TokenPolicy::default`];
+    /// from the environment: `COMETGATE_TOKENS_PER_USER`, `COMETGATE_TOKEN_MAX_AGE`,
+    /// `COMETGATE_TOKEN_RECHECK`).
+    #[must_use]
+    pub fn token_policy(mut self, policy: TokenPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Where tracked tokens live (default: a [`MemoryStore`] with its default capacity; several
+    /// replicas need a shared one such as `cometgate-redis`).
+    #[must_use]
+    pub fn token_store(mut self, store: impl TokenStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The clock the lifecycle reads (default [`SystemClock`]; tests use
+    /// [`ManualClock`](crate::clock::ManualClock)).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
     /// Builds the gate. No network I/O.
     pub fn build(self) -> Result<Gate<I>, GateBuildError> {
         let client = match (self.client, self.config) {
@@ -206,18 +281,28 @@ impl<I> GateBuilder<I> {
             .deadline();
         let users = UserLimiter::new(self.per_user).map_err(GateBuildError::PerUserLimit)?;
         let budget = UpstreamBudget::new(self.upstream).map_err(GateBuildError::UpstreamBudget)?;
+        let vendor = Arc::new(Vendor {
+            client,
+            budget,
+            jit: self.jit,
+            deadline,
+        });
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::new()) as Arc<dyn TokenStore>);
         Ok(Gate {
             inner: Arc::new(Inner {
                 mapper: self.mapper.or(self.suggested_mapper).unwrap_or_default(),
                 identity: self.identity,
                 users,
                 flights: SingleFlight::new(),
-                vendor: Arc::new(Vendor {
-                    client,
-                    budget,
-                    jit: self.jit,
-                    deadline,
-                }),
+                tokens: Arc::new(Tokens::new(
+                    store,
+                    self.clock,
+                    self.policy,
+                    Arc::clone(&vendor),
+                )),
+                vendor,
                 realm: self.realm,
                 per_user: self.per_user,
                 upstream: self.upstream,
@@ -254,7 +339,8 @@ struct Inner<I> {
     identity: I,
     mapper: UidMapper,
     users: UserLimiter,
-    flights: SingleFlight<Uid, FlightResult>,
+    flights: SingleFlight<(Uid, DeviceKey), FlightResult>,
+    tokens: Arc<Tokens>,
     vendor: Arc<Vendor>,
     realm: String,
     per_user: RateLimit,
@@ -278,6 +364,8 @@ impl<I> fmt::Debug for Gate<I> {
             .field("upstream", &self.inner.upstream)
             .field("jit", &self.inner.vendor.jit)
             .field("realm", &self.inner.realm)
+            .field("policy", &self.inner.tokens.policy)
+            .field("store", &self.inner.tokens.store)
             .finish_non_exhaustive()
     }
 }
@@ -297,6 +385,9 @@ impl Gate {
             jit: true,
             retry: None,
             realm: DEFAULT_REALM.to_owned(),
+            policy: TokenPolicy::default(),
+            store: None,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -304,7 +395,9 @@ impl Gate {
     /// `COMETCHAT_REST_API_KEY` (and optionally `COMETCHAT_API_BASE`, see
     /// [`Config::from_env`]), and optionally the limits `COMETGATE_PER_USER_LIMIT` and
     /// `COMETGATE_UPSTREAM_BUDGET`, each `<n>/<s|min|h>` with an optional `,burst=<b>`, or `off`
-    /// (see [`RateLimit`]'s `FromStr`). A malformed value is an error naming the variable.
+    /// (see [`RateLimit`]'s `FromStr`), and the token policy `COMETGATE_TOKENS_PER_USER`,
+    /// `COMETGATE_TOKEN_MAX_AGE` and `COMETGATE_TOKEN_RECHECK` (see [`TokenPolicy`]). A
+    /// malformed or out-of-range value is an error naming the variable.
     pub fn from_env() -> Result<GateBuilder, FromEnvError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -343,7 +436,9 @@ impl Gate {
         if let Some(limit) = limit(ENV_UPSTREAM_BUDGET)? {
             builder = builder.upstream_budget(limit);
         }
-        Ok(builder)
+        let policy = TokenPolicy::from_lookup(&lookup)
+            .map_err(|(var, source)| FromEnvError::Policy { var, source })?;
+        Ok(builder.token_policy(policy))
     }
 }
 
@@ -351,9 +446,22 @@ impl Gate {
 #[derive(Default)]
 pub(crate) struct VendRecord {
     pub(crate) uid: Option<Uid>,
+    /// The device key's short hash (never the id).
+    pub(crate) device: Option<String>,
+    /// What happened to the token: `minted`, `reused`, `refreshed`, `revoked`.
+    pub(crate) event: Option<&'static str>,
     pub(crate) joined: bool,
+    /// Tokens retired (deleted upstream, or deferred) by this request.
+    pub(crate) retired: u32,
     pub(crate) trace: Trace,
     pub(crate) detail: Option<String>,
+}
+
+/// What the token route was asked for (its JSON body).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TokenRequest {
+    pub(crate) device_id: Option<DeviceId>,
+    pub(crate) refresh: bool,
 }
 
 impl<I> Gate<I> {
@@ -377,35 +485,94 @@ impl<I> Gate<I> {
         &self.inner.mapper
     }
 
-    /// A token for `principal`: maps the UID, applies the per-user limit, joins or starts the
-    /// single-flight mint. Every failure is the problem the endpoint answers with.
-    pub(crate) async fn vend(
-        &self,
-        principal: Principal,
-    ) -> (Result<TokenResponse, Problem>, VendRecord) {
-        let mut record = VendRecord::default();
-        let uid = match self.inner.mapper.map(&principal) {
-            Ok(uid) => uid,
+    /// The token policy in force.
+    pub fn token_policy(&self) -> &TokenPolicy {
+        &self.inner.tokens.policy
+    }
+
+    /// The token store.
+    pub fn token_store(&self) -> &dyn TokenStore {
+        &*self.inner.tokens.store
+    }
+
+    /// Deletes expired tokens, and deletes that failed earlier, at CometChat now. The gate
+    /// also does this in the background every [`TokenPolicy::sweep_interval`] once it has
+    /// served a request on a Tokio runtime; call it yourself from a scheduled job or a test.
+    pub async fn sweep(&self) -> SweepReport {
+        self.inner.tokens.sweep().await
+    }
+
+    fn map_uid(&self, principal: &Principal, record: &mut VendRecord) -> Result<Uid, Problem> {
+        match self.inner.mapper.map(principal) {
+            Ok(uid) => {
+                record.uid = Some(uid.clone());
+                Ok(uid)
+            }
             Err(e) => {
                 record.detail = Some(format!(
                     "the principal could not be mapped to a CometChat UID: {e}"
                 ));
-                return (Err(Problem::misconfigured()), record);
+                Err(Problem::misconfigured())
             }
+        }
+    }
+
+    /// A token for `principal` on the device the request names (else the identity's session,
+    /// else a new one): the stored one when it may be reused, else a single-flight mint. Every
+    /// failure is the problem the endpoint answers with.
+    pub(crate) async fn vend(
+        &self,
+        principal: Principal,
+        request: TokenRequest,
+    ) -> (Result<TokenResponse, Problem>, VendRecord) {
+        let mut record = VendRecord::default();
+        let uid = match self.map_uid(&principal, &mut record) {
+            Ok(uid) => uid,
+            Err(problem) => return (Err(problem), record),
         };
-        record.uid = Some(uid.clone());
+        let tokens = &self.inner.tokens;
+        tokens.ensure_sweeper();
+        let (device, known) = match request
+            .device_id
+            .or_else(|| principal.session_id().and_then(|s| DeviceId::parse(s).ok()))
+        {
+            Some(device) => (device, true),
+            None => (DeviceId::generate(), false),
+        };
+        let key = device.key();
+        record.device = Some(key.short());
+        let respond = |tracked: crate::store::TrackedToken| {
+            TokenResponse::new(tracked.token, uid.clone())
+                .with_device(device.clone(), tracked.expires_at)
+        };
+        let (stale, gone) = if known && !request.refresh {
+            match tokens.lookup(&uid, key).await {
+                Ok(Lookup::Reuse(tracked, trace)) => {
+                    record.event = Some("reused");
+                    record.trace = trace;
+                    return (Ok(respond(tracked)), record);
+                }
+                Ok(Lookup::Mint { stale, gone, trace }) => {
+                    record.trace = trace;
+                    (stale, gone)
+                }
+                Err(error) => return fail(error, record),
+            }
+        } else {
+            (None, false)
+        };
         let profile = Profile {
             name: principal.name().map(str::to_owned),
             avatar: principal.avatar().map(str::to_owned),
         };
         self.inner.users.housekeeping();
-        let vendor = Arc::clone(&self.inner.vendor);
         let flight = self.inner.flights.join_or_start(
-            &uid,
+            &(uid.clone(), key),
             || self.inner.users.check(&uid),
             || {
-                let uid = uid.clone();
-                async move { vendor.mint(uid, profile).await }
+                let (tokens, uid) = (Arc::clone(tokens), uid.clone());
+                let refresh = request.refresh;
+                async move { tokens.mint(uid, key, profile, refresh, stale, gone).await }
             },
         );
         let flight = match flight {
@@ -414,17 +581,82 @@ impl<I> Gate<I> {
         };
         record.joined = flight.joined();
         match flight.await {
-            Ok(minted) => {
-                record.trace = minted.trace;
-                (Ok(TokenResponse::new(minted.token, uid)), record)
+            Ok(issued) => {
+                record.trace.absorb(&issued.trace);
+                record.retired = issued.retired;
+                record.event = Some(match (issued.reused, request.refresh) {
+                    (true, _) => "reused",
+                    (false, true) => "refreshed",
+                    (false, false) => "minted",
+                });
+                (Ok(respond(issued.tracked)), record)
             }
-            Err(error) => {
-                record.trace = error.trace().clone();
-                record.detail = Some(error.log_detail());
-                (Err(error.problem()), record)
-            }
+            Err(error) => fail(error, record),
         }
     }
+
+    /// Logs `principal` out of chat: one device's token, or all of them (see [`Revoke`]). The
+    /// upstream deletes finish before this returns; an unknown device is done, not an error.
+    ///
+    /// # Errors
+    ///
+    /// [`RevokeError`] when CometChat or the store failed (a device's delete is then retried by
+    /// the sweep), or when `Revoke::All` is over the per-user limit.
+    pub async fn revoke(&self, principal: &Principal, what: Revoke) -> Result<(), RevokeError> {
+        let (result, record) = self.revoke_for(principal, what).await;
+        result.map_err(|problem| RevokeError {
+            problem,
+            detail: record
+                .detail
+                .unwrap_or_else(|| "the revoke was refused".to_owned()),
+        })
+    }
+
+    pub(crate) async fn revoke_for(
+        &self,
+        principal: &Principal,
+        what: Revoke,
+    ) -> (Result<(), Problem>, VendRecord) {
+        let mut record = VendRecord::default();
+        let uid = match self.map_uid(principal, &mut record) {
+            Ok(uid) => uid,
+            Err(problem) => return (Err(problem), record),
+        };
+        let tokens = &self.inner.tokens;
+        tokens.ensure_sweeper();
+        record.event = Some("revoked");
+        let outcome = match what {
+            Revoke::Device(device) => {
+                let key = device.key();
+                record.device = Some(key.short());
+                tokens
+                    .revoke_device(&uid, key)
+                    .await
+                    .map(|(found, trace)| (usize::from(found), trace))
+            }
+            Revoke::All => {
+                if let Err(wait) = self.inner.users.check(&uid) {
+                    return (Err(Problem::rate_limited(wait)), record);
+                }
+                tokens.revoke_all(&uid).await
+            }
+        };
+        match outcome {
+            Ok((count, trace)) => {
+                record.trace = trace;
+                record.retired = u32::try_from(count).unwrap_or(u32::MAX);
+                (Ok(()), record)
+            }
+            Err(error) => fail(error, record),
+        }
+    }
+}
+
+/// The problem for a failed step, with its trace and log detail in the record.
+fn fail<T>(error: VendError, mut record: VendRecord) -> (Result<T, Problem>, VendRecord) {
+    record.trace.absorb(error.trace());
+    record.detail = Some(error.log_detail());
+    (Err(error.problem()), record)
 }
 
 #[cfg(test)]

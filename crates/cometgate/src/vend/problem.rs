@@ -136,6 +136,9 @@ problem_types! {
     /// this server's own budget of CometChat calls is spent for now; `Retry-After`.
     UpstreamBudgetExhausted => 503, "upstream-budget-exhausted", "Chat service busy",
         "The chat service is busy; retry after the given delay.";
+    /// the token store (e.g. a shared Redis) failed or did not answer; `Retry-After`.
+    StoreUnavailable => 503, "store-unavailable", "Chat sign-in unavailable",
+        "Chat sign-in is briefly unavailable; retry after the given delay.";
     /// CometChat did not answer within the deadline.
     UpstreamTimeout => 504, "upstream-timeout", "Chat service timed out",
         "The chat service did not answer in time.";
@@ -325,6 +328,11 @@ impl Problem {
         Self::with_retry(ProblemType::UpstreamRateLimited, wait)
     }
 
+    /// 503 when the token store failed, with `Retry-After`.
+    pub fn store_unavailable(wait: Duration) -> Self {
+        Self::with_retry(ProblemType::StoreUnavailable, wait)
+    }
+
     /// 503 when the upstream budget is spent, with `Retry-After`.
     pub fn upstream_budget_exhausted(wait: Duration) -> Self {
         Self::with_retry(ProblemType::UpstreamBudgetExhausted, wait)
@@ -465,13 +473,14 @@ mod tests {
             ProblemType::UpstreamFailure => Problem::upstream_failure(),
             ProblemType::UpstreamRateLimited => Problem::upstream_rate_limited(wait),
             ProblemType::UpstreamBudgetExhausted => Problem::upstream_budget_exhausted(wait),
+            ProblemType::StoreUnavailable => Problem::store_unavailable(wait),
             ProblemType::UpstreamTimeout => Problem::upstream_timeout(),
         }
     }
 
     #[test]
     fn every_type_renders_its_status_headers_and_body() {
-        let expected: [(ProblemType, u16); 14] = [
+        let expected: [(ProblemType, u16); 15] = [
             (ProblemType::BadRequest, 400),
             (ProblemType::MissingCredentials, 401),
             (ProblemType::InvalidCredentials, 401),
@@ -485,6 +494,7 @@ mod tests {
             (ProblemType::UpstreamFailure, 502),
             (ProblemType::UpstreamRateLimited, 503),
             (ProblemType::UpstreamBudgetExhausted, 503),
+            (ProblemType::StoreUnavailable, 503),
             (ProblemType::UpstreamTimeout, 504),
         ];
         assert_eq!(&expected.map(|(k, _)| k)[..], ProblemType::ALL);

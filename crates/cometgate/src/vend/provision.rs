@@ -1,15 +1,18 @@
-//! The upstream half of a token request: mint, provision the user just in time, mint again.
+//! The upstream half of the token lifecycle: every CometChat call the gate makes, each under the
+//! upstream budget and the overall deadline.
 //!
-//! [`Vendor::mint`] is what one single-flight runs for a UID:
+//! [`Vendor::mint`] is what one single-flight runs for a (UID, device):
 //!
 //! 1. take a cell of the upstream budget (none left: `503`);
 //! 2. `POST /users/{uid}/auth_tokens` (the client retries `5xx` and transport failures);
 //! 3. if CometChat answers `ERR_UID_NOT_FOUND` and just-in-time provisioning is on: create the
-//!    user from the principal's name and avatar (`ERR_UID_ALREADY_EXISTS` counts as done:
-//!    someone else created it meanwhile), then mint once more.
+//!    user from the principal's name and avatar with `withAuthToken: true`, and use the token
+//!    the create returns: a first sign-in costs two calls. (`ERR_UID_ALREADY_EXISTS` means
+//!    someone else created it meanwhile: mint once more.)
 //!
-//! The whole sequence is bounded by the retry policy's deadline.
-
+//! [`Vendor::confirm`], [`Vendor::delete`] and [`Vendor::flush`] serve the recheck, eviction,
+//! refresh, revoke and sweep; a `404` on a delete or flush counts as done.
+//!
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -85,6 +88,11 @@ pub(crate) enum VendError {
     },
     /// The overall deadline passed.
     Deadline { trace: Trace },
+    /// The token store failed.
+    Store {
+        error: Arc<crate::store::StoreError>,
+        trace: Trace,
+    },
 }
 
 /// Which CometChat call failed.
@@ -93,6 +101,9 @@ pub(crate) enum Step {
     Mint,
     CreateUser,
     MintAfterCreate,
+    Confirm,
+    Delete,
+    Flush,
 }
 
 impl fmt::Display for Step {
@@ -101,16 +112,40 @@ impl fmt::Display for Step {
             Step::Mint => "mint",
             Step::CreateUser => "create_user",
             Step::MintAfterCreate => "mint_after_create",
+            Step::Confirm => "confirm_token",
+            Step::Delete => "delete_token",
+            Step::Flush => "flush_tokens",
         })
     }
 }
 
+impl Trace {
+    /// Adds what another step did (e.g. the deletes after a mint).
+    pub(crate) fn absorb(&mut self, other: &Trace) {
+        if other.upstream_calls > 0 {
+            self.upstream_status = other.upstream_status;
+        }
+        self.upstream_latency += other.upstream_latency;
+        self.upstream_calls += other.upstream_calls;
+        self.provisioned |= other.provisioned;
+    }
+}
+
 impl VendError {
+    /// The store failed.
+    pub(crate) fn store(error: crate::store::StoreError, trace: Trace) -> Self {
+        Self::Store {
+            error: Arc::new(error),
+            trace,
+        }
+    }
+
     pub(crate) fn trace(&self) -> &Trace {
         match self {
             Self::Budget { trace, .. }
             | Self::Upstream { trace, .. }
-            | Self::Deadline { trace } => trace,
+            | Self::Deadline { trace }
+            | Self::Store { trace, .. } => trace,
         }
     }
 
@@ -119,6 +154,7 @@ impl VendError {
         match self {
             Self::Budget { wait, .. } => Problem::upstream_budget_exhausted(*wait),
             Self::Deadline { .. } => Problem::upstream_timeout(),
+            Self::Store { .. } => Problem::store_unavailable(Duration::from_secs(1)),
             Self::Upstream { error, .. } if error.status() == Some(429) && !error.is_deadline() => {
                 Problem::upstream_rate_limited(
                     error.retry_after().unwrap_or(UPSTREAM_RETRY_AFTER_FALLBACK),
@@ -139,6 +175,7 @@ impl VendError {
                 wait.as_millis()
             ),
             Self::Deadline { .. } => "the overall deadline passed before CometChat answered".into(),
+            Self::Store { error, .. } => error.to_string(),
             Self::Upstream { step, error, .. } => {
                 let hint = match error.code() {
                     Some(crate::client::codes::APIKEY_NOT_FOUND) => {
@@ -152,6 +189,23 @@ impl VendError {
                 format!("{step} failed: {error}{hint}")
             }
         }
+    }
+}
+
+/// The result of steps bounded by the deadline, with their trace attached.
+fn conclude<T>(
+    outcome: Result<Result<T, Stop>, tokio::time::error::Elapsed>,
+    trace: Trace,
+) -> Result<(T, Trace), VendError> {
+    match outcome {
+        Ok(Ok(value)) => Ok((value, trace)),
+        Ok(Err(Stop::Budget(wait))) => Err(VendError::Budget { wait, trace }),
+        Ok(Err(Stop::Upstream(step, error))) => Err(VendError::Upstream {
+            step,
+            error: Arc::new(error),
+            trace,
+        }),
+        Err(_) => Err(VendError::Deadline { trace }),
     }
 }
 
@@ -170,21 +224,66 @@ pub(crate) struct Vendor {
 }
 
 impl Vendor {
-    /// One flight: budget, mint, maybe create and mint again; bounded by the deadline.
-    pub(crate) async fn mint(&self, uid: Uid, profile: Profile) -> Result<Minted, VendError> {
+    /// One flight: budget, mint, maybe create (with its token); bounded by the deadline.
+    pub(crate) async fn mint(&self, uid: &Uid, profile: &Profile) -> Result<Minted, VendError> {
         let mut trace = Trace::default();
         let outcome =
-            tokio::time::timeout(self.deadline, self.steps(&uid, &profile, &mut trace)).await;
-        match outcome {
-            Ok(Ok(token)) => Ok(Minted { token, trace }),
-            Ok(Err(Stop::Budget(wait))) => Err(VendError::Budget { wait, trace }),
-            Ok(Err(Stop::Upstream(step, error))) => Err(VendError::Upstream {
-                step,
-                error: Arc::new(error),
-                trace,
-            }),
-            Err(_) => Err(VendError::Deadline { trace }),
-        }
+            tokio::time::timeout(self.deadline, self.steps(uid, profile, &mut trace)).await;
+        conclude(outcome, trace).map(|(token, trace)| Minted { token, trace })
+    }
+
+    /// Whether CometChat still has `token` (`GET /users/{uid}/auth_tokens/{token}`): `false` on
+    /// a `404`.
+    pub(crate) async fn confirm(
+        &self,
+        uid: &Uid,
+        token: &TokenValue,
+    ) -> Result<(bool, Trace), VendError> {
+        let mut trace = Trace::default();
+        let steps = async {
+            match self
+                .call(&mut trace, self.client.get_auth_token(uid, token))
+                .await?
+            {
+                Ok(_) => Ok(true),
+                Err(e) if e.status() == Some(404) => Ok(false),
+                Err(e) => Err(Stop::Upstream(Step::Confirm, e)),
+            }
+        };
+        let outcome = tokio::time::timeout(self.deadline, steps).await;
+        conclude(outcome, trace)
+    }
+
+    /// Deletes `token` at CometChat; a `404` (already gone) counts as done.
+    pub(crate) async fn delete(&self, uid: &Uid, token: &TokenValue) -> Result<Trace, VendError> {
+        let mut trace = Trace::default();
+        let steps = async {
+            match self
+                .call(&mut trace, self.client.delete_auth_token(uid, token))
+                .await?
+            {
+                Err(e) if e.status() != Some(404) => Err(Stop::Upstream(Step::Delete, e)),
+                _ => Ok(()),
+            }
+        };
+        let outcome = tokio::time::timeout(self.deadline, steps).await;
+        conclude(outcome, trace).map(|((), trace)| trace)
+    }
+
+    /// Deletes every token of `uid` at CometChat; a `404` (no such user) counts as done.
+    pub(crate) async fn flush(&self, uid: &Uid) -> Result<Trace, VendError> {
+        let mut trace = Trace::default();
+        let steps = async {
+            match self
+                .call(&mut trace, self.client.flush_auth_tokens(uid))
+                .await?
+            {
+                Err(e) if e.status() != Some(404) => Err(Stop::Upstream(Step::Flush, e)),
+                _ => Ok(()),
+            }
+        };
+        let outcome = tokio::time::timeout(self.deadline, steps).await;
+        conclude(outcome, trace).map(|((), trace)| trace)
     }
 
     async fn steps(
@@ -200,14 +299,18 @@ impl Vendor {
         if !(self.jit && error.is_uid_not_found()) {
             return Err(Stop::Upstream(Step::Mint, error));
         }
-        let user = profile.new_user(uid);
+        let user = profile.new_user(uid).with_auth_token(true);
         match self.call(trace, self.client.create_user(&user)).await? {
-            Ok(_) => {}
+            Ok(created) => {
+                trace.provisioned = true;
+                if let Some(token) = created.auth_token {
+                    return Ok(token);
+                }
+            }
             // A concurrent request (another process, or a retried create) made it first.
-            Err(e) if e.is_uid_already_exists() => {}
+            Err(e) if e.is_uid_already_exists() => trace.provisioned = true,
             Err(e) => return Err(Stop::Upstream(Step::CreateUser, e)),
         }
-        trace.provisioned = true;
         match self.call(trace, self.client.create_auth_token(uid)).await? {
             Ok(token) => Ok(token.auth_token),
             Err(e) => Err(Stop::Upstream(Step::MintAfterCreate, e)),

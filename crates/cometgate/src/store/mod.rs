@@ -1,0 +1,266 @@
+//! The token store: which token each of a user's devices holds, so a device gets the same token
+//! back instead of a new mint, the number of live tokens per user stays bounded, and expiry is
+//! real.
+//!
+//! [`TokenStore`] is the seam: the gate's token lifecycle is written once against it, and a
+//! backend implements it. [`MemoryStore`] is the embedded default (one process);
+//! `cometgate-redis` shares the same state between replicas. Every operation that changes state
+//! is atomic per user: "track this minted token and tell me which ones to delete" is one call,
+//! so a shared backend can implement it with one script or transaction.
+//!
+//! A tracked token is a credential: no store type shows one in `Debug`, an error or a log.
+//! Stores never see a device id either, only its [`DeviceKey`].
+
+mod compact;
+mod memory;
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+pub use memory::MemoryStore;
+
+use crate::client::TokenValue;
+use crate::device::DeviceKey;
+use crate::uid::Uid;
+
+/// A token the store tracks for one (UID, device). Times are Unix seconds.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TrackedToken {
+    /// The auth token.
+    pub token: TokenValue,
+    /// When cometgate minted it.
+    pub minted_at: u64,
+    /// When it stops being handed out (`minted_at` plus the max age), `None` without a max age.
+    pub expires_at: Option<u64>,
+    /// When CometChat last confirmed it (the mint counts as a confirmation).
+    pub confirmed_at: u64,
+}
+
+impl TrackedToken {
+    /// Whether the token must no longer be handed out at `now`.
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expires_at.is_some_and(|at| now >= at)
+    }
+}
+
+impl fmt::Debug for TrackedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrackedToken")
+            .field("token", &self.token)
+            .field("minted_at", &self.minted_at)
+            .field("expires_at", &self.expires_at)
+            .field("confirmed_at", &self.confirmed_at)
+            .finish()
+    }
+}
+
+/// Why a store stopped tracking a token, which must now be deleted at CometChat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetireReason {
+    /// The device got a new token (refresh, expiry, or CometChat no longer had the old one).
+    Replaced,
+    /// The user went over the cap of live tokens: the least recently used device loses its
+    /// token.
+    Evicted,
+    /// The store went over its capacity: the least recently used device of the least recently
+    /// used user loses its token.
+    Forgotten,
+    /// The token reached its max age.
+    Expired,
+    /// The device logged out; its delete failed and waits for a retry.
+    Revoked,
+}
+
+impl RetireReason {
+    /// A short name for logs and metrics.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Replaced => "replaced",
+            Self::Evicted => "evicted",
+            Self::Forgotten => "forgotten",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// A token the store no longer tracks; the gate deletes it upstream.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Retired {
+    /// Whose token it is.
+    pub uid: Uid,
+    /// The token to delete.
+    pub token: TokenValue,
+    /// Why it was retired.
+    pub reason: RetireReason,
+}
+
+impl fmt::Debug for Retired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retired")
+            .field("uid", &self.uid)
+            .field("token", &self.token)
+            .field("reason", &self.reason)
+            .finish()
+    }
+}
+
+/// A store operation failed (e.g. a shared backend is unreachable). The token route then
+/// answers `503`; the message never holds a token or a device id.
+///
+/// ```
+/// use cometgate::store::StoreError;
+///
+/// let err = StoreError::new("redis: connection refused");
+/// assert_eq!(err.to_string(), "the token store failed: redis: connection refused");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("the token store failed: {message}")]
+pub struct StoreError {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StoreError {
+    /// An error described by `message` (which must not hold a token or a device id).
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error described by `message`, caused by `source`.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+/// Where the gate keeps the tokens it handed out. Implement it for a shared backend; the gate's
+/// lifecycle (reuse, cap, expiry, refresh, revoke) needs nothing else.
+///
+/// Times are Unix seconds from the gate's [`Clock`](crate::clock::Clock). Each method is one
+/// atomic step for its user.
+///
+/// ```
+/// use cometgate::{DeviceId, Uid, client::TokenValue};
+/// use cometgate::store::{MemoryStore, TokenStore, TrackedToken};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryStore::new();
+/// let (uid, device) = (Uid::parse("ada").unwrap(), DeviceId::parse("phone").unwrap().key());
+/// let tracked = TrackedToken {
+///     token: TokenValue::new("ada_1700000000d2eca40a65abba29e6860224018ad8"),
+///     minted_at: 1_700_000_000,
+///     expires_at: Some(1_700_604_800),
+///     confirmed_at: 1_700_000_000,
+/// };
+/// let retired = store.track(&uid, device, tracked.clone(), 20).await?;
+/// assert!(retired.is_empty());
+/// assert_eq!(store.get(&uid, device, 1_700_000_100).await?, Some(tracked));
+/// # Ok::<(), cometgate::store::StoreError>(())
+/// # }).unwrap();
+/// ```
+#[async_trait]
+pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
+    /// The token tracked for (`uid`, `device`), if any, marking the device used at `now`.
+    async fn get(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        now: u64,
+    ) -> Result<Option<TrackedToken>, StoreError>;
+
+    /// Records that CometChat confirmed `token` at `at`, if it is still the one tracked for
+    /// (`uid`, `device`).
+    async fn confirm(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        token: &TokenValue,
+        at: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Tracks a newly minted token for (`uid`, `device`) (used at `tracked.minted_at`),
+    /// replacing the device's previous one, and keeps at most `per_user` devices for `uid`.
+    /// Returns every token no longer tracked: the replaced one, the least recently used
+    /// devices' over the cap, and any the store's own capacity forgot.
+    async fn track(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        tracked: TrackedToken,
+        per_user: usize,
+    ) -> Result<Vec<Retired>, StoreError>;
+
+    /// Stops tracking (`uid`, `device`) and returns its token, if any.
+    async fn forget(&self, uid: &Uid, device: DeviceKey) -> Result<Option<TokenValue>, StoreError>;
+
+    /// Stops tracking every device of `uid`; returns how many there were.
+    async fn forget_user(&self, uid: &Uid) -> Result<usize, StoreError>;
+
+    /// Takes up to `limit` tokens due for deletion: those deferred by [`defer`](Self::defer)
+    /// first, then those expired at `now` (which are no longer tracked).
+    async fn take_due(&self, now: u64, limit: usize) -> Result<Vec<Retired>, StoreError>;
+
+    /// Keeps tokens whose upstream delete failed, for a later [`take_due`](Self::take_due).
+    async fn defer(&self, retired: Vec<Retired>) -> Result<(), StoreError>;
+}
+
+/// A shared store is a store: keep an `Arc` to inspect the store the gate uses.
+#[async_trait]
+impl<S: TokenStore> TokenStore for std::sync::Arc<S> {
+    async fn get(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        now: u64,
+    ) -> Result<Option<TrackedToken>, StoreError> {
+        (**self).get(uid, device, now).await
+    }
+
+    async fn confirm(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        token: &TokenValue,
+        at: u64,
+    ) -> Result<(), StoreError> {
+        (**self).confirm(uid, device, token, at).await
+    }
+
+    async fn track(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        tracked: TrackedToken,
+        per_user: usize,
+    ) -> Result<Vec<Retired>, StoreError> {
+        (**self).track(uid, device, tracked, per_user).await
+    }
+
+    async fn forget(&self, uid: &Uid, device: DeviceKey) -> Result<Option<TokenValue>, StoreError> {
+        (**self).forget(uid, device).await
+    }
+
+    async fn forget_user(&self, uid: &Uid) -> Result<usize, StoreError> {
+        (**self).forget_user(uid).await
+    }
+
+    async fn take_due(&self, now: u64, limit: usize) -> Result<Vec<Retired>, StoreError> {
+        (**self).take_due(now, limit).await
+    }
+
+    async fn defer(&self, retired: Vec<Retired>) -> Result<(), StoreError> {
+        (**self).defer(retired).await
+    }
+}

@@ -1,0 +1,367 @@
+//! The token lifecycle, written once against the [`TokenStore`] seam: reuse per device, the cap
+//! per user, max age and its sweep, rechecks, refresh and revoke.
+//!
+//! What happens for a token request (UID already mapped, device id chosen):
+//!
+//! 1. Unless it is a refresh or a new device: the store's token for (UID, device). If it is not
+//!    expired, it is handed out again (after a recheck at CometChat when it was last confirmed
+//!    longer ago than the policy's recheck): **no mint**, and the per-user limit is not charged.
+//! 2. Otherwise one single-flight per (UID, device) mints (charged to the per-user limit),
+//!    tracks the new token, and deletes at CometChat every token the store retired (the
+//!    device's old one, the least recently used devices over the cap) **before answering**. A
+//!    delete that fails is deferred for the sweep to retry.
+//!
+//! The sweep ([`Tokens::sweep`]) deletes expired and deferred tokens upstream; the gate runs
+//! it in the background every [`TokenPolicy::sweep_interval`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+
+use crate::client::TokenValue;
+use crate::clock::Clock;
+use crate::device::DeviceKey;
+use crate::store::{RetireReason, Retired, TokenStore, TrackedToken};
+use crate::uid::Uid;
+use crate::vend::policy::TokenPolicy;
+use crate::vend::provision::{Profile, Trace, VendError, Vendor};
+
+/// How many due tokens one sweep round takes from the store.
+const SWEEP_BATCH: usize = 256;
+
+/// What a flight for one (UID, device) produced.
+#[derive(Clone)]
+pub(crate) struct Issued {
+    pub(crate) tracked: TrackedToken,
+    /// Handed out again (found by the flight's own lookup), not minted.
+    pub(crate) reused: bool,
+    pub(crate) trace: Trace,
+    /// How many tokens the mint retired (and deleted, or deferred).
+    pub(crate) retired: u32,
+}
+
+/// What the lookup before a mint found.
+pub(crate) enum Lookup {
+    /// A token to hand out again.
+    Reuse(TrackedToken, Trace),
+    /// A mint is needed; `stale` is the token seen and refused (expired, or gone at
+    /// CometChat), which the flight must not hand out again.
+    Mint {
+        stale: Option<TokenValue>,
+        gone: bool,
+        trace: Trace,
+    },
+}
+
+/// What the sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Tokens deleted at CometChat (or already gone there).
+    pub deleted: usize,
+    /// Tokens whose delete failed and that wait for the next sweep.
+    pub deferred: usize,
+}
+
+/// The lifecycle's state and policy; shared by the gate and its background sweeper.
+pub(crate) struct Tokens {
+    pub(crate) store: Arc<dyn TokenStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) policy: TokenPolicy,
+    pub(crate) vendor: Arc<Vendor>,
+    sweeper: AtomicBool,
+}
+
+impl Tokens {
+    pub(crate) fn new(
+        store: Arc<dyn TokenStore>,
+        clock: Arc<dyn Clock>,
+        policy: TokenPolicy,
+        vendor: Arc<Vendor>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            policy,
+            vendor,
+            sweeper: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.unix_seconds()
+    }
+
+    /// The store's token for (`uid`, `device`), if it may be handed out again.
+    pub(crate) async fn lookup(&self, uid: &Uid, device: DeviceKey) -> Result<Lookup, VendError> {
+        let now = self.now();
+        let mut trace = Trace::default();
+        let found = self
+            .store
+            .get(uid, device, now)
+            .await
+            .map_err(|e| VendError::store(e, Trace::default()))?;
+        let Some(tracked) = found else {
+            return Ok(Lookup::Mint {
+                stale: None,
+                gone: false,
+                trace,
+            });
+        };
+        if tracked.is_expired(now) {
+            return Ok(Lookup::Mint {
+                stale: Some(tracked.token),
+                gone: false,
+                trace,
+            });
+        }
+        let due = self
+            .policy
+            .recheck
+            .is_some_and(|every| now.saturating_sub(tracked.confirmed_at) >= every.as_secs());
+        if !due {
+            return Ok(Lookup::Reuse(tracked, trace));
+        }
+        match self.vendor.confirm(uid, &tracked.token).await {
+            Ok((true, checked)) => {
+                trace.absorb(&checked);
+                self.store
+                    .confirm(uid, device, &tracked.token, now)
+                    .await
+                    .map_err(|e| VendError::store(e, trace.clone()))?;
+                Ok(Lookup::Reuse(tracked, trace))
+            }
+            Ok((false, checked)) => {
+                trace.absorb(&checked);
+                Ok(Lookup::Mint {
+                    stale: Some(tracked.token),
+                    gone: true,
+                    trace,
+                })
+            }
+            // CometChat could not say (down, busy, budget spent): the token was valid when last
+            // confirmed, so it is handed out; the client refreshes if CometChat refuses it.
+            Err(error) => {
+                trace.absorb(error.trace());
+                tracing::warn!(
+                    target: "cometgate::vend",
+                    uid = uid.as_str(),
+                    device = device.short(),
+                    "could not recheck a stored token, handing it out unconfirmed: {}",
+                    error.log_detail()
+                );
+                Ok(Lookup::Reuse(tracked, trace))
+            }
+        }
+    }
+
+    /// One flight's work: look again (another request may have minted meanwhile), else mint,
+    /// track and delete what the store retired.
+    pub(crate) async fn mint(
+        &self,
+        uid: Uid,
+        device: DeviceKey,
+        profile: Profile,
+        refresh: bool,
+        stale: Option<TokenValue>,
+        gone: bool,
+    ) -> Result<Issued, VendError> {
+        if !refresh {
+            let now = self.now();
+            let again = self
+                .store
+                .get(&uid, device, now)
+                .await
+                .map_err(|e| VendError::store(e, Trace::default()))?;
+            if let Some(tracked) =
+                again.filter(|t| !t.is_expired(now) && Some(&t.token) != stale.as_ref())
+            {
+                return Ok(Issued {
+                    tracked,
+                    reused: true,
+                    trace: Trace::default(),
+                    retired: 0,
+                });
+            }
+        }
+        let minted = self.vendor.mint(&uid, &profile).await?;
+        let mut trace = minted.trace;
+        let now = self.now();
+        let tracked = TrackedToken {
+            token: minted.token,
+            minted_at: now,
+            expires_at: self
+                .policy
+                .max_age
+                .map(|age| now.saturating_add(age.as_secs())),
+            confirmed_at: now,
+        };
+        let retired = match self
+            .store
+            .track(&uid, device, tracked.clone(), self.policy.per_user_cap())
+            .await
+        {
+            Ok(retired) => retired,
+            Err(error) => {
+                // Untracked, the new token would never expire: take it back.
+                if let Ok(deleted) = self.vendor.delete(&uid, &tracked.token).await {
+                    trace.absorb(&deleted);
+                }
+                return Err(VendError::store(error, trace));
+            }
+        };
+        let already_gone = |r: &Retired| gone && Some(&r.token) == stale.as_ref();
+        let retired: Vec<Retired> = retired.into_iter().filter(|r| !already_gone(r)).collect();
+        let count = u32::try_from(retired.len()).unwrap_or(u32::MAX);
+        trace.absorb(&self.retire(retired).await);
+        Ok(Issued {
+            tracked,
+            reused: false,
+            trace,
+            retired: count,
+        })
+    }
+
+    /// Deletes retired tokens at CometChat; those that fail are deferred for the sweep.
+    pub(crate) async fn retire(&self, retired: Vec<Retired>) -> Trace {
+        let mut trace = Trace::default();
+        let mut failed = Vec::new();
+        for r in retired {
+            match self.vendor.delete(&r.uid, &r.token).await {
+                Ok(deleted) => trace.absorb(&deleted),
+                Err(error) => {
+                    trace.absorb(error.trace());
+                    tracing::warn!(
+                        target: "cometgate::vend",
+                        uid = r.uid.as_str(),
+                        reason = r.reason.as_str(),
+                        "could not delete a retired token, the sweep retries: {}",
+                        error.log_detail()
+                    );
+                    failed.push(r);
+                }
+            }
+        }
+        if !failed.is_empty()
+            && let Err(error) = self.store.defer(failed).await
+        {
+            tracing::error!(
+                target: "cometgate::vend",
+                "could not defer failed token deletes: {error}"
+            );
+        }
+        trace
+    }
+
+    /// Deletes one device's token (a logout): forgets it, then deletes it at CometChat. On an
+    /// upstream failure the delete is deferred for the sweep and the error returned.
+    pub(crate) async fn revoke_device(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+    ) -> Result<(bool, Trace), VendError> {
+        let token = self
+            .store
+            .forget(uid, device)
+            .await
+            .map_err(|e| VendError::store(e, Trace::default()))?;
+        let Some(token) = token else {
+            return Ok((false, Trace::default()));
+        };
+        match self.vendor.delete(uid, &token).await {
+            Ok(trace) => Ok((true, trace)),
+            Err(error) => {
+                let retry = Retired {
+                    uid: uid.clone(),
+                    token,
+                    reason: RetireReason::Revoked,
+                };
+                if let Err(e) = self.store.defer(vec![retry]).await {
+                    tracing::error!(target: "cometgate::vend", "could not defer a failed revoke: {e}");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Deletes every token of `uid` at CometChat, then forgets its devices. Nothing is
+    /// forgotten when the flush fails.
+    pub(crate) async fn revoke_all(&self, uid: &Uid) -> Result<(usize, Trace), VendError> {
+        let trace = self.vendor.flush(uid).await?;
+        let forgotten = self
+            .store
+            .forget_user(uid)
+            .await
+            .map_err(|e| VendError::store(e, trace.clone()))?;
+        Ok((forgotten, trace))
+    }
+
+    /// Deletes expired and deferred tokens at CometChat, batch by batch, until none is due or
+    /// a batch had a failure (CometChat is down, or the budget is spent: the rest waits for
+    /// the next sweep).
+    pub(crate) async fn sweep(&self) -> SweepReport {
+        let mut report = SweepReport::default();
+        loop {
+            let due = match self.store.take_due(self.now(), SWEEP_BATCH).await {
+                Ok(due) => due,
+                Err(error) => {
+                    tracing::warn!(target: "cometgate::vend", "token sweep: {error}");
+                    return report;
+                }
+            };
+            let taken = due.len();
+            let mut failed = Vec::new();
+            for r in due {
+                match self.vendor.delete(&r.uid, &r.token).await {
+                    Ok(_) => report.deleted += 1,
+                    Err(_) => failed.push(r),
+                }
+            }
+            let stop = taken < SWEEP_BATCH || !failed.is_empty();
+            report.deferred += failed.len();
+            if !failed.is_empty()
+                && let Err(error) = self.store.defer(failed).await
+            {
+                tracing::error!(target: "cometgate::vend", "token sweep could not defer: {error}");
+            }
+            if stop {
+                break;
+            }
+        }
+        if report != SweepReport::default() {
+            tracing::info!(
+                target: "cometgate::vend",
+                deleted = report.deleted,
+                deferred = report.deferred,
+                "token sweep"
+            );
+        }
+        report
+    }
+
+    /// Starts the background sweep on the current Tokio runtime, once. It holds only a weak
+    /// reference between rounds, so it ends when the gate is dropped.
+    pub(crate) fn ensure_sweeper(self: &Arc<Self>) {
+        if self.sweeper.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.sweeper.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak: Weak<Self> = Arc::downgrade(self);
+        let every = self.policy.sweep_interval();
+        runtime.spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(tokens) = weak.upgrade() else {
+                    return;
+                };
+                tokens.sweep().await;
+            }
+        });
+    }
+}
