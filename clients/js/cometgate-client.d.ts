@@ -74,7 +74,8 @@ export interface CometgateClient<User = unknown> {
   /**
    * Fetches the token for this device and logs the SDK in. If the SDK says
    * AUTH_ERR_AUTH_TOKEN_NOT_FOUND, fetches a new token (`refresh: true`) once and logs in again;
-   * a second failure is thrown as the SDK raised it. `refresh: true` asks for a new token at once.
+   * a second failure is thrown as the SDK raised it (SDK errors have the token replaced in their
+   * message and stack). `refresh: true` asks for a new token at once.
    * Concurrent calls share one attempt.
    */
   login(options?: { refresh?: boolean }): Promise<CometgateLogin<User>>;

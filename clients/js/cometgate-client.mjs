@@ -21,8 +21,9 @@
 // - Errors. Problems from the server (RFC 9457) become a CometgateError with its status, type,
 //   title, detail, requestId and, on 429/503, retryAfter in seconds. Nothing here retries on its
 //   own: waiting out Retry-After is the app's decision.
-// - Secrets. Nothing here logs. The token is never in an error, and the object fetchToken()
-//   returns keeps it in a non-enumerable property, so logging or JSON-encoding it does not show it.
+// - Secrets. Nothing here logs. The token is never in an error (an SDK error that names it has it
+//   replaced), and the object fetchToken() returns keeps it in a non-enumerable property, so
+//   logging or JSON-encoding it does not show it.
 //
 // Plain ES2018 syntax on purpose (no class fields, private names, `??` or `?.`): Hermes and older
 // bundler setups run it as it is.
@@ -185,18 +186,27 @@ export function createCometgateClient(options) {
     return true;
   }
 
+  async function sdkLogin(authToken) {
+    try {
+      return await sdk.login(authToken);
+    } catch (error) {
+      // The SDK names the token in some messages ("The auth token … does not exist").
+      throw redact(error, authToken);
+    }
+  }
+
   async function runLogin(refreshFirst) {
     let token = await fetchToken({ refresh: refreshFirst });
     let refreshed = refreshFirst;
     let user;
     try {
-      user = await sdk.login(token.authToken);
+      user = await sdkLogin(token.authToken);
     } catch (error) {
       if (refreshed || !isTokenNotFound(error)) throw error;
       // CometChat no longer knows the token the server had for this device: a new one, once.
       token = await fetchToken({ refresh: true });
       refreshed = true;
-      user = await sdk.login(token.authToken);
+      user = await sdkLogin(token.authToken);
     }
     return { uid: token.uid, deviceId: token.deviceId, expiresAt: token.expiresAt, refreshed, user };
   }
@@ -310,6 +320,22 @@ function parseToken(text, response, sent) {
   // Readable as token.authToken, invisible to console.log, JSON.stringify and spreading.
   Object.defineProperty(token, "authToken", { value: data.authToken, enumerable: false });
   return Object.freeze(token);
+}
+
+/** The SDK's error as it is, with `authToken` replaced in its message and stack. */
+function redact(error, authToken) {
+  if (error === null || typeof error !== "object") return error;
+  for (const field of ["message", "stack"]) {
+    const text = error[field];
+    if (typeof text === "string" && text.includes(authToken)) {
+      try {
+        error[field] = text.split(authToken).join("[auth token]");
+      } catch (_) {
+        // A frozen error keeps its text; it is still thrown.
+      }
+    }
+  }
+  return error;
 }
 
 function copyHeaders(from, into) {

@@ -83,8 +83,29 @@ export function loadSdk(persisted = {}) {
 /** Node's own fetch, untouched by the SDK shim. */
 export const nodeFetch = globalThis.fetch;
 
-/** `CometChat.init` against the fake (no WebSocket, no analytics); exits 2 on failure. */
+/**
+ * `CometChat.init` against the fake (no WebSocket, no analytics); exits 2 on failure.
+ *
+ * With a session stored by an earlier run (a cold start), the SDK restores it by itself after
+ * `init` resolves: without the WebSocket it logs out internally and logs in again with the stored
+ * token (`internalRestart`; a login meanwhile fails with LOGIN_IN_PROGRESS). An app starts using
+ * the SDK once it is ready, so this waits for that restore to settle (at most 5 s) before
+ * returning.
+ */
 export async function initSdk(CometChat, { CC_APP_ID, CC_REGION, CC_HOST }) {
+  const stored = (key) => globalThis.localStorage.getItem(`${CC_APP_ID}:common_store/${key}`) !== null;
+  const restores = stored("user") && stored("app_settings");
+  let restored;
+  const settled = new Promise((resolve) => {
+    restored = resolve;
+  });
+  const login = CometChat.login;
+  CometChat.login = function (...args) {
+    const result = login.apply(this, args);
+    // The SDK raises the flag just before it calls login for its own restore.
+    if (CometChat.internalRestart) result.then(restored, restored);
+    return result;
+  };
   try {
     const settings = new CometChat.AppSettingsBuilder()
       .setRegion(CC_REGION)
@@ -93,7 +114,10 @@ export async function initSdk(CometChat, { CC_APP_ID, CC_REGION, CC_HOST }) {
       .autoEstablishSocketConnection(false)
       .build();
     await CometChat.init(CC_APP_ID, settings);
+    if (restores) await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 5000))]);
   } catch (e) {
     out({ ok: false, code: e?.code ?? "INIT", message: e?.message ?? String(e) }, 2);
+  } finally {
+    CometChat.login = login;
   }
 }

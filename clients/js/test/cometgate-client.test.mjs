@@ -455,12 +455,20 @@ test("the token is never in console output, errors, or the printed or JSON-encod
     const shown = [inspect(token), JSON.stringify(token), JSON.stringify({ ...token }), String(Object.keys(token))];
     for (const text of shown) assert.ok(!text.includes(token.authToken), text);
 
-    const failing = setup({ backend, storage, sdk: fakeSdk({ fail: () => notFound() }) });
+    // The real SDK names the token in this error's message.
+    const naming = (t) => {
+      const e = Object.assign(new Error(`The auth token ${t} does not exist.`), { code: "AUTH_ERR_AUTH_TOKEN_NOT_FOUND" });
+      assert.ok(e.stack.includes(t)); // V8 formats the stack on first read: now it holds the token
+      return e;
+    };
+    const failing = setup({ backend, storage, sdk: fakeSdk({ fail: naming }) });
     const error = await failing.client.login().catch((e) => e);
     seen.push(...failing.sdk.logins);
     const rateLimited = setup({ backend: fakeBackend({ script: () => problem(429, "rate-limited", "Slow down", {}, { "retry-after": "1" }) }) });
     const problemError = await rateLimited.client.login().catch((e) => e);
     await client.logout();
+    assert.ok(isTokenNotFound(error), "the SDK's own error, code kept");
+    assert.match(error.message, /^The auth token \[auth token\] does not exist\.$/);
     for (const e of [error, problemError]) {
       const text = [e.message, String(e), inspect(e), JSON.stringify(e)].join("\n");
       for (const t of seen) assert.ok(!text.includes(t), `token in ${text}`);
