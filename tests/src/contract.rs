@@ -547,5 +547,19 @@ pub fn custom_path_and_problem_base<A: Adapter>() {
             "[{}]",
             A::NAME
         );
+        let revoke = env
+            .http
+            .post(format!("{}/api/chat/token/revoke", env.base))
+            .header("authorization", format!("Bearer {}", env.token_for("cp")))
+            .body(r#"{"all": true}"#)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(
+            revoke.status(),
+            204,
+            "[{}] revoke under the custom path",
+            A::NAME
+        );
     });
 }

@@ -320,6 +320,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 #[doc(hidden)]
 pub mod contract;
+pub mod lifecycle;
 mod readmes;
 pub mod sdk_harness;
 #[doc(hidden)]

@@ -751,5 +751,13 @@ macro_rules! security_suite {
         fn custom_path_and_problem_base() {
             $crate::contract::custom_path_and_problem_base::<$adapter>();
         }
+        #[test]
+        fn devices_reuse_refresh_and_revoke() {
+            $crate::lifecycle::devices_reuse_refresh_and_revoke::<$adapter>();
+        }
+        #[test]
+        fn bad_device_ids_are_400_without_an_upstream_call() {
+            $crate::lifecycle::bad_device_ids_are_400_without_an_upstream_call::<$adapter>();
+        }
     };
 }

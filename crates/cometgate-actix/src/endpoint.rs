@@ -335,30 +335,37 @@ impl<I: Send + Sync + 'static, A: Authenticate<I>> TokenEndpoint<I, A> {
     pub fn configure(&self) -> impl FnOnce(&mut web::ServiceConfig) + use<I, A> {
         let endpoint = self.clone();
         move |config: &mut web::ServiceConfig| {
-            let path: Arc<str> = Arc::from(endpoint.path());
-            // No method guard: the core answers 405 itself, with the problem body.
-            config.route(
-                &Arc::clone(&path),
-                web::route().to(move |request: HttpRequest, body: web::Payload| {
-                    let endpoint = endpoint.clone();
-                    let path = Arc::clone(&path);
-                    async move {
-                        // actix matched the percent-decoded path; the core matches the raw one
-                        // (as the middleware form and axum do), so `/cometchat%2Dtoken` is not
-                        // the token route. Inside a `web::scope` the raw path has the scope's
-                        // prefix: the core routes on the path this resource was registered at.
-                        let view = ActixView::new(&request).with_routed_path(Some(&path));
-                        match endpoint
-                            .endpoint
-                            .route(&view)
-                            .filter(|_| request.path().ends_with(&*path))
-                        {
-                            Some(call) => endpoint.respond(call, &request, body.into_inner()).await,
-                            None => HttpResponse::NotFound().finish(),
+            // One resource per route the core serves (token, revoke).
+            for path in endpoint.endpoint.route_paths() {
+                let path: Arc<str> = Arc::from(path);
+                let endpoint = endpoint.clone();
+                // No method guard: the core answers 405 itself, with the problem body.
+                config.route(
+                    &Arc::clone(&path),
+                    web::route().to(move |request: HttpRequest, body: web::Payload| {
+                        let endpoint = endpoint.clone();
+                        let path = Arc::clone(&path);
+                        async move {
+                            // actix matched the percent-decoded path; the core matches the raw
+                            // one (as the middleware form and axum do), so `/cometchat%2Dtoken`
+                            // is not the token route. Inside a `web::scope` the raw path has the
+                            // scope's prefix: the core routes on the path this resource was
+                            // registered at.
+                            let view = ActixView::new(&request).with_routed_path(Some(&path));
+                            match endpoint
+                                .endpoint
+                                .route(&view)
+                                .filter(|_| request.path().ends_with(&*path))
+                            {
+                                Some(call) => {
+                                    endpoint.respond(call, &request, body.into_inner()).await
+                                }
+                                None => HttpResponse::NotFound().finish(),
+                            }
                         }
-                    }
-                }),
-            );
+                    }),
+                );
+            }
         }
     }
 

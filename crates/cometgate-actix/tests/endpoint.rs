@@ -49,6 +49,16 @@ async fn configure_form_answers_in_a_scope_on_a_custom_path() {
         assert_eq!(response.status(), 404, "{encoded}");
     }
     assert_eq!(fake.tokens("bob").len(), 1, "no mint for an encoded path");
+    // The revoke route is registered beside it, under the same scope and path.
+    let revoke = reqwest::Client::new()
+        .post(format!("{base}/api/chat/token/revoke"))
+        .bearer_auth("bob")
+        .body(r#"{"all": true}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), 204);
+    assert!(fake.tokens("bob").is_empty());
 }
 
 #[tokio::test]

@@ -308,6 +308,20 @@ impl<I> Endpoint<I> {
         &self.settings.token_path
     }
 
+    /// Every path the endpoint answers on (the token route, then the revoke route), for
+    /// frameworks that register routes one by one.
+    ///
+    /// ```
+    /// # use cometgate::{Config, Region, vend::Gate, endpoint::Endpoint};
+    /// # let config = Config::builder().app_id("demo").region(Region::Us).rest_api_key("k").build().unwrap();
+    /// let endpoint = Endpoint::new(Gate::builder().config(config).build()?).with_path("/chat/token")?;
+    /// assert_eq!(endpoint.route_paths(), ["/chat/token", "/chat/token/revoke"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn route_paths(&self) -> Vec<&str> {
+        vec![&self.settings.token_path, &self.settings.revoke_path]
+    }
+
     /// The revoke (logout) route's path: the token path followed by [`REVOKE_SUFFIX`].
     pub fn revoke_path(&self) -> &str {
         &self.settings.revoke_path
