@@ -322,5 +322,6 @@ pub fn runtime() -> tokio::runtime::Runtime {
 pub mod contract;
 pub mod lifecycle;
 mod readmes;
+pub mod sdk_harness;
 #[doc(hidden)]
 pub mod suite;
