@@ -52,6 +52,15 @@ pub(crate) fn avatar(claims: &Claims) -> Option<&str> {
     first_string(claims, AVATAR_CLAIMS).filter(|url| url.starts_with("https://"))
 }
 
+/// Claims that name the sign-in session: Clerk and OIDC's `sid`, Supabase's `session_id`.
+const SESSION_CLAIMS: &[&[&str]] = &[&["sid"], &["session_id"]];
+
+/// The sign-in session's id, if the token names one: cometgate keeps one chat token per
+/// session when the client sends no device id.
+pub(crate) fn session_id(claims: &Claims) -> Option<&str> {
+    first_string(claims, SESSION_CLAIMS)
+}
+
 /// A numeric date claim (seconds since the epoch): `Ok(None)` when absent, an error when it is
 /// present but not a non-negative number.
 pub(crate) fn numeric_date(claims: &Claims, name: &str) -> Result<Option<u64>, String> {
@@ -95,6 +104,19 @@ mod tests {
         let blank = claims(json!({"name": "  ", "preferred_username": "linus"}));
         assert_eq!(display_name(&blank), Some("linus"));
         assert_eq!(display_name(&claims(json!({"name": 7}))), None);
+    }
+
+    #[test]
+    fn the_session_comes_from_sid_or_session_id() {
+        let clerk = claims(json!({"sid": "sess_2abc", "session_id": "other"}));
+        assert_eq!(session_id(&clerk), Some("sess_2abc"));
+        let supabase = claims(json!({"session_id": "0b5c7c1e-7a3e-4c59-9a3b-1d2f3e4a5b6c"}));
+        assert_eq!(
+            session_id(&supabase),
+            Some("0b5c7c1e-7a3e-4c59-9a3b-1d2f3e4a5b6c")
+        );
+        assert_eq!(session_id(&claims(json!({"sid": 7}))), None);
+        assert_eq!(session_id(&claims(json!({}))), None);
     }
 
     #[test]

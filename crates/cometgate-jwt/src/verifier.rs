@@ -140,6 +140,9 @@ impl JwtIdentity {
         if let Some(avatar) = claims::avatar(claims) {
             principal = principal.with_avatar(avatar);
         }
+        if let Some(session) = claims::session_id(claims) {
+            principal = principal.with_session_id(session);
+        }
         principal
     }
 }

@@ -328,6 +328,7 @@ async fn supabase_accepts_user_tokens_and_refuses_anon_and_service_role() {
     claims["user_metadata"] =
         json!({"full_name": "Grace Hopper", "avatar_url": "https://img.example/g.png"});
     claims.as_object_mut().unwrap().remove("name");
+    claims["session_id"] = json!("8d1f2e3a-5b6c-4d7e-9f80-a1b2c3d4e5f6");
     let target = Target::signed_by("supabase", identity, &key, claims);
     target.check().await;
 
@@ -335,6 +336,11 @@ async fn supabase_accepts_user_tokens_and_refuses_anon_and_service_role() {
         .await
         .unwrap();
     assert_eq!(principal.name(), Some("Grace Hopper"));
+    // The session is the device key when the client names none.
+    assert_eq!(
+        principal.session_id(),
+        Some("8d1f2e3a-5b6c-4d7e-9f80-a1b2c3d4e5f6")
+    );
     assert_eq!(principal.avatar(), Some("https://img.example/g.png"));
     target
         .rejects_with("role anon", json!({"role": "anon"}))

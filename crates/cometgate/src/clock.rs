@@ -59,9 +59,13 @@ impl ManualClock {
         Self::at(SystemClock.unix_seconds())
     }
 
-    /// Moves the time forward by `by` (whole seconds; the fraction is dropped).
+    /// Moves the time forward by `by` (whole seconds; the fraction is dropped; saturates).
     pub fn advance(&self, by: Duration) {
-        self.0.fetch_add(by.as_secs(), Ordering::SeqCst);
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                Some(t.saturating_add(by.as_secs()))
+            });
     }
 }
 

@@ -46,22 +46,6 @@ fn gate(cc: &FakeCometChat, policy: TokenPolicy, clock: &ManualClock) -> Gate<Te
         .unwrap()
 }
 
-fn token(answer: &Answer) -> String {
-    assert_eq!(answer.status(), 200, "{answer:?}");
-    body(answer)["authToken"].as_str().unwrap().to_owned()
-}
-
-async fn revoke(gate: &Gate<TestAuth>, bearer: &str, body: &str) -> Answer {
-    Endpoint::new(gate.clone())
-        .serve(
-            &SimpleRequest::post("/cometchat-token/revoke")
-                .with_header("Authorization", format!("Bearer {bearer}")),
-            body.to_owned().into(),
-        )
-        .expect("the revoke route")
-        .await
-}
-
 #[tokio::test]
 async fn a_device_gets_its_token_back_without_a_mint() {
     let cc = FakeCometChat::start().await;
@@ -392,7 +376,7 @@ impl TokenStore for FlakyStore {
         d: DeviceKey,
         t: &TokenValue,
         at: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         self.check()?;
         self.inner.confirm(uid, d, t, at).await
     }
@@ -410,7 +394,7 @@ impl TokenStore for FlakyStore {
         self.check()?;
         self.inner.forget(uid, d).await
     }
-    async fn forget_user(&self, uid: &Uid) -> Result<usize, StoreError> {
+    async fn forget_user(&self, uid: &Uid) -> Result<Vec<TokenValue>, StoreError> {
         self.check()?;
         self.inner.forget_user(uid).await
     }

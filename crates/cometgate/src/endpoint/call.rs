@@ -353,7 +353,8 @@ impl<I: Send + Sync + 'static> Call<I> {
                     },
                     Route::Revoke => match request::revoke_request(&bytes) {
                         Ok(what) => {
-                            let (result, record) = endpoint.gate.revoke_for(&principal, what).await;
+                            let (result, record) =
+                                endpoint.gate.revoke_for(&principal, what, true).await;
                             (result.map(|()| Success::Revoked), record)
                         }
                         Err(problem) => (Err(problem), VendRecord::default()),

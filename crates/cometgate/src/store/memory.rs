@@ -38,7 +38,10 @@ const MIN_SHARD_CAPACITY: usize = 1_024;
 /// 185 at 1. `cargo xtask bench` measures it.
 ///
 /// Several replicas need a shared store instead (`cometgate-redis`): with this one, each
-/// process tracks only the tokens it minted.
+/// process tracks only the tokens it minted. **A restart forgets every tracked token**: tokens
+/// minted before it stay valid at CometChat (no max age, outside the cap) until CometChat's own
+/// limit of 100 per user drops them or the user's tokens are flushed (`Revoke::All`). Use a
+/// shared store when processes restart often.
 ///
 /// ```
 /// use cometgate::store::MemoryStore;
@@ -72,9 +75,13 @@ struct Device {
 
 const NEVER: u32 = u32::MAX;
 
-/// Seconds as the store keeps them (u32 lasts until 2106; later times saturate).
+/// Seconds as the store keeps them (u32 lasts until 2106; later times saturate below
+/// [`NEVER`], which only "no max age" may mean).
 fn secs(t: u64) -> u32 {
-    u32::try_from(t).unwrap_or(NEVER - 1)
+    u32::try_from(t)
+        .ok()
+        .filter(|&s| s != NEVER)
+        .unwrap_or(NEVER - 1)
 }
 
 impl Device {
@@ -252,17 +259,17 @@ impl TokenStore for MemoryStore {
         device: DeviceKey,
         token: &TokenValue,
         at: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut shard = self.shard(uid);
-        if let Some(d) = shard
+        let tracked = shard
             .users
             .peek_mut(uid.as_str())
             .and_then(|devices| devices.iter_mut().find(|d| d.key == device))
-            .filter(|d| d.token.is(uid.as_str(), token))
-        {
+            .filter(|d| d.token.is(uid.as_str(), token));
+        Ok(tracked.is_some_and(|d| {
             d.confirmed = d.confirmed.max(secs(at));
-        }
-        Ok(())
+            true
+        }))
     }
 
     async fn track(
@@ -327,19 +334,15 @@ impl TokenStore for MemoryStore {
         Ok(Some(gone.token.token(uid.as_str())))
     }
 
-    async fn forget_user(&self, uid: &Uid) -> Result<usize, StoreError> {
+    async fn forget_user(&self, uid: &Uid) -> Result<Vec<TokenValue>, StoreError> {
         let mut shard = self.shard(uid);
-        let gone = shard.users.pop(uid.as_str()).map_or(0, |d| d.len());
-        shard.devices -= gone;
-        Ok(gone)
+        let gone = shard.users.pop(uid.as_str()).unwrap_or_default();
+        shard.devices -= gone.len();
+        Ok(gone.iter().map(|d| d.token.token(uid.as_str())).collect())
     }
 
     async fn take_due(&self, now: u64, limit: usize) -> Result<Vec<Retired>, StoreError> {
-        let mut due = {
-            let mut deferred = lock(&self.deferred);
-            let take = deferred.len().min(limit);
-            deferred.drain(..take).collect::<Vec<_>>()
-        };
+        let mut due = Vec::new();
         let now = secs(now);
         for shard in &self.shards {
             if due.len() >= limit {
@@ -375,6 +378,9 @@ impl TokenStore for MemoryStore {
             }
             shard.devices -= taken;
         }
+        let mut deferred = lock(&self.deferred);
+        let take = deferred.len().min(limit - due.len().min(limit));
+        due.extend(deferred.drain(..take));
         Ok(due)
     }
 
@@ -422,6 +428,21 @@ mod tests {
             .build()
             .unwrap()
             .block_on(f)
+    }
+
+    #[test]
+    fn times_at_the_end_of_u32_still_expire() {
+        block(async {
+            let store = MemoryStore::new();
+            let far = u64::from(u32::MAX);
+            let t = tracked("ada", 1, 100, Some(far));
+            store.track(&uid("ada"), key("a"), t, 5).await.unwrap();
+            let got = store.get(&uid("ada"), key("a"), 0).await.unwrap().unwrap();
+            assert!(
+                got.expires_at.is_some(),
+                "u32::MAX must not read back as no max age"
+            );
+        });
     }
 
     #[test]
@@ -537,10 +558,13 @@ mod tests {
             };
             store.defer(vec![deferred.clone()]).await.unwrap();
             let due = store.take_due(149, 10).await.unwrap();
-            assert_eq!(due, vec![deferred]);
-            let due = store.take_due(150, 10).await.unwrap();
+            assert_eq!(due, vec![deferred.clone()]);
+            store.defer(vec![deferred.clone()]).await.unwrap();
+            // Expired first: a deferred delete that keeps failing never holds up expiry.
+            let due = store.take_due(150, 1).await.unwrap();
             assert_eq!(due.len(), 1);
             assert_eq!(due[0].reason, RetireReason::Expired);
+            assert_eq!(store.take_due(150, 10).await.unwrap(), vec![deferred]);
             assert!(store.get(&ada, key("a"), 151).await.unwrap().is_none());
             assert_eq!(store.len(), 2);
             assert!(
@@ -548,7 +572,7 @@ mod tests {
                 "limit 0"
             );
             assert_eq!(store.take_due(10_000, 10).await.unwrap().len(), 1);
-            assert_eq!(store.forget_user(&ada).await.unwrap(), 1);
+            assert_eq!(store.forget_user(&ada).await.unwrap().len(), 1);
             assert!(store.is_empty());
         });
     }
@@ -560,10 +584,8 @@ mod tests {
             let ada = uid("ada");
             let t = tracked("ada", 1, 100, None);
             store.track(&ada, key("a"), t.clone(), 5).await.unwrap();
-            store
-                .confirm(&ada, key("a"), &TokenValue::new("other"), 500)
-                .await
-                .unwrap();
+            let other = TokenValue::new("other");
+            assert!(!store.confirm(&ada, key("a"), &other, 500).await.unwrap());
             assert_eq!(
                 store
                     .get(&ada, key("a"), 0)
@@ -573,7 +595,7 @@ mod tests {
                     .confirmed_at,
                 100
             );
-            store.confirm(&ada, key("a"), &t.token, 500).await.unwrap();
+            assert!(store.confirm(&ada, key("a"), &t.token, 500).await.unwrap());
             assert_eq!(
                 store
                     .get(&ada, key("a"), 0)

@@ -180,15 +180,16 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
         now: u64,
     ) -> Result<Option<TrackedToken>, StoreError>;
 
-    /// Records that CometChat confirmed `token` at `at`, if it is still the one tracked for
-    /// (`uid`, `device`).
+    /// Records that `token` was confirmed at `at` (the gate records it *before* asking
+    /// CometChat, so concurrent requests do not all ask), if it is still the one tracked for
+    /// (`uid`, `device`). Returns whether it is.
     async fn confirm(
         &self,
         uid: &Uid,
         device: DeviceKey,
         token: &TokenValue,
         at: u64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// Tracks a newly minted token for (`uid`, `device`) (used at `tracked.minted_at`),
     /// replacing the device's previous one, and keeps at most `per_user` devices for `uid`.
@@ -205,11 +206,12 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     /// Stops tracking (`uid`, `device`) and returns its token, if any.
     async fn forget(&self, uid: &Uid, device: DeviceKey) -> Result<Option<TokenValue>, StoreError>;
 
-    /// Stops tracking every device of `uid`; returns how many there were.
-    async fn forget_user(&self, uid: &Uid) -> Result<usize, StoreError>;
+    /// Stops tracking every device of `uid`; returns their tokens.
+    async fn forget_user(&self, uid: &Uid) -> Result<Vec<TokenValue>, StoreError>;
 
-    /// Takes up to `limit` tokens due for deletion: those deferred by [`defer`](Self::defer)
-    /// first, then those expired at `now` (which are no longer tracked).
+    /// Takes up to `limit` tokens due for deletion: those expired at `now` first (they are no
+    /// longer tracked), then those deferred by [`defer`](Self::defer), so deletes that keep
+    /// failing never hold up expiry.
     async fn take_due(&self, now: u64, limit: usize) -> Result<Vec<Retired>, StoreError>;
 
     /// Keeps tokens whose upstream delete failed, for a later [`take_due`](Self::take_due).
@@ -234,7 +236,7 @@ impl<S: TokenStore> TokenStore for std::sync::Arc<S> {
         device: DeviceKey,
         token: &TokenValue,
         at: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         (**self).confirm(uid, device, token, at).await
     }
 
@@ -252,7 +254,7 @@ impl<S: TokenStore> TokenStore for std::sync::Arc<S> {
         (**self).forget(uid, device).await
     }
 
-    async fn forget_user(&self, uid: &Uid) -> Result<usize, StoreError> {
+    async fn forget_user(&self, uid: &Uid) -> Result<Vec<TokenValue>, StoreError> {
         (**self).forget_user(uid).await
     }
 

@@ -20,7 +20,7 @@ use crate::vend::policy::{PolicyError, TokenPolicy};
 use crate::vend::problem::{DEFAULT_REALM, Problem};
 use crate::vend::provision::{Profile, Trace, VendError, Vendor};
 use crate::vend::single_flight::SingleFlight;
-use crate::vend::tokens::{Issued, Lookup, SweepReport, Tokens};
+use crate::vend::tokens::{Issued, Lookup, SweepReport, Tokens, to_completion};
 
 type FlightResult = Result<Issued, VendError>;
 
@@ -280,6 +280,7 @@ impl<I> GateBuilder<I> {
             .unwrap_or_else(|| client.retry_policy())
             .deadline();
         let users = UserLimiter::new(self.per_user).map_err(GateBuildError::PerUserLimit)?;
+        let revokes = UserLimiter::new(self.per_user).map_err(GateBuildError::PerUserLimit)?;
         let budget = UpstreamBudget::new(self.upstream).map_err(GateBuildError::UpstreamBudget)?;
         let vendor = Arc::new(Vendor {
             client,
@@ -295,6 +296,7 @@ impl<I> GateBuilder<I> {
                 mapper: self.mapper.or(self.suggested_mapper).unwrap_or_default(),
                 identity: self.identity,
                 users,
+                revokes,
                 flights: SingleFlight::new(),
                 tokens: Arc::new(Tokens::new(
                     store,
@@ -339,6 +341,9 @@ struct Inner<I> {
     identity: I,
     mapper: UidMapper,
     users: UserLimiter,
+    /// The revoke route's own per-user limit (same rate as mints, counted apart), so a user
+    /// cannot spend the upstream budget on flushes and a logout is never refused for mints.
+    revokes: UserLimiter,
     flights: SingleFlight<(Uid, DeviceKey), FlightResult>,
     tokens: Arc<Tokens>,
     vendor: Arc<Vendor>,
@@ -571,7 +576,9 @@ impl<I> Gate<I> {
             || {
                 let (tokens, uid) = (Arc::clone(tokens), uid.clone());
                 let refresh = request.refresh;
-                async move { tokens.mint(uid, key, profile, refresh, stale, gone).await }
+                to_completion(
+                    async move { tokens.mint(uid, key, profile, refresh, stale, gone).await },
+                )
             },
         );
         let flight = match flight {
@@ -597,12 +604,14 @@ impl<I> Gate<I> {
     /// Logs `principal` out of chat: one device's token, or all of them (see [`Revoke`]). The
     /// upstream deletes finish before this returns; an unknown device is done, not an error.
     ///
+    /// Not rate-limited (the revoke route is): an app must always be able to cut a user off.
+    ///
     /// # Errors
     ///
-    /// [`RevokeError`] when CometChat or the store failed (a device's delete is then retried by
-    /// the sweep), or when `Revoke::All` is over the per-user limit.
+    /// [`RevokeError`] when CometChat or the store failed (the deletes are then retried by the
+    /// sweep).
     pub async fn revoke(&self, principal: &Principal, what: Revoke) -> Result<(), RevokeError> {
-        let (result, record) = self.revoke_for(principal, what).await;
+        let (result, record) = self.revoke_for(principal, what, false).await;
         result.map_err(|problem| RevokeError {
             problem,
             detail: record
@@ -611,10 +620,13 @@ impl<I> Gate<I> {
         })
     }
 
+    /// A revoke; `limited` applies the revoke route's per-user limit to `Revoke::All` (a device
+    /// revoke costs a call only for a tracked device, so it needs none).
     pub(crate) async fn revoke_for(
         &self,
         principal: &Principal,
         what: Revoke,
+        limited: bool,
     ) -> (Result<(), Problem>, VendRecord) {
         let mut record = VendRecord::default();
         let uid = match self.map_uid(principal, &mut record) {
@@ -624,20 +636,19 @@ impl<I> Gate<I> {
         let tokens = &self.inner.tokens;
         tokens.ensure_sweeper();
         record.event = Some("revoked");
+        let tokens = Arc::clone(tokens);
         let outcome = match what {
             Revoke::Device(device) => {
                 let key = device.key();
                 record.device = Some(key.short());
-                tokens
-                    .revoke_device(&uid, key)
-                    .await
-                    .map(|(found, trace)| (usize::from(found), trace))
+                to_completion(async move { tokens.revoke_device(&uid, key).await }).await
             }
             Revoke::All => {
-                if let Err(wait) = self.inner.users.check(&uid) {
+                self.inner.revokes.housekeeping();
+                if limited && let Err(wait) = self.inner.revokes.check(&uid) {
                     return (Err(Problem::rate_limited(wait)), record);
                 }
-                tokens.revoke_all(&uid).await
+                to_completion(async move { tokens.revoke_all(&uid).await }).await
             }
         };
         match outcome {

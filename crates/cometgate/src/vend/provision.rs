@@ -88,6 +88,9 @@ pub(crate) enum VendError {
     },
     /// The overall deadline passed.
     Deadline { trace: Trace },
+    /// The task doing the work ended without a result (it panicked, or the runtime shut
+    /// down).
+    Aborted { trace: Trace },
     /// The token store failed.
     Store {
         error: Arc<crate::store::StoreError>,
@@ -132,6 +135,14 @@ impl Trace {
 }
 
 impl VendError {
+    /// The status CometChat answered the failed call with, if it answered.
+    pub(crate) fn upstream_status(&self) -> Option<u16> {
+        match self {
+            Self::Upstream { error, .. } => error.status(),
+            _ => None,
+        }
+    }
+
     /// The store failed.
     pub(crate) fn store(error: crate::store::StoreError, trace: Trace) -> Self {
         Self::Store {
@@ -145,6 +156,7 @@ impl VendError {
             Self::Budget { trace, .. }
             | Self::Upstream { trace, .. }
             | Self::Deadline { trace }
+            | Self::Aborted { trace }
             | Self::Store { trace, .. } => trace,
         }
     }
@@ -155,6 +167,7 @@ impl VendError {
             Self::Budget { wait, .. } => Problem::upstream_budget_exhausted(*wait),
             Self::Deadline { .. } => Problem::upstream_timeout(),
             Self::Store { .. } => Problem::store_unavailable(Duration::from_secs(1)),
+            Self::Aborted { .. } => Problem::upstream_failure(),
             Self::Upstream { error, .. } if error.status() == Some(429) && !error.is_deadline() => {
                 Problem::upstream_rate_limited(
                     error.retry_after().unwrap_or(UPSTREAM_RETRY_AFTER_FALLBACK),
@@ -176,6 +189,7 @@ impl VendError {
             ),
             Self::Deadline { .. } => "the overall deadline passed before CometChat answered".into(),
             Self::Store { error, .. } => error.to_string(),
+            Self::Aborted { .. } => "the task doing the work ended without a result".into(),
             Self::Upstream { step, error, .. } => {
                 let hint = match error.code() {
                     Some(crate::client::codes::APIKEY_NOT_FOUND) => {

@@ -14,8 +14,7 @@
 //! The sweep ([`Tokens::sweep`]) deletes expired and deferred tokens upstream; the gate runs
 //! it in the background every [`TokenPolicy::sweep_interval`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use crate::client::TokenValue;
 use crate::clock::Clock;
@@ -67,7 +66,8 @@ pub(crate) struct Tokens {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) policy: TokenPolicy,
     pub(crate) vendor: Arc<Vendor>,
-    sweeper: AtomicBool,
+    /// The background sweep, restarted when the runtime it ran on has ended.
+    sweeper: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Tokens {
@@ -82,7 +82,7 @@ impl Tokens {
             clock,
             policy,
             vendor,
-            sweeper: AtomicBool::new(false),
+            sweeper: Mutex::new(None),
         }
     }
 
@@ -120,14 +120,36 @@ impl Tokens {
         if !due {
             return Ok(Lookup::Reuse(tracked, trace));
         }
+        // Claim this recheck window first, so concurrent requests for the device hand the
+        // token out instead of all asking CometChat; a token replaced meanwhile is not ours to
+        // hand out (the flight's own lookup finds its successor).
+        let claimed = self
+            .store
+            .confirm(uid, device, &tracked.token, now)
+            .await
+            .map_err(|e| VendError::store(e, Trace::default()))?;
+        let replaced = || Lookup::Mint {
+            stale: Some(tracked.token.clone()),
+            gone: false,
+            trace: Trace::default(),
+        };
+        if !claimed {
+            return Ok(replaced());
+        }
         match self.vendor.confirm(uid, &tracked.token).await {
             Ok((true, checked)) => {
                 trace.absorb(&checked);
-                self.store
-                    .confirm(uid, device, &tracked.token, now)
+                // A refresh or revoke may have replaced it while CometChat answered.
+                let still = self
+                    .store
+                    .get(uid, device, now)
                     .await
                     .map_err(|e| VendError::store(e, trace.clone()))?;
-                Ok(Lookup::Reuse(tracked, trace))
+                if still.is_some_and(|t| t.token == tracked.token) {
+                    Ok(Lookup::Reuse(tracked, trace))
+                } else {
+                    Ok(replaced())
+                }
             }
             Ok((false, checked)) => {
                 trace.absorb(&checked);
@@ -138,7 +160,9 @@ impl Tokens {
                 })
             }
             // CometChat could not say (down, busy, budget spent): the token was valid when last
-            // confirmed, so it is handed out; the client refreshes if CometChat refuses it.
+            // confirmed, so it is handed out, and the claimed window means the next check waits
+            // a full interval instead of every request asking again; the client refreshes if
+            // CometChat refuses the token.
             Err(error) => {
                 trace.absorb(error.trace());
                 tracing::warn!(
@@ -201,10 +225,14 @@ impl Tokens {
         {
             Ok(retired) => retired,
             Err(error) => {
-                // Untracked, the new token would never expire: take it back.
-                if let Ok(deleted) = self.vendor.delete(&uid, &tracked.token).await {
-                    trace.absorb(&deleted);
-                }
+                // Untracked, the new token would never expire: take it back (or leave it to
+                // the sweep, if the store can still hold that much).
+                let taken_back = Retired {
+                    uid: uid.clone(),
+                    token: tracked.token.clone(),
+                    reason: RetireReason::Replaced,
+                };
+                trace.absorb(&self.retire(vec![taken_back]).await);
                 return Err(VendError::store(error, trace));
             }
         };
@@ -229,14 +257,9 @@ impl Tokens {
                 Ok(deleted) => trace.absorb(&deleted),
                 Err(error) => {
                     trace.absorb(error.trace());
-                    tracing::warn!(
-                        target: "cometgate::vend",
-                        uid = r.uid.as_str(),
-                        reason = r.reason.as_str(),
-                        "could not delete a retired token, the sweep retries: {}",
-                        error.log_detail()
-                    );
-                    failed.push(r);
+                    if keep_for_retry(&r, &error) {
+                        failed.push(r);
+                    }
                 }
             }
         }
@@ -257,41 +280,59 @@ impl Tokens {
         &self,
         uid: &Uid,
         device: DeviceKey,
-    ) -> Result<(bool, Trace), VendError> {
+    ) -> Result<(usize, Trace), VendError> {
         let token = self
             .store
             .forget(uid, device)
             .await
             .map_err(|e| VendError::store(e, Trace::default()))?;
         let Some(token) = token else {
-            return Ok((false, Trace::default()));
+            return Ok((0, Trace::default()));
         };
         match self.vendor.delete(uid, &token).await {
-            Ok(trace) => Ok((true, trace)),
+            Ok(trace) => Ok((1, trace)),
             Err(error) => {
-                let retry = Retired {
-                    uid: uid.clone(),
-                    token,
-                    reason: RetireReason::Revoked,
-                };
-                if let Err(e) = self.store.defer(vec![retry]).await {
-                    tracing::error!(target: "cometgate::vend", "could not defer a failed revoke: {e}");
-                }
+                self.defer_revoked(uid, vec![token], &error).await;
                 Err(error)
             }
         }
     }
 
-    /// Deletes every token of `uid` at CometChat, then forgets its devices. Nothing is
-    /// forgotten when the flush fails.
+    /// Deletes every token of `uid` at CometChat. The devices are forgotten first: a token
+    /// minted meanwhile is then either forgotten and flushed, or tracked after the flush and
+    /// still live, never live and untracked. If the flush fails, the forgotten tokens are
+    /// deferred for the sweep and the error returned.
     pub(crate) async fn revoke_all(&self, uid: &Uid) -> Result<(usize, Trace), VendError> {
-        let trace = self.vendor.flush(uid).await?;
         let forgotten = self
             .store
             .forget_user(uid)
             .await
-            .map_err(|e| VendError::store(e, trace.clone()))?;
-        Ok((forgotten, trace))
+            .map_err(|e| VendError::store(e, Trace::default()))?;
+        let count = forgotten.len();
+        match self.vendor.flush(uid).await {
+            Ok(trace) => Ok((count, trace)),
+            Err(error) => {
+                self.defer_revoked(uid, forgotten, &error).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn defer_revoked(&self, uid: &Uid, tokens: Vec<TokenValue>, error: &VendError) {
+        let retry: Vec<Retired> = tokens
+            .into_iter()
+            .map(|token| Retired {
+                uid: uid.clone(),
+                token,
+                reason: RetireReason::Revoked,
+            })
+            .filter(|r| keep_for_retry(r, error))
+            .collect();
+        if !retry.is_empty()
+            && let Err(e) = self.store.defer(retry).await
+        {
+            tracing::error!(target: "cometgate::vend", "could not defer a failed revoke: {e}");
+        }
     }
 
     /// Deletes expired and deferred tokens at CometChat, batch by batch, until none is due or
@@ -312,7 +353,8 @@ impl Tokens {
             for r in due {
                 match self.vendor.delete(&r.uid, &r.token).await {
                     Ok(_) => report.deleted += 1,
-                    Err(_) => failed.push(r),
+                    Err(error) if keep_for_retry(&r, &error) => failed.push(r),
+                    Err(_) => {}
                 }
             }
             let stop = taken < SWEEP_BATCH || !failed.is_empty();
@@ -337,21 +379,20 @@ impl Tokens {
         report
     }
 
-    /// Starts the background sweep on the current Tokio runtime, once. It holds only a weak
-    /// reference between rounds, so it ends when the gate is dropped.
+    /// Starts the background sweep on the current Tokio runtime unless it is running. It
+    /// holds only a weak reference between rounds, so it ends when the gate is dropped; if the
+    /// runtime it ran on ends (a restarted worker), the next request starts it again.
     pub(crate) fn ensure_sweeper(self: &Arc<Self>) {
-        if self.sweeper.load(Ordering::Relaxed) {
+        let mut sweeper = self.sweeper.lock().unwrap_or_else(PoisonError::into_inner);
+        if sweeper.as_ref().is_some_and(|task| !task.is_finished()) {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        if self.sweeper.swap(true, Ordering::AcqRel) {
-            return;
-        }
         let weak: Weak<Self> = Arc::downgrade(self);
         let every = self.policy.sweep_interval();
-        runtime.spawn(async move {
+        *sweeper = Some(runtime.spawn(async move {
             let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticks.tick().await;
@@ -362,6 +403,49 @@ impl Tokens {
                 };
                 tokens.sweep().await;
             }
-        });
+        }));
+    }
+}
+
+/// Whether a failed delete is worth another try: not when CometChat refused it for good (a
+/// `4xx` other than `429`), which would only spend the budget on every sweep.
+fn keep_for_retry(retired: &Retired, error: &VendError) -> bool {
+    let permanent = error
+        .upstream_status()
+        .is_some_and(|s| (400..500).contains(&s) && s != 429);
+    if permanent {
+        tracing::error!(
+            target: "cometgate::vend",
+            uid = retired.uid.as_str(),
+            reason = retired.reason.as_str(),
+            "CometChat refused to delete a retired token; it stays valid until flushed: {}",
+            error.log_detail()
+        );
+    } else {
+        tracing::warn!(
+            target: "cometgate::vend",
+            uid = retired.uid.as_str(),
+            reason = retired.reason.as_str(),
+            "could not delete a retired token, the sweep retries: {}",
+            error.log_detail()
+        );
+    }
+    !permanent
+}
+
+/// Runs `work` as its own task, so that it finishes even when every request waiting for it
+/// goes away (a client disconnects, a timeout layer fires): a mint that is tracked but whose
+/// evictions are never deleted, or a revoke that forgot a token it never deleted, would leave
+/// tokens valid and untracked.
+pub(crate) async fn to_completion<T: Send + 'static>(
+    work: impl Future<Output = Result<T, VendError>> + Send + 'static,
+) -> Result<T, VendError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => runtime.spawn(work).await.unwrap_or_else(|_| {
+            Err(VendError::Aborted {
+                trace: Trace::default(),
+            })
+        }),
+        Err(_) => work.await,
     }
 }

@@ -132,3 +132,21 @@ pub fn header(answer: &Answer, name: &str) -> Option<String> {
 pub fn body(answer: &Answer) -> serde_json::Value {
     serde_json::from_slice(answer.body()).unwrap()
 }
+
+/// The token of a `200` answer (and fails on any other).
+pub fn token(answer: &Answer) -> String {
+    assert_eq!(answer.status(), 200, "{answer:?}");
+    body(answer)["authToken"].as_str().unwrap().to_owned()
+}
+
+/// The revoke route as `bearer`, with `body`.
+pub async fn revoke<I: Identity>(gate: &Gate<I>, bearer: &str, body: &str) -> Answer {
+    Endpoint::new(gate.clone())
+        .serve(
+            &SimpleRequest::post("/cometchat-token/revoke")
+                .with_header("Authorization", format!("Bearer {bearer}")),
+            body.to_owned().into(),
+        )
+        .expect("the revoke route")
+        .await
+}
