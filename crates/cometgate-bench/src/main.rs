@@ -538,7 +538,9 @@ fn memory_rows() -> Vec<(&'static str, Option<f64>)> {
     println!(
         "\n(g) in-memory store holding 1,000,000 tracked devices (a counting allocator in a process of its own)"
     );
-    println!("| | users | UID length | bytes per device | allocations per device | resident MB |");
+    println!(
+        "| | users added | UID length | bytes per device | allocations per device | resident MB |"
+    );
     println!("|---|---|---|---|---|---|");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
@@ -567,7 +569,7 @@ fn memory_rows() -> Vec<(&'static str, Option<f64>)> {
                     return (name, None);
                 }
             };
-            // The child prints `| users | UID length | bytes | allocations | resident MB |`.
+            // The child prints `| users added | UID length | bytes | allocations | resident MB |`.
             println!("| {name} {line}");
             let bytes = line
                 .split('|')

@@ -4,7 +4,7 @@
 //! `TokenStore` trait with realistic entries: UIDs as `UidMapper::default()` maps Firebase-like
 //! subjects, tokens in CometChat's form `<uid>_<10 digits><30 lowercase hex>`, a max age, one
 //! device id per install. It prints the cells of one table row:
-//! `| users | UID length | bytes per device | allocations per device | resident MB |`.
+//! `| users added | UID length | bytes per device | allocations per device | resident MB |`.
 //!
 //! The bytes are counted by a global allocator (`stats_alloc`) installed in this binary only, so
 //! that the counting does not slow the bench's other rows: the sizes asked of the allocator,
