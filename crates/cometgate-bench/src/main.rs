@@ -1,19 +1,34 @@
 //! `cargo xtask bench`: the token endpoint under load, on loopback, against one in-process
-//! `cometchat-fake`, with a baseline measured in the same run.
+//! `cometchat-fake`, with a baseline measured in the same run. Every ratio compares rounds
+//! measured alternately in the same run (the machine is shared and noisy), as medians.
 //!
 //! - (a) baseline: a hand-written axum handler doing what the seed guide's Express recipe does —
 //!   check the session, one REST mint per request, no limits;
-//! - (b) the cometgate layer with its limits relaxed, on axum, and (b') the same gate on actix-web;
-//! - (c) upstream mints per request for a burst of 100 concurrent requests by one user;
+//! - (b) the cometgate layer with its limits relaxed, on axum, and (b') the same gate on
+//!   actix-web, doing the same work as (a): one mint per request (see [`fresh_gate_round`]);
+//! - (c) upstream mints per request for a burst of 100 concurrent requests by one user on one
+//!   new device;
+//! - (d) the reuse path: a known device gets its stored token back, no upstream call, against
+//!   (e) a hand-written axum handler verifying the same HS256 JWT ([`reuse`]);
+//! - (f) upstream calls per request over a realistic mix of cold starts ([`mix`]);
+//! - (g) bytes per tracked device in the in-memory store, measured in a process of its own with
+//!   a counting allocator (`src/bin/store-memory.rs`), so that the counting does not slow the
+//!   other rows;
 //! - RS256 verification throughput of `cometgate-jwt` with cached keys ([`jwt`]).
 //!
-//! Both (a) and (b) identify callers the same way (`Authorization: Bearer <uid>` checked against
-//! a table of demo sessions), so the ratio measures what cometgate adds, not a JWT library.
+//! (a), (b) and (c) identify callers the same way (`Authorization: Bearer <uid>` checked against
+//! a table of demo sessions), so the ratio measures what cometgate adds, not a JWT library;
+//! (d), (e) and (f) verify real HS256 JWTs signed in the bench ([`hs256`]).
 
+mod hs256;
 mod jwt;
+mod mix;
+mod reuse;
+mod subject;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -28,6 +43,7 @@ use cometgate::{
 use cometgate_axum::TokenLayer;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 const USERS: usize = 500;
 const CONCURRENCY: usize = 16;
@@ -35,6 +51,10 @@ const WARMUP: usize = 300;
 const REQUESTS: usize = 5_000;
 const ROUNDS: usize = 9;
 const BURST: usize = 100;
+
+/// The fake's route for one token's delete: what an eviction costs upstream.
+const DELETE_ONE: &str = "DELETE /users/{uid}/auth_tokens/{authToken}";
+const MINT: &str = "POST /users/{uid}/auth_tokens";
 
 /// Demo sessions: bearer token → app user id.
 fn sessions() -> Arc<HashMap<String, String>> {
@@ -83,44 +103,69 @@ async fn baseline_handler(State(s): State<Baseline>, headers: HeaderMap) -> (Sta
     }
 }
 
-async fn serve(app: Router) -> String {
+/// Serves `app` on a loopback port; returns the token URL and the server task (abort it to
+/// stop the server).
+async fn serve(app: Router) -> (String, JoinHandle<std::io::Result<()>>) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}/cometchat-token")
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/cometchat-token"), server)
 }
 
-struct Figures {
-    rps: f64,
-    p50: Duration,
-    p99: Duration,
-    errors: usize,
+pub(crate) struct Figures {
+    pub(crate) rps: f64,
+    pub(crate) p50: Duration,
+    pub(crate) p99: Duration,
+    pub(crate) errors: usize,
 }
 
-async fn load(url: &str, requests: usize) -> Figures {
+/// What request `i` of a load sends: its bearer credential and JSON body, if any.
+pub(crate) struct Call {
+    pub(crate) bearer: String,
+    pub(crate) body: Option<String>,
+}
+
+/// The calls of (a), (b) and (c): a demo session, no body.
+fn session_call(i: usize) -> Call {
+    Call {
+        bearer: format!("session-{}", i % USERS),
+        body: None,
+    }
+}
+
+/// `requests` POSTs to `url`, `CONCURRENCY` at a time, request `i` built by `call(i)`.
+pub(crate) async fn load(
+    url: &str,
+    requests: usize,
+    call: impl Fn(usize) -> Call + Send + Sync + 'static,
+) -> Figures {
     let client = reqwest::Client::new();
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let call = Arc::new(call);
+    let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..CONCURRENCY {
-        let (client, next, url) = (client.clone(), next.clone(), url.to_owned());
+        let (client, next, url, call) =
+            (client.clone(), next.clone(), url.to_owned(), call.clone());
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0;
             loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= requests {
                     break (latencies, errors);
                 }
+                let Call { bearer, body } = call(i);
+                let mut request = client.post(&url).bearer_auth(bearer);
+                if let Some(body) = body {
+                    request = request
+                        .header("content-type", "application/json")
+                        .body(body);
+                }
                 let t = Instant::now();
-                let ok = client
-                    .post(&url)
-                    .bearer_auth(format!("session-{}", i % USERS))
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success());
+                let ok = request.send().await.is_ok_and(|r| r.status().is_success());
                 latencies.push(t.elapsed());
                 errors += usize::from(!ok);
             }
@@ -167,17 +212,22 @@ impl Identity for Sessions {
     }
 }
 
-/// The gate both adapters serve: limits relaxed, readable UIDs.
-fn bench_gate(fake: &FakeCometChat, sessions: Arc<HashMap<String, String>>) -> Gate<Sessions> {
-    let config = Config::builder()
+/// CometChat's settings for the fake.
+pub(crate) fn fake_config(fake: &FakeCometChat) -> Config {
+    Config::builder()
         .app_id(fake.app_id())
         .region(Region::Us)
         .rest_api_key(fake.api_key())
         .api_base(fake.base_url())
         .build()
-        .expect("config for the fake");
+        .expect("config for the fake")
+}
+
+/// The gate both adapters serve in (b), (b') and (c): limits relaxed, readable UIDs, the default
+/// token policy.
+fn bench_gate(fake: &FakeCometChat, sessions: Arc<HashMap<String, String>>) -> Gate<Sessions> {
     Gate::builder()
-        .config(config)
+        .config(fake_config(fake))
         .identity(Sessions(sessions))
         .uid_mapper(UidMapper::shared_namespace(UidMapping::Readable))
         .per_user_limit(RateLimit::unlimited())
@@ -186,15 +236,15 @@ fn bench_gate(fake: &FakeCometChat, sessions: Arc<HashMap<String, String>>) -> G
         .expect("gate")
 }
 
-/// (b) The cometgate layer on an axum router with one ordinary route.
-fn axum_app(gate: Gate<Sessions>) -> Router {
+/// (b), (d) The cometgate layer on an axum router with one ordinary route.
+pub(crate) fn axum_app<I: Identity>(gate: Gate<I>) -> Router {
     Router::new()
         .route("/todos", axum::routing::get(|| async { "[]" }))
         .layer(TokenLayer::new(gate))
 }
 
 /// (b') The same gate as actix-web middleware; actix serves on its own worker threads.
-fn serve_actix(gate: Gate<Sessions>) -> String {
+fn serve_actix(gate: Gate<Sessions>) -> (String, actix_web::dev::ServerHandle) {
     let endpoint = cometgate_actix::TokenEndpoint::new(gate);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
@@ -208,30 +258,133 @@ fn serve_actix(gate: Gate<Sessions>) -> String {
     .listen(listener)
     .expect("listen on loopback")
     .run();
+    let handle = server.handle();
     tokio::spawn(server);
-    format!("http://{addr}/cometchat-token")
+    (format!("http://{addr}/cometchat-token"), handle)
 }
 
-/// The median of each figure over the rounds (rounds alternate between (a) and (b)).
-fn median_figures(rounds: Vec<Figures>) -> Figures {
-    fn mid<T: PartialOrd + Copy>(mut v: Vec<T>) -> T {
-        v.sort_by(|x, y| x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal));
-        v[v.len() / 2]
+/// Which adapter serves a gate.
+#[derive(Clone, Copy)]
+enum Adapter {
+    Axum,
+    Actix,
+}
+
+/// A gate served on an adapter of its own, for one round.
+struct Served {
+    url: String,
+    server: Server,
+}
+
+enum Server {
+    Axum(JoinHandle<std::io::Result<()>>),
+    Actix(actix_web::dev::ServerHandle),
+}
+
+impl Served {
+    async fn start(adapter: Adapter, gate: Gate<Sessions>) -> Self {
+        match adapter {
+            Adapter::Axum => {
+                let (url, server) = serve(axum_app(gate)).await;
+                Self {
+                    url,
+                    server: Server::Axum(server),
+                }
+            }
+            Adapter::Actix => {
+                let (url, handle) = serve_actix(gate);
+                Self {
+                    url,
+                    server: Server::Actix(handle),
+                }
+            }
+        }
     }
+
+    /// Stops the server, so its gate (and the gate's background sweep) goes away.
+    async fn stop(self) {
+        match self.server {
+            Server::Axum(server) => server.abort(),
+            Server::Actix(handle) => handle.stop(false).await,
+        }
+    }
+}
+
+/// One round of (b) or (b') on a gate of its own: warm up, then `REQUESTS` requests.
+///
+/// Requests without a body are each a new device, so they mint (the same work as (a)) and the
+/// gate tracks every one. A gate that lived through all the rounds would see about 90 devices
+/// per user and, past the cap of 20, delete the least recently used one upstream on every
+/// mint: work that (a) does not do. A fresh gate per round sees `(WARMUP + REQUESTS) / USERS`
+/// = 11 devices per user, under the default cap, so each request is one mint and nothing
+/// else upstream; `main` checks that no delete happened. Tracking itself (the store) stays in
+/// the measured work: it is what cometgate adds.
+async fn fresh_gate_round(
+    fake: &FakeCometChat,
+    sessions: &Arc<HashMap<String, String>>,
+    adapter: Adapter,
+) -> Figures {
+    let served = Served::start(adapter, bench_gate(fake, sessions.clone())).await;
+    load(&served.url, WARMUP, session_call).await;
+    let figures = load(&served.url, REQUESTS, session_call).await;
+    served.stop().await;
+    figures
+}
+
+/// The median of each figure over the rounds (rounds alternate between the rows compared).
+pub(crate) fn median_figures(rounds: &[Figures]) -> Figures {
     Figures {
-        rps: mid(rounds.iter().map(|f| f.rps).collect()),
-        p50: mid(rounds.iter().map(|f| f.p50).collect()),
-        p99: mid(rounds.iter().map(|f| f.p99).collect()),
+        rps: median(rounds.iter().map(|f| f.rps).collect()),
+        p50: median(rounds.iter().map(|f| f.p50).collect()),
+        p99: median(rounds.iter().map(|f| f.p99).collect()),
         errors: rounds.iter().map(|f| f.errors).sum(),
     }
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn median<T: PartialOrd + Copy>(mut v: Vec<T>) -> T {
+    v.sort_by(|x, y| x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal));
+    v[v.len() / 2]
+}
+
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// A table row: `| name | req/s | p50 ms | p99 ms | errors |`.
+pub(crate) fn print_row(name: &str, f: &Figures) {
+    println!(
+        "| {name} | {:.0} | {:.2} | {:.2} | {} |",
+        f.rps,
+        ms(f.p50),
+        ms(f.p99),
+        f.errors
+    );
+}
+
+/// A ratio row of `f` against the baseline `base`.
+pub(crate) fn print_ratio(name: &str, f: &Figures, base: &Figures) {
+    println!(
+        "| {name} | {:.2} | {:.2} | {:.2} | |",
+        f.rps / base.rps,
+        ms(f.p50) / ms(base.p50),
+        ms(f.p99) / ms(base.p99)
+    );
+}
+
+pub(crate) fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
 }
 
 #[tokio::main]
 async fn main() {
+    // `cometgate-bench reuse`: only (d) and (e), e.g. under a profiler.
+    if std::env::args().nth(1).as_deref() == Some("reuse") {
+        let fake = FakeCometChat::start().await;
+        let reuse = reuse::run(&fake).await;
+        reuse::print(&reuse);
+        reuse::targets(&reuse);
+        return;
+    }
     let mut builder = FakeCometChat::builder();
     for i in 0..USERS {
         builder = builder.seed_user(FakeUser::new(format!("user_{i}"), format!("User {i}")));
@@ -239,7 +392,7 @@ async fn main() {
     let fake = builder.start().await.expect("start the fake");
     let sessions = sessions();
 
-    let baseline = serve(
+    let (baseline, _baseline_server) = serve(
         Router::new()
             .route("/cometchat-token", post(baseline_handler))
             .with_state(Baseline {
@@ -251,28 +404,36 @@ async fn main() {
             }),
     )
     .await;
-    let gated = serve(axum_app(bench_gate(&fake, sessions.clone()))).await;
-    let actix = serve_actix(bench_gate(&fake, sessions.clone()));
 
-    // Warm up both, then measure them alternately so drift on a shared machine hits both.
-    load(&baseline, WARMUP).await;
-    load(&gated, WARMUP).await;
-    load(&actix, WARMUP).await;
+    // Warm up, then measure alternately so drift on a shared machine hits every row.
+    load(&baseline, WARMUP, session_call).await;
+    let deletes_before = fake.count(DELETE_ONE);
     let (mut a_rounds, mut b_rounds, mut x_rounds) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        a_rounds.push(load(&baseline, REQUESTS).await);
-        b_rounds.push(load(&gated, REQUESTS).await);
-        x_rounds.push(load(&actix, REQUESTS).await);
+        a_rounds.push(load(&baseline, REQUESTS, session_call).await);
+        b_rounds.push(fresh_gate_round(&fake, &sessions, Adapter::Axum).await);
+        x_rounds.push(fresh_gate_round(&fake, &sessions, Adapter::Actix).await);
     }
+    let b_deletes = fake.count(DELETE_ONE) - deletes_before;
     let (a, b, x) = (
-        median_figures(a_rounds),
-        median_figures(b_rounds),
-        median_figures(x_rounds),
+        median_figures(&a_rounds),
+        median_figures(&b_rounds),
+        median_figures(&x_rounds),
     );
 
-    // (c) a burst of 100 concurrent requests by one user, on each adapter.
-    let (c_axum, c_axum_ok) = burst(&fake, &gated, "session-0").await;
-    let (c_actix, c_actix_ok) = burst(&fake, &actix, "session-1").await;
+    // (c) a burst of 100 concurrent requests by one user on one new device, on each adapter.
+    let mut c = Vec::new();
+    for (name, adapter, session) in [
+        ("axum", Adapter::Axum, "session-0"),
+        ("actix-web", Adapter::Actix, "session-1"),
+    ] {
+        let served = Served::start(adapter, bench_gate(&fake, sessions.clone())).await;
+        let (mints, ok) = burst(&fake, &served.url, session).await;
+        served.stop().await;
+        c.push((name, mints, ok));
+    }
+    let reuse = reuse::run(&fake).await;
+    let mix = mix::run().await;
     let jwt = jwt::run().await;
 
     println!(
@@ -280,40 +441,34 @@ async fn main() {
     );
     println!("| | req/s | p50 ms | p99 ms | errors |");
     println!("|---|---|---|---|---|");
-    for (name, f) in [
-        ("(a) hand-written axum handler", &a),
-        ("(b) cometgate on axum", &b),
-        ("(b') cometgate on actix-web", &x),
-    ] {
+    print_row("(a) hand-written axum handler", &a);
+    print_row("(b) cometgate on axum", &b);
+    print_row("(b') cometgate on actix-web", &x);
+    print_ratio("ratio b/a", &b, &a);
+    print_ratio("ratio b'/a", &x, &a);
+    for (name, rounds) in [("b/a", &b_rounds), ("b'/a", &x_rounds)] {
+        let per_round: Vec<String> = rounds
+            .iter()
+            .zip(&a_rounds)
+            .map(|(f, a)| format!("{:.2}", f.rps / a.rps))
+            .collect();
+        println!("{name} req/s per round: {}", per_round.join(", "));
+    }
+    println!(
+        "(b), (b'): one mint per request, a fresh gate per round; evictions (upstream deletes) during their rounds: {b_deletes}"
+    );
+    for (name, mints, ok) in &c {
         println!(
-            "| {name} | {:.0} | {:.2} | {:.2} | {} |",
-            f.rps,
-            ms(f.p50),
-            ms(f.p99),
-            f.errors
+            "(c) {name}: burst of {BURST} concurrent requests by one user on one new device: {ok} answered 200, {mints} upstream mints = {:.2} mints/request",
+            *mints as f64 / BURST as f64
         );
     }
-    for (name, f) in [("ratio b/a", &b), ("ratio b'/a", &x)] {
-        println!(
-            "| {name} | {:.2} | {:.2} | {:.2} | |",
-            f.rps / a.rps,
-            ms(f.p50) / ms(a.p50),
-            ms(f.p99) / ms(a.p99)
-        );
-    }
-    for (name, mints, ok) in [
-        ("axum", c_axum, c_axum_ok),
-        ("actix-web", c_actix, c_actix_ok),
-    ] {
-        println!(
-            "(c) {name}: burst of {BURST} concurrent requests by one user: {ok} answered 200, {mints} upstream mints = {:.2} mints/request",
-            mints as f64 / BURST as f64
-        );
-    }
+    reuse::print(&reuse);
+    mix::print(&mix);
     jwt::print(&jwt);
+    let memory = memory_rows();
 
     println!("\ntargets:");
-    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
     for (name, f) in [("b/a", &b), ("b'/a", &x)] {
         let ratio = f.rps / a.rps;
         println!(
@@ -322,19 +477,32 @@ async fn main() {
             verdict(ratio >= 0.95)
         );
     }
-    for (name, mints) in [("axum", c_axum), ("actix-web", c_actix)] {
-        let per_request = mints as f64 / BURST as f64;
+    for (name, mints, _) in &c {
+        let per_request = *mints as f64 / BURST as f64;
         println!(
             "- (c) {name} mints/request <= 0.05: {per_request:.2}, {}",
             verdict(per_request <= 0.05)
         );
     }
+    reuse::targets(&reuse);
+    mix::targets(&mix);
+    for (name, bytes) in memory {
+        match bytes {
+            Some(bytes) => println!(
+                "- (g) {name}: bytes per tracked device <= 200: {bytes:.1}, {}",
+                verdict(bytes <= 200.0)
+            ),
+            None => println!("- (g) {name}: NOT measured (see above)"),
+        }
+    }
 }
 
-/// (c): `BURST` concurrent requests by one user; returns the upstream mints they caused and
-/// how many answered 200.
+/// (c): `BURST` concurrent requests by one user, all naming one device the gate has not seen
+/// (an app that fires several token requests as it starts); returns the upstream mints they
+/// caused and how many answered 200. Requests without a device id would each be a new device,
+/// and so a mint of its own, by design.
 async fn burst(fake: &FakeCometChat, url: &str, session: &str) -> (usize, usize) {
-    let before = fake.count("POST /users/{uid}/auth_tokens");
+    let before = fake.count(MINT);
     let client = reqwest::Client::new();
     let requests: Vec<_> = (0..BURST)
         .map(|_| {
@@ -343,6 +511,8 @@ async fn burst(fake: &FakeCometChat, url: &str, session: &str) -> (usize, usize)
                 client
                     .post(url)
                     .bearer_auth(session)
+                    .header("content-type", "application/json")
+                    .body(r#"{"deviceId": "burst-device"}"#)
                     .send()
                     .await
                     .map(|r| r.status().as_u16())
@@ -354,5 +524,60 @@ async fn burst(fake: &FakeCometChat, url: &str, session: &str) -> (usize, usize)
     for r in requests {
         ok += usize::from(r.await.expect("burst request") == 200);
     }
-    (fake.count("POST /users/{uid}/auth_tokens") - before, ok)
+    (fake.count(MINT) - before, ok)
+}
+
+/// The distributions (g) measures: devices per user.
+const MEMORY_DISTRIBUTIONS: [(&str, usize); 2] =
+    [("3 devices per user", 3), ("1 device per user", 1)];
+
+/// (g) runs `src/bin/store-memory.rs` once per distribution, each in a process of its own: its
+/// counting allocator must not slow the rows above, and a fresh process gives each
+/// distribution an honest resident-memory figure too. Returns bytes per device by distribution.
+fn memory_rows() -> Vec<(&'static str, Option<f64>)> {
+    println!(
+        "\n(g) in-memory store holding 1,000,000 tracked devices (a counting allocator in a process of its own)"
+    );
+    println!(
+        "| | users added | UID length | bytes per device | allocations per device | resident MB |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    MEMORY_DISTRIBUTIONS
+        .iter()
+        .map(|&(name, per_user)| {
+            let mut command = std::process::Command::new(&cargo);
+            command.args(["run", "--quiet", "--locked", "--manifest-path", manifest]);
+            if !cfg!(debug_assertions) {
+                command.arg("--release");
+            }
+            command.args(["--bin", "store-memory", "--", &per_user.to_string()]);
+            let output = command.output();
+            let line = match &output {
+                Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+                Ok(o) => {
+                    println!(
+                        "| {name} | store-memory failed ({}): {} |",
+                        o.status,
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    );
+                    return (name, None);
+                }
+                Err(e) => {
+                    println!("| {name} | could not run cargo for store-memory: {e} |");
+                    return (name, None);
+                }
+            };
+            // The child prints `| users added | UID length | bytes | allocations | resident MB |`.
+            println!("| {name} {line}");
+            let bytes = line
+                .split('|')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .nth(2)
+                .and_then(|f| f.parse::<f64>().ok());
+            (name, bytes)
+        })
+        .collect()
 }

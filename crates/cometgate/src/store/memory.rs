@@ -33,9 +33,11 @@ const MIN_SHARD_CAPACITY: usize = 1_024;
 /// within a shard.
 ///
 /// **Cost:** 56 bytes per device (a token in CometChat's own form is held in 24 bytes, the
-/// rest is the device key and three timestamps) plus about 120 bytes per user (the UID, the
-/// LRU links and the hash table slot): about 105 bytes per device at 3 devices per user and
-/// 185 at 1. `cargo xtask bench` measures it.
+/// rest is the device key and three timestamps) plus, per user, its UID (75 bytes from
+/// [`UidMapper::default`](crate::UidMapper::default)), a 56-byte LRU entry and its hash table
+/// slots (17 bytes each, tables between half and seven eighths full): at a million devices
+/// about 110 bytes per device at 3 devices per user and 225 at 1, as `cargo xtask bench`
+/// measures it (allocated bytes, before the allocator's own overhead).
 ///
 /// Several replicas need a shared store instead (`cometgate-redis`): with this one, each
 /// process tracks only the tokens it minted. **A restart forgets every tracked token**: tokens

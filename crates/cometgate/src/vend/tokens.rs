@@ -11,8 +11,8 @@
 //!    device's old one, the least recently used devices over the cap) **before answering**. A
 //!    delete that fails is deferred for the sweep to retry.
 //!
-//! The sweep ([`Tokens::sweep`]) deletes expired and deferred tokens upstream; the gate runs
-//! it in the background every [`TokenPolicy::sweep_interval`].
+//! The sweep ([`Gate::sweep`](crate::vend::Gate::sweep)) deletes expired and deferred tokens
+//! upstream; the gate runs it in the background every [`TokenPolicy::sweep_interval`].
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
