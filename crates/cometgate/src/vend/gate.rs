@@ -12,6 +12,7 @@ use crate::device::{DeviceId, DeviceKey};
 use crate::identity::{Identity, Principal};
 use crate::retry::RetryPolicy;
 use crate::store::{MemoryStore, TokenStore};
+use crate::telemetry::{self, LimitScope, TokenEvent};
 use crate::uid::Uid;
 use crate::uid_mapper::UidMapper;
 use crate::vend::answer::TokenResponse;
@@ -553,6 +554,7 @@ impl<I> Gate<I> {
             match tokens.lookup(&uid, key).await {
                 Ok(Lookup::Reuse(tracked, trace)) => {
                     record.event = Some("reused");
+                    telemetry::tokens(TokenEvent::Reused, 1);
                     record.trace = trace;
                     return (Ok(respond(tracked)), record);
                 }
@@ -583,13 +585,19 @@ impl<I> Gate<I> {
         );
         let flight = match flight {
             Ok(flight) => flight,
-            Err(wait) => return (Err(Problem::rate_limited(wait)), record),
+            Err(wait) => {
+                telemetry::rate_limited(LimitScope::User);
+                return (Err(Problem::rate_limited(wait)), record);
+            }
         };
         record.joined = flight.joined();
         match flight.await {
             Ok(issued) => {
                 record.trace.absorb(&issued.trace);
                 record.retired = issued.retired;
+                if issued.reused {
+                    telemetry::tokens(TokenEvent::Reused, 1);
+                }
                 record.event = Some(match (issued.reused, request.refresh) {
                     (true, _) => "reused",
                     (false, true) => "refreshed",
@@ -646,6 +654,7 @@ impl<I> Gate<I> {
             Revoke::All => {
                 self.inner.revokes.housekeeping();
                 if limited && let Err(wait) = self.inner.revokes.check(&uid) {
+                    telemetry::rate_limited(LimitScope::User);
                     return (Err(Problem::rate_limited(wait)), record);
                 }
                 to_completion(async move { tokens.revoke_all(&uid).await }).await
