@@ -11,6 +11,7 @@ use tracing::Level;
 use crate::endpoint::answer::{Answer, Outcome};
 use crate::endpoint::{Endpoint, Route, origin, request, rules};
 use crate::identity::{Identity, Principal, Rejection, RequestView};
+use crate::subject_hash;
 use crate::telemetry;
 use crate::uid::Uid;
 use crate::vend::gate::VendRecord;
@@ -470,6 +471,11 @@ fn log(answer: &Answer, request_id: &str, record: &VendRecord) {
     }
     let token = answer.token().map(|t| t.auth_token().redacted());
     let uid = record.uid.as_ref().map(Uid::as_str);
+    let issuer = record.principal.as_ref().map(|(issuer, _)| issuer.as_str());
+    let subject = record
+        .principal
+        .as_ref()
+        .map(|(issuer, subject)| subject_hash::hash(issuer, subject));
     let trace = &record.trace;
     let latency_ms = u64::try_from(trace.upstream_latency.as_millis()).unwrap_or(u64::MAX);
     let detail = record.detail.as_deref();
@@ -481,6 +487,8 @@ fn log(answer: &Answer, request_id: &str, record: &VendRecord) {
                 outcome,
                 reason,
                 status,
+                issuer,
+                subject = subject.as_deref(),
                 uid,
                 device = record.device.as_deref(),
                 joined = record.joined,

@@ -319,8 +319,9 @@ impl<I> GateBuilder<I> {
 ///
 /// Cheap to clone (one `Arc`). HTTP reaches it through the [`Endpoint`](crate::endpoint::Endpoint),
 /// which every adapter wraps; the endpoint emits one `tracing` event per request (target
-/// `cometgate::vend`) with the outcome, reason, UID, upstream status and latency and the
-/// request id; never the REST API key, never a whole token.
+/// `cometgate::vend`) with the outcome, reason, issuer, keyed subject hash
+/// ([`subject_hash`](crate::subject_hash)), UID, upstream status and latency and the request
+/// id; never the REST API key, never a whole token.
 ///
 /// ```
 /// use cometgate::{Config, Region, vend::Gate};
@@ -451,6 +452,9 @@ impl Gate {
 #[derive(Default)]
 pub(crate) struct VendRecord {
     pub(crate) uid: Option<Uid>,
+    /// The principal's issuer and subject: the log shows the issuer and a keyed hash of the
+    /// pair ([`subject_hash`](crate::subject_hash)), never the subject itself.
+    pub(crate) principal: Option<(String, String)>,
     /// The device key's short hash (never the id).
     pub(crate) device: Option<String>,
     /// What happened to the token: `minted`, `reused`, `refreshed`, `revoked`.
@@ -508,6 +512,10 @@ impl<I> Gate<I> {
     }
 
     fn map_uid(&self, principal: &Principal, record: &mut VendRecord) -> Result<Uid, Problem> {
+        record.principal = Some((
+            principal.issuer().to_owned(),
+            principal.subject().to_owned(),
+        ));
         match self.inner.mapper.map(principal) {
             Ok(uid) => {
                 record.uid = Some(uid.clone());
