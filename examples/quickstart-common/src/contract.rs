@@ -299,7 +299,8 @@ macro_rules! contract_tests {
 /// scripted run over real HTTP against the embedded fake (mint, reuse, refresh, revoke, 401,
 /// 429, upstream 503) moves each counter of the `/metrics` scrape by exactly the right amount,
 /// the headroom gauges equal the fake's last headers, the app's port has no `/metrics`, and
-/// (a property test) arbitrary subjects, device ids and bodies never appear in the scrape. The
+/// every metric the Grafana dashboard queries is in the scrape, and (a property test) arbitrary
+/// subjects, device ids and bodies never appear in the scrape. The
 /// crate's tests need `proptest` besides the contract tests' crates.
 #[macro_export]
 macro_rules! metrics_tests {
@@ -348,6 +349,42 @@ macro_rules! metrics_tests {
                 .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
                 .filter(|(_, d)| *d != 0.0)
                 .collect()
+        }
+
+        /// Every metric name the Grafana dashboard (`examples/grafana/cometgate.json`) queries.
+        fn dashboard_metrics() -> Vec<String> {
+            fn exprs(value: &Value, out: &mut Vec<String>) {
+                match value {
+                    Value::Object(map) => {
+                        for (key, value) in map {
+                            match (key.as_str(), value.as_str()) {
+                                ("expr", Some(expr)) => out.push(expr.to_owned()),
+                                _ => exprs(value, out),
+                            }
+                        }
+                    }
+                    Value::Array(values) => values.iter().for_each(|v| exprs(v, out)),
+                    _ => {}
+                }
+            }
+            let text = include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../grafana/cometgate.json"
+            ));
+            let mut found = Vec::new();
+            exprs(&serde_json::from_str(text).unwrap(), &mut found);
+            let mut names: Vec<String> = found
+                .iter()
+                .flat_map(|expr| expr.match_indices("cometgate_").map(move |(at, _)| &expr[at..]))
+                .map(|rest| {
+                    rest.chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect()
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            names
         }
 
         fn bearer(subject: &str) -> String {
@@ -465,6 +502,16 @@ macro_rules! metrics_tests {
                     after[r#"cometgate_cometchat_rate_limit_remaining{scope="app"}"#],
                     last("x-ratelimit-remaining-for-app")
                 );
+
+                // Every metric the dashboard queries is one the exporter emits.
+                let queried = dashboard_metrics();
+                assert!(queried.len() >= 6, "{queried:?}");
+                for name in &queried {
+                    assert!(
+                        after.keys().any(|k| k.starts_with(&format!("{name}{{"))),
+                        "the dashboard queries {name}, which the scrape does not have"
+                    );
+                }
 
                 // The app's own port has no metrics.
                 let app = reqwest::get(format!("http://{}/metrics", running.addr()))
