@@ -672,3 +672,48 @@ fn no_subject_or_device_id_ever_reaches_a_label() {
         result.unwrap();
     });
 }
+
+#[test]
+fn a_deferred_delete_counts_once_when_the_sweep_finishes_it() {
+    recorded(|snapshotter| async move {
+        let cc = FakeCometChat::start().await;
+        let clock = ManualClock::starting_now();
+        let gate = gate(&cc, &clock);
+        token(&gate.answer_on(&request("good:ada"), "phone").await);
+        take(&snapshotter);
+        // CometChat fails the logout's delete on every attempt: deferred, not yet revoked.
+        cc.push_faults(
+            "DELETE /users/{uid}/auth_tokens/{authToken}",
+            vec![Fault::status(503); 4],
+        );
+        let failed = revoke(&gate, "good:ada", r#"{"deviceId": "phone"}"#).await;
+        assert_eq!(failed.status(), 502);
+        assert_moved(
+            &snapshotter,
+            &[
+                (
+                    r#"cometgate_requests_total{outcome="upstream-failure",route="revoke"}"#,
+                    1,
+                ),
+                (
+                    r#"cometgate_upstream_requests_total{operation="delete_token",status="503"}"#,
+                    1,
+                ),
+            ],
+        );
+        // The sweep deletes it: one revoked token, once.
+        assert_eq!(gate.sweep().await.deleted, 1);
+        assert_moved(
+            &snapshotter,
+            &[
+                (r#"cometgate_tokens_total{event="revoked"}"#, 1),
+                (
+                    r#"cometgate_upstream_requests_total{operation="delete_token",status="200"}"#,
+                    1,
+                ),
+            ],
+        );
+        assert_eq!(gate.sweep().await.deleted, 0);
+        assert_moved(&snapshotter, &[]);
+    });
+}
