@@ -54,6 +54,24 @@ const VERIFY: &[Step] = &[
         must_fail_with: None,
     },
     Step {
+        // The quickstarts turn cometgate's `metrics` feature on for the whole workspace; this
+        // proves the core still builds, lints and passes without it (every metric a no-op).
+        name: "cometgate without the metrics feature",
+        program: "cargo",
+        args: &[
+            "clippy",
+            "--package",
+            "cometgate",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        env: &[],
+        must_fail_with: None,
+    },
+    Step {
         // The client helper's unit tests (Node's built-in runner). The file is named: Node 20
         // does not expand globs and Node 22+ does not search a directory argument.
         name: "js client",

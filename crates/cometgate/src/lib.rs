@@ -22,6 +22,8 @@
 //!   holds ([`TokenStore`], the embedded [`MemoryStore`]), device ids ([`DeviceId`]) and time.
 //! - [`endpoint`]: the HTTP endpoint without a framework: routes, prechecks, request ids,
 //!   identity, answers ([`Endpoint`], [`Answer`]). Every rule of the routes lives here once.
+//! - [`subject_hash`]: the keyed hash of the subject in the request's log event.
+//! - [`telemetry`]: the metrics cometgate emits with its `metrics` feature (names, labels).
 //!
 //! The HTTP adapters (`cometgate-axum`, `cometgate-actix`) only translate between their
 //! framework and [`endpoint`]; this crate depends on neither framework.
@@ -36,6 +38,8 @@ pub mod endpoint;
 pub mod identity;
 pub mod retry;
 pub mod store;
+pub mod subject_hash;
+pub mod telemetry;
 pub mod uid;
 pub mod uid_mapper;
 pub mod vend;

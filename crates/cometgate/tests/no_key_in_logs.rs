@@ -1,48 +1,16 @@
 //! A sentinel REST key never appears in captured `tracing` output of failing calls, nor in the
 //! `Debug`/`Display` of the config, the client or their errors.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
 
 use cometgate::client::{Client, NewUser, TokenValue};
 use cometgate::retry::ManualTimer;
 use cometgate::{Config, Region, Uid};
-use tracing_subscriber::fmt::MakeWriter;
+use common::logs::capture_logs;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SENTINEL: &str = "SENTINELKEY0123456789abcdefSENTINEL";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-/// Every `tracing` event of this thread, as plain text, until the guard drops.
-fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    (logs.clone(), tracing::subscriber::set_default(subscriber))
-}
 
 fn config_for(server: &MockServer, key: &str) -> Config {
     Config::builder()
@@ -119,7 +87,7 @@ async fn the_key_stays_out_of_logs_and_debug_output() {
         .unwrap_err();
     shown.push(format!("{e} | {e:?}"));
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(
         logs.contains("retrying CometChat call"),
         "the failing calls were logged: {logs}"
@@ -191,7 +159,7 @@ async fn upstream_text_can_neither_forge_log_lines_nor_leak_the_masked_key() {
             .await
             .unwrap_err(),
     );
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("auth_tokens/alice_16946"), "{logs}");
     assert!(!logs.contains(token), "the auth token was logged: {logs}");
     assert!(

@@ -20,6 +20,7 @@
 //! | `COMETCHAT_API_BASE` | another CometChat API base, e.g. a separately started `cometchat-fake` binary (then set the three above to its app id, region and key) | the app's region |
 //! | `COMETGATE_PER_USER_LIMIT` | new token mints per user: `<n>/<s\|min\|h>` with an optional `,burst=<b>`, or `off` | `10/min,burst=5` |
 //! | `COMETGATE_UPSTREAM_BUDGET` | calls to CometChat for the whole app, same syntax | `1000/min,burst=100` |
+//! | `METRICS_ADDR` | serve Prometheus metrics on `http://{METRICS_ADDR}/metrics`, a listener of its own (never the app's port), e.g. `127.0.0.1:9464` | unset: no metrics listener |
 //!
 //! A malformed limit stops the start with an error naming the variable. Demo tokens are HS256
 //! JWTs with `iss` = `https://quickstart.cometgate.example` and `aud` = `cometgate-quickstart`
@@ -39,6 +40,7 @@ use cometgate_actix::TokenEndpoint;
 use cometgate_actix::cometgate::Identity;
 use tokio::task::JoinHandle;
 
+use quickstart_common::metrics::MetricsServer;
 pub use quickstart_common::{
     DEMO_TOKEN_TTL, DEMO_USER, Settings, StartError, Todo, Upstream, demo_auth,
 };
@@ -72,6 +74,7 @@ pub struct Running {
     addr: SocketAddr,
     banner: String,
     fake: Option<FakeCometChat>,
+    metrics: Option<MetricsServer>,
     handle: ServerHandle,
     server: JoinHandle<std::io::Result<()>>,
 }
@@ -87,6 +90,11 @@ impl Running {
         &self.banner
     }
 
+    /// The metrics listener's address, when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::addr)
+    }
+
     /// The embedded fake, when no CometChat app was configured.
     pub fn fake(&self) -> Option<&FakeCometChat> {
         self.fake.as_ref()
@@ -99,6 +107,9 @@ impl Running {
     pub async fn shutdown(self) -> std::io::Result<()> {
         self.handle.stop(true).await;
         let result = self.server.await.unwrap_or(Ok(()));
+        if let Some(metrics) = self.metrics {
+            metrics.stop();
+        }
         if let Some(fake) = self.fake {
             fake.shutdown().await;
         }
@@ -129,10 +140,13 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let handle = server.handle();
     let server = tokio::spawn(server);
 
+    let mut banner = quickstart_common::banner("actix-web", addr, &cometchat, &settings);
+    let metrics = quickstart_common::serve_metrics(&settings, &mut banner).await?;
     Ok(Running {
         addr,
-        banner: quickstart_common::banner("actix-web", addr, &cometchat, &settings),
+        banner,
         fake,
+        metrics,
         handle,
         server,
     })

@@ -18,6 +18,7 @@
 //! | `COMETCHAT_API_BASE` | another CometChat API base, e.g. a separately started `cometchat-fake` binary (then set the three above to its app id, region and key) | the app's region |
 //! | `COMETGATE_PER_USER_LIMIT` | new token mints per user: `<n>/<s\|min\|h>` with an optional `,burst=<b>`, or `off` | `10/min,burst=5` |
 //! | `COMETGATE_UPSTREAM_BUDGET` | calls to CometChat for the whole app, same syntax | `1000/min,burst=100` |
+//! | `METRICS_ADDR` | serve Prometheus metrics on `http://{METRICS_ADDR}/metrics`, a listener of its own (never the app's port), e.g. `127.0.0.1:9464` | unset: no metrics listener |
 //!
 //! A malformed limit stops the start with an error naming the variable. Demo tokens are HS256
 //! JWTs with `iss` = `https://quickstart.cometgate.example` and `aud` = `cometgate-quickstart`
@@ -40,6 +41,7 @@ use cometgate_axum::TokenLayer;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use quickstart_common::metrics::MetricsServer;
 pub use quickstart_common::{
     DEMO_TOKEN_TTL, DEMO_USER, Settings, StartError, Todo, Upstream, demo_auth,
 };
@@ -62,6 +64,7 @@ pub struct Running {
     addr: SocketAddr,
     banner: String,
     fake: Option<FakeCometChat>,
+    metrics: Option<MetricsServer>,
     stop: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
 }
@@ -77,6 +80,11 @@ impl Running {
         &self.banner
     }
 
+    /// The metrics listener's address, when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::addr)
+    }
+
     /// The embedded fake, when no CometChat app was configured.
     pub fn fake(&self) -> Option<&FakeCometChat> {
         self.fake.as_ref()
@@ -90,6 +98,9 @@ impl Running {
         // The server may already have stopped; then there is nobody to tell.
         let _ = self.stop.send(());
         let result = self.server.await.unwrap_or(Ok(()));
+        if let Some(metrics) = self.metrics {
+            metrics.stop();
+        }
         if let Some(fake) = self.fake {
             fake.shutdown().await;
         }
@@ -124,11 +135,13 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             .await
     });
 
-    let banner = quickstart_common::banner("axum", addr, &cometchat, &settings);
+    let mut banner = quickstart_common::banner("axum", addr, &cometchat, &settings);
+    let metrics = quickstart_common::serve_metrics(&settings, &mut banner).await?;
     Ok(Running {
         addr,
         banner,
         fake,
+        metrics,
         stop,
         server,
     })

@@ -293,3 +293,257 @@ macro_rules! contract_tests {
         }
     };
 }
+
+/// Expands to the metrics contract test for the quickstart crate `$krate`, for a test binary of
+/// its own (the Prometheus recorder is per process, so nothing else may record meanwhile): a
+/// scripted run over real HTTP against the embedded fake (mint, reuse, refresh, revoke, 401,
+/// 429, upstream 503) moves each counter of the `/metrics` scrape by exactly the right amount,
+/// the headroom gauges equal the fake's last headers, the app's port has no `/metrics`, and
+/// every metric the Grafana dashboard queries is in the scrape, and (a property test) arbitrary
+/// subjects, device ids and bodies never appear in the scrape. The
+/// crate's tests need `proptest` besides the contract tests' crates.
+#[macro_export]
+macro_rules! metrics_tests {
+    ($krate:ident) => {
+        use std::collections::BTreeMap;
+        use std::time::Duration;
+
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+        use $krate::{DEMO_USER, Running, Settings, demo_auth, start};
+
+        const SECRET: &str = "the metrics test's demo secret, 32+ bytes";
+        const MINT: &str = "POST /users/{uid}/auth_tokens";
+
+        /// A scrape: each series (`name{k="v",…}`, labels sorted) and its value.
+        fn parse(scrape: &str) -> BTreeMap<String, f64> {
+            let mut series = BTreeMap::new();
+            for line in scrape.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+                let (key, value) = line.rsplit_once(' ').unwrap();
+                let key = match key.split_once('{') {
+                    None => format!("{key}{{}}"),
+                    Some((name, labels)) => {
+                        let mut labels: Vec<&str> =
+                            labels.trim_end_matches('}').split(',').collect();
+                        labels.sort_unstable();
+                        format!("{name}{{{}}}", labels.join(","))
+                    }
+                };
+                series.insert(key, value.parse::<f64>().unwrap());
+            }
+            series
+        }
+
+        async fn scrape(running: &Running) -> String {
+            let addr = running.metrics_addr().expect("METRICS_ADDR was set");
+            let response = reqwest::get(format!("http://{addr}/metrics")).await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }
+
+        /// The counters (`*_total`) that moved between two scrapes, by how much.
+        fn moved(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+            after
+                .iter()
+                .filter(|(k, _)| k.contains("_total{"))
+                .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+                .filter(|(_, d)| *d != 0.0)
+                .collect()
+        }
+
+        /// Every metric name the Grafana dashboard (`examples/grafana/cometgate.json`) queries.
+        fn dashboard_metrics() -> Vec<String> {
+            fn exprs(value: &Value, out: &mut Vec<String>) {
+                match value {
+                    Value::Object(map) => {
+                        for (key, value) in map {
+                            match (key.as_str(), value.as_str()) {
+                                ("expr", Some(expr)) => out.push(expr.to_owned()),
+                                _ => exprs(value, out),
+                            }
+                        }
+                    }
+                    Value::Array(values) => values.iter().for_each(|v| exprs(v, out)),
+                    _ => {}
+                }
+            }
+            let text = include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../grafana/cometgate.json"
+            ));
+            let mut found = Vec::new();
+            exprs(&serde_json::from_str(text).unwrap(), &mut found);
+            let mut names: Vec<String> = found
+                .iter()
+                .flat_map(|expr| expr.match_indices("cometgate_").map(move |(at, _)| &expr[at..]))
+                .map(|rest| {
+                    rest.chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect()
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        }
+
+        fn bearer(subject: &str) -> String {
+            demo_auth::sign_demo_token(
+                &SECRET.to_owned().into(),
+                subject,
+                None,
+                Duration::from_secs(600),
+            )
+        }
+
+        async fn post(url: &str, bearer: Option<&str>, body: String) -> (u16, Value) {
+            let mut request = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body);
+            if let Some(bearer) = bearer {
+                request = request.bearer_auth(bearer);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body = response.bytes().await.unwrap();
+            (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+        }
+
+        #[test]
+        fn the_metrics_listener_counts_a_scripted_run_exactly_and_names_no_caller() {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let running = runtime.block_on(async {
+                let settings = Settings::from_lookup(|name| {
+                    match name {
+                        "PORT" => Some("0"),
+                        "METRICS_ADDR" => Some("127.0.0.1:0"),
+                        "DEMO_JWT_SECRET" => Some(SECRET),
+                        "COMETGATE_PER_USER_LIMIT" => Some("2/min,burst=2"),
+                        _ => None,
+                    }
+                    .map(str::to_owned)
+                })
+                .unwrap();
+                start(settings).await.unwrap()
+            });
+            let metrics_addr = running.metrics_addr().unwrap();
+            assert_ne!(metrics_addr.port(), running.addr().port());
+            assert!(running.banner().contains(&format!("http://{metrics_addr}/metrics")));
+            let token_url = format!("http://{}/cometchat-token", running.addr());
+            let revoke_url = format!("{token_url}/revoke");
+            let fake = running.fake().unwrap();
+
+            runtime.block_on(async {
+                let before = parse(&scrape(&running).await);
+                let alice = bearer(DEMO_USER);
+                let phone = json!({ "deviceId": "phone" }).to_string();
+                let (status, minted) = post(&token_url, Some(&alice), phone.clone()).await;
+                assert_eq!(status, 200);
+                let (status, reused) = post(&token_url, Some(&alice), phone.clone()).await;
+                assert_eq!((status, &reused["authToken"]), (200, &minted["authToken"]));
+                let refresh = json!({ "deviceId": "phone", "refresh": true }).to_string();
+                let (status, refreshed) = post(&token_url, Some(&alice), refresh).await;
+                assert_eq!(status, 200);
+                assert_ne!(refreshed["authToken"], minted["authToken"]);
+                assert_eq!(post(&revoke_url, Some(&alice), phone).await.0, 204);
+                assert_eq!(post(&token_url, None, String::new()).await.0, 401);
+                // The per-user limit (2 a minute) was spent by the mint and the refresh.
+                let tablet = json!({ "deviceId": "tablet" }).to_string();
+                assert_eq!(post(&token_url, Some(&alice), tablet).await.0, 429);
+                // CometChat fails every attempt (the client retries a 503 three times).
+                fake.push_faults(MINT, vec![cometchat_fake::Fault::status(503); 4]);
+                let bob = bearer("bob");
+                assert_eq!(post(&token_url, Some(&bob), String::new()).await.0, 502);
+
+                let after = parse(&scrape(&running).await);
+                let expected: BTreeMap<String, f64> = [
+                    (r#"cometgate_rate_limited_total{scope="user"}"#, 1.0),
+                    (r#"cometgate_requests_total{outcome="minted",route="token"}"#, 1.0),
+                    (r#"cometgate_requests_total{outcome="missing-credentials",route="token"}"#, 1.0),
+                    (r#"cometgate_requests_total{outcome="rate-limited",route="token"}"#, 1.0),
+                    (r#"cometgate_requests_total{outcome="refreshed",route="token"}"#, 1.0),
+                    (r#"cometgate_requests_total{outcome="reused",route="token"}"#, 1.0),
+                    (r#"cometgate_requests_total{outcome="revoked",route="revoke"}"#, 1.0),
+                    (r#"cometgate_requests_total{outcome="upstream-failure",route="token"}"#, 1.0),
+                    (r#"cometgate_tokens_total{event="minted"}"#, 2.0),
+                    (r#"cometgate_tokens_total{event="reused"}"#, 1.0),
+                    (r#"cometgate_tokens_total{event="revoked"}"#, 2.0),
+                    (r#"cometgate_upstream_requests_total{operation="create_user",status="200"}"#, 1.0),
+                    (r#"cometgate_upstream_requests_total{operation="delete_token",status="200"}"#, 2.0),
+                    (r#"cometgate_upstream_requests_total{operation="mint_token",status="200"}"#, 1.0),
+                    (r#"cometgate_upstream_requests_total{operation="mint_token",status="404"}"#, 1.0),
+                    (r#"cometgate_upstream_requests_total{operation="mint_token",status="503"}"#, 1.0),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+                assert_eq!(moved(&before, &after), expected);
+
+                // The headroom gauges: what the last answer that carried the headers said.
+                let journal = fake.journal();
+                let last = |name: &str| -> f64 {
+                    journal
+                        .iter()
+                        .rev()
+                        .find_map(|e| e.response_headers.iter().find(|(n, _)| n == name))
+                        .map(|(_, v)| v.parse().unwrap())
+                        .unwrap_or_else(|| panic!("the fake never sent {name}"))
+                };
+                assert_eq!(
+                    after[r#"cometgate_cometchat_rate_limit_remaining{scope="user"}"#],
+                    last("x-ratelimit-remaining")
+                );
+                assert_eq!(
+                    after[r#"cometgate_cometchat_rate_limit_remaining{scope="app"}"#],
+                    last("x-ratelimit-remaining-for-app")
+                );
+
+                // Every metric the dashboard queries is one the exporter emits.
+                let queried = dashboard_metrics();
+                assert!(queried.len() >= 6, "{queried:?}");
+                for name in &queried {
+                    assert!(
+                        after.keys().any(|k| k.starts_with(&format!("{name}{{"))),
+                        "the dashboard queries {name}, which the scrape does not have"
+                    );
+                }
+
+                // The app's own port has no metrics.
+                let app = reqwest::get(format!("http://{}/metrics", running.addr()))
+                    .await
+                    .unwrap();
+                assert_eq!(app.status(), 404);
+                assert!(!app.text().await.unwrap().contains("cometgate_"));
+            });
+
+            // Whatever the caller sends, the scrape never repeats it.
+            let mut runner = proptest::test_runner::TestRunner::new(
+                proptest::test_runner::Config::with_cases(256),
+            );
+            let identifier = "[A-Za-z][A-Za-z0-9_.:-]{11,40}";
+            let result = runner.run(
+                &(identifier, identifier, "[a-z]{12,30}", any::<bool>()),
+                |(subject, device, junk, refresh)| {
+                    let scraped = runtime.block_on(async {
+                        let bearer = bearer(&subject);
+                        let body = json!({ "deviceId": device, "refresh": refresh, "note": junk });
+                        post(&token_url, Some(&bearer), body.to_string()).await;
+                        post(&revoke_url, Some(&bearer), body.to_string()).await;
+                        scrape(&running).await
+                    });
+                    for secret in [&subject, &device, &junk] {
+                        prop_assert!(!scraped.contains(secret.as_str()), "{secret:?} in the scrape");
+                    }
+                    Ok(())
+                },
+            );
+            result.unwrap();
+            runtime.block_on(running.shutdown()).unwrap();
+        }
+    };
+}

@@ -13,6 +13,7 @@
 
 pub mod contract;
 pub mod demo_auth;
+pub mod metrics;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::Duration;
@@ -96,6 +97,22 @@ pub enum StartError {
     /// The embedded fake could not start.
     #[error("could not start the embedded cometchat-fake: {0}")]
     Fake(#[from] cometchat_fake::StartError),
+    /// `METRICS_ADDR` is not a socket address.
+    #[error("METRICS_ADDR must be an address and port such as 127.0.0.1:9464, got {0:?}")]
+    MetricsAddr(String),
+    /// The metrics recorder could not be installed.
+    #[error("could not install the Prometheus metrics recorder: {0}")]
+    Metrics(String),
+    /// The metrics address could not be bound.
+    #[error(
+        "could not listen for metrics on {addr}: {source} (set METRICS_ADDR to a free address)"
+    )]
+    MetricsBind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
     /// The port could not be bound.
     #[error("could not listen on 127.0.0.1:{port}: {source} (set PORT to a free port)")]
     Bind {
@@ -172,14 +189,17 @@ pub struct Settings {
     pub upstream: Upstream,
     /// The per-user limit and the upstream budget.
     pub limits: Limits,
+    /// Where to serve `/metrics` (`METRICS_ADDR`); `None`: no metrics listener.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Settings {
     /// Reads `PORT`, `DEMO_JWT_SECRET` (or `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_JWKS_URL`),
-    /// the `COMETCHAT_*` variables, `COMETGATE_PER_USER_LIMIT` and `COMETGATE_UPSTREAM_BUDGET`.
+    /// the `COMETCHAT_*` variables, `COMETGATE_PER_USER_LIMIT`, `COMETGATE_UPSTREAM_BUDGET`, the
+    /// token policy and `METRICS_ADDR`.
     ///
     /// # Errors
-    /// [`StartError::Port`], [`StartError::PartialOidc`], [`StartError::Config`] or
+    /// [`StartError::Port`], [`StartError::MetricsAddr`], [`StartError::PartialOidc`], [`StartError::Config`] or
     /// [`StartError::Limit`] with what to fix.
     pub fn from_env() -> Result<Self, StartError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -195,6 +215,11 @@ impl Settings {
     /// assert_eq!(settings.port, 3000);
     /// assert!(matches!(settings.auth, AuthSettings::Demo { generated: true, .. }));
     /// assert!(matches!(settings.upstream, Upstream::EmbeddedFake));
+    /// assert_eq!(settings.metrics_addr, None);
+    ///
+    /// let metrics = Settings::from_lookup(|n| (n == "METRICS_ADDR").then(|| "127.0.0.1:9464".into()));
+    /// assert_eq!(metrics.unwrap().metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+    /// assert!(Settings::from_lookup(|n| (n == "METRICS_ADDR").then(|| "9464".into())).is_err());
     ///
     /// assert!(Settings::from_lookup(|n| (n == "PORT").then(|| "http".into())).is_err());
     ///
@@ -240,11 +265,20 @@ impl Settings {
         } else {
             Upstream::EmbeddedFake
         };
+        let metrics_addr = match get(metrics::ENV_METRICS_ADDR) {
+            None => None,
+            Some(raw) => Some(
+                raw.trim()
+                    .parse()
+                    .map_err(|_| StartError::MetricsAddr(raw))?,
+            ),
+        };
         Ok(Self {
             port,
             auth,
             upstream,
             limits: Limits::from_lookup(&lookup)?,
+            metrics_addr,
         })
     }
 
@@ -319,6 +353,24 @@ pub fn gate(config: Config, settings: &Settings) -> Result<Gate<JwtIdentity>, St
         builder = builder.upstream_budget(limit);
     }
     Ok(builder.build()?)
+}
+
+/// Starts the metrics listener when the settings name one (`METRICS_ADDR`), and adds its line
+/// to the banner.
+///
+/// # Errors
+/// [`StartError::Metrics`] or [`StartError::MetricsBind`].
+pub async fn serve_metrics(
+    settings: &Settings,
+    banner: &mut String,
+) -> Result<Option<metrics::MetricsServer>, StartError> {
+    let Some(addr) = settings.metrics_addr else {
+        return Ok(None);
+    };
+    let server = metrics::MetricsServer::start(addr).await?;
+    banner.push('\n');
+    banner.push_str(&server.banner_line());
+    Ok(Some(server))
 }
 
 /// What a quickstart prints: where `framework`'s app listens, where CometChat is, and

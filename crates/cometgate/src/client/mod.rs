@@ -44,6 +44,7 @@ pub use types::{
 
 use crate::config::Config;
 use crate::retry::{self, RetryPolicy, Timer, TokioTimer};
+use crate::telemetry::{self, HeadroomScope, LimitScope};
 use crate::uid::Uid;
 use cooldown::Cooldown;
 use error::Kind;
@@ -432,6 +433,7 @@ impl Client {
         }
         let response = request.send().await.map_err(transport_error)?;
         let status = response.status();
+        record_headroom(response.headers());
         let mut retry_after = response
             .headers()
             .get(RETRY_AFTER)
@@ -439,6 +441,7 @@ impl Client {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            telemetry::rate_limited(LimitScope::Cometchat);
             let window = cooldown::window(retry_after);
             self.inner.cooldown.open(self.inner.timer.now(), window);
             tracing::warn!(
@@ -464,6 +467,23 @@ impl Client {
                 .map(|m| upstream_text::sanitize(&m, key, upstream_text::MAX_MESSAGE_CHARS)),
             retry_after,
         }))
+    }
+}
+
+/// CometChat's headroom headers, when present and readable, into the headroom gauges (a
+/// missing or garbled header leaves the gauge at its last value).
+fn record_headroom(headers: &HeaderMap) {
+    for (name, scope) in [
+        ("x-ratelimit-remaining", HeadroomScope::User),
+        ("x-ratelimit-remaining-for-app", HeadroomScope::App),
+    ] {
+        if let Some(remaining) = headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            telemetry::headroom(scope, remaining);
+        }
     }
 }
 

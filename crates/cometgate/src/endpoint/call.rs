@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tracing::Level;
@@ -11,6 +11,8 @@ use tracing::Level;
 use crate::endpoint::answer::{Answer, Outcome};
 use crate::endpoint::{Endpoint, Route, origin, request, rules};
 use crate::identity::{Identity, Principal, Rejection, RequestView};
+use crate::subject_hash;
+use crate::telemetry;
 use crate::uid::Uid;
 use crate::vend::gate::VendRecord;
 use crate::vend::{Problem, ProblemType, TokenResponse};
@@ -139,6 +141,8 @@ pub struct Call<I> {
     endpoint: Endpoint<I>,
     route: Route,
     request_id: String,
+    /// When the request's head arrived: the start of its duration metric.
+    started: Instant,
     /// Not from the app's own site (or an allowed origin): ambient credentials (cookies) must
     /// be refused.
     cross_site: bool,
@@ -178,6 +182,7 @@ impl<I> Call<I> {
             endpoint,
             route,
             request_id,
+            started: Instant::now(),
             cross_site,
             state,
         }
@@ -306,6 +311,7 @@ impl<I: Send + Sync + 'static> Call<I> {
             endpoint,
             route,
             request_id,
+            started,
             state,
             ..
         } = self;
@@ -361,7 +367,13 @@ impl<I: Send + Sync + 'static> Call<I> {
                     },
                 },
             };
-            finish(&endpoint, &request_id, result, record)
+            let answer = finish(&endpoint, &request_id, result, &record);
+            let outcome = telemetry::request_outcome(
+                answer.problem().map(Problem::problem_type),
+                record.event,
+            );
+            telemetry::request(route.label(), outcome, started.elapsed());
+            answer
         }
     }
 }
@@ -396,7 +408,7 @@ fn finish<I>(
     endpoint: &Endpoint<I>,
     request_id: &str,
     result: Result<Success, Problem>,
-    record: VendRecord,
+    record: &VendRecord,
 ) -> Answer {
     let (status, mut headers, body, outcome) = match result {
         Ok(Success::Token(token)) => (
@@ -430,7 +442,7 @@ fn finish<I>(
     headers.push(("cache-control", "no-store".to_owned()));
     headers.push((rules::REQUEST_ID_HEADER, request_id.to_owned()));
     let answer = Answer::new(status, headers, body, outcome);
-    log(&answer, request_id, &record);
+    log(&answer, request_id, record);
     answer
 }
 
@@ -459,6 +471,11 @@ fn log(answer: &Answer, request_id: &str, record: &VendRecord) {
     }
     let token = answer.token().map(|t| t.auth_token().redacted());
     let uid = record.uid.as_ref().map(Uid::as_str);
+    let issuer = record.principal.as_ref().map(|(issuer, _)| issuer.as_str());
+    let subject = record
+        .principal
+        .as_ref()
+        .map(|(issuer, subject)| subject_hash::hash(issuer, subject));
     let trace = &record.trace;
     let latency_ms = u64::try_from(trace.upstream_latency.as_millis()).unwrap_or(u64::MAX);
     let detail = record.detail.as_deref();
@@ -470,6 +487,8 @@ fn log(answer: &Answer, request_id: &str, record: &VendRecord) {
                 outcome,
                 reason,
                 status,
+                issuer,
+                subject = subject.as_deref(),
                 uid,
                 device = record.device.as_deref(),
                 joined = record.joined,

@@ -142,6 +142,14 @@ impl Route {
             Route::Token | Route::Revoke => "POST",
         }
     }
+
+    /// The route's `route` label in metrics.
+    pub(crate) const fn label(self) -> crate::telemetry::RouteLabel {
+        match self {
+            Route::Token => crate::telemetry::RouteLabel::Token,
+            Route::Revoke => crate::telemetry::RouteLabel::Revoke,
+        }
+    }
 }
 
 /// The revoke route's path below the token path.

@@ -11,7 +11,7 @@ use lru::LruCache;
 use crate::client::TokenValue;
 use crate::device::DeviceKey;
 use crate::store::compact::CompactToken;
-use crate::store::{RetireReason, Retired, StoreError, TokenStore, TrackedToken};
+use crate::store::{RetireReason, Retired, StoreBackend, StoreError, TokenStore, TrackedToken};
 use crate::uid::Uid;
 
 /// How many tokens [`MemoryStore::defer`] keeps for a later retry; past that the oldest are
@@ -237,6 +237,10 @@ impl Shard {
 
 #[async_trait]
 impl TokenStore for MemoryStore {
+    fn backend(&self) -> StoreBackend {
+        StoreBackend::Memory
+    }
+
     async fn get(
         &self,
         uid: &Uid,

@@ -86,6 +86,33 @@ impl RetireReason {
     }
 }
 
+/// Which kind of store a [`TokenStore`] is, for the `backend` label of
+/// [`STORE_ERRORS_TOTAL`](crate::telemetry::STORE_ERRORS_TOTAL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreBackend {
+    /// The embedded [`MemoryStore`].
+    Memory,
+    /// A shared Redis.
+    Redis,
+    /// Any other implementation (the default of [`TokenStore::backend`]).
+    Custom,
+}
+
+impl StoreBackend {
+    /// Every backend, in declaration order.
+    pub const ALL: &'static [Self] = &[Self::Memory, Self::Redis, Self::Custom];
+
+    /// The label value: `memory`, `redis`, `custom`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Redis => "redis",
+            Self::Custom => "custom",
+        }
+    }
+}
+
 /// A token the store no longer tracks; the gate deletes it upstream.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Retired {
@@ -216,6 +243,11 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
 
     /// Keeps tokens whose upstream delete failed, for a later [`take_due`](Self::take_due).
     async fn defer(&self, retired: Vec<Retired>) -> Result<(), StoreError>;
+
+    /// Which kind of store this is, for metrics ([`StoreBackend::Custom`] unless overridden).
+    fn backend(&self) -> StoreBackend {
+        StoreBackend::Custom
+    }
 }
 
 /// A shared store is a store: keep an `Arc` to inspect the store the gate uses.
@@ -264,5 +296,9 @@ impl<S: TokenStore> TokenStore for std::sync::Arc<S> {
 
     async fn defer(&self, retired: Vec<Retired>) -> Result<(), StoreError> {
         (**self).defer(retired).await
+    }
+
+    fn backend(&self) -> StoreBackend {
+        (**self).backend()
     }
 }

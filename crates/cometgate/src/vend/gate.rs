@@ -12,6 +12,7 @@ use crate::device::{DeviceId, DeviceKey};
 use crate::identity::{Identity, Principal};
 use crate::retry::RetryPolicy;
 use crate::store::{MemoryStore, TokenStore};
+use crate::telemetry::{self, LimitScope, TokenEvent};
 use crate::uid::Uid;
 use crate::uid_mapper::UidMapper;
 use crate::vend::answer::TokenResponse;
@@ -318,8 +319,9 @@ impl<I> GateBuilder<I> {
 ///
 /// Cheap to clone (one `Arc`). HTTP reaches it through the [`Endpoint`](crate::endpoint::Endpoint),
 /// which every adapter wraps; the endpoint emits one `tracing` event per request (target
-/// `cometgate::vend`) with the outcome, reason, UID, upstream status and latency and the
-/// request id; never the REST API key, never a whole token.
+/// `cometgate::vend`) with the outcome, reason, issuer, keyed subject hash
+/// ([`subject_hash`](crate::subject_hash)), UID, upstream status and latency and the request
+/// id; never the REST API key, never a whole token.
 ///
 /// ```
 /// use cometgate::{Config, Region, vend::Gate};
@@ -450,6 +452,9 @@ impl Gate {
 #[derive(Default)]
 pub(crate) struct VendRecord {
     pub(crate) uid: Option<Uid>,
+    /// The principal's issuer and subject: the log shows the issuer and a keyed hash of the
+    /// pair ([`subject_hash`](crate::subject_hash)), never the subject itself.
+    pub(crate) principal: Option<(String, String)>,
     /// The device key's short hash (never the id).
     pub(crate) device: Option<String>,
     /// What happened to the token: `minted`, `reused`, `refreshed`, `revoked`.
@@ -507,6 +512,10 @@ impl<I> Gate<I> {
     }
 
     fn map_uid(&self, principal: &Principal, record: &mut VendRecord) -> Result<Uid, Problem> {
+        record.principal = Some((
+            principal.issuer().to_owned(),
+            principal.subject().to_owned(),
+        ));
         match self.inner.mapper.map(principal) {
             Ok(uid) => {
                 record.uid = Some(uid.clone());
@@ -553,6 +562,7 @@ impl<I> Gate<I> {
             match tokens.lookup(&uid, key).await {
                 Ok(Lookup::Reuse(tracked, trace)) => {
                     record.event = Some("reused");
+                    telemetry::tokens(TokenEvent::Reused, 1);
                     record.trace = trace;
                     return (Ok(respond(tracked)), record);
                 }
@@ -583,13 +593,19 @@ impl<I> Gate<I> {
         );
         let flight = match flight {
             Ok(flight) => flight,
-            Err(wait) => return (Err(Problem::rate_limited(wait)), record),
+            Err(wait) => {
+                telemetry::rate_limited(LimitScope::User);
+                return (Err(Problem::rate_limited(wait)), record);
+            }
         };
         record.joined = flight.joined();
         match flight.await {
             Ok(issued) => {
                 record.trace.absorb(&issued.trace);
                 record.retired = issued.retired;
+                if issued.reused {
+                    telemetry::tokens(TokenEvent::Reused, 1);
+                }
                 record.event = Some(match (issued.reused, request.refresh) {
                     (true, _) => "reused",
                     (false, true) => "refreshed",
@@ -646,6 +662,7 @@ impl<I> Gate<I> {
             Revoke::All => {
                 self.inner.revokes.housekeeping();
                 if limited && let Err(wait) = self.inner.revokes.check(&uid) {
+                    telemetry::rate_limited(LimitScope::User);
                     return (Err(Problem::rate_limited(wait)), record);
                 }
                 to_completion(async move { tokens.revoke_all(&uid).await }).await

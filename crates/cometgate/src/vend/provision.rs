@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::client::{Client, Error as ClientError, NewUser, TokenValue};
+use crate::telemetry::{self, LimitScope, Operation};
 use crate::uid::Uid;
 use crate::vend::limit::UpstreamBudget;
 use crate::vend::problem::Problem;
@@ -256,7 +257,11 @@ impl Vendor {
         let mut trace = Trace::default();
         let steps = async {
             match self
-                .call(&mut trace, self.client.get_auth_token(uid, token))
+                .call(
+                    &mut trace,
+                    Operation::ConfirmToken,
+                    self.client.get_auth_token(uid, token),
+                )
                 .await?
             {
                 Ok(_) => Ok(true),
@@ -273,7 +278,11 @@ impl Vendor {
         let mut trace = Trace::default();
         let steps = async {
             match self
-                .call(&mut trace, self.client.delete_auth_token(uid, token))
+                .call(
+                    &mut trace,
+                    Operation::DeleteToken,
+                    self.client.delete_auth_token(uid, token),
+                )
                 .await?
             {
                 Err(e) if e.status() != Some(404) => Err(Stop::Upstream(Step::Delete, e)),
@@ -289,7 +298,11 @@ impl Vendor {
         let mut trace = Trace::default();
         let steps = async {
             match self
-                .call(&mut trace, self.client.flush_auth_tokens(uid))
+                .call(
+                    &mut trace,
+                    Operation::FlushTokens,
+                    self.client.flush_auth_tokens(uid),
+                )
                 .await?
             {
                 Err(e) if e.status() != Some(404) => Err(Stop::Upstream(Step::Flush, e)),
@@ -306,7 +319,14 @@ impl Vendor {
         profile: &Profile,
         trace: &mut Trace,
     ) -> Result<TokenValue, Stop> {
-        let error = match self.call(trace, self.client.create_auth_token(uid)).await? {
+        let error = match self
+            .call(
+                trace,
+                Operation::MintToken,
+                self.client.create_auth_token(uid),
+            )
+            .await?
+        {
             Ok(token) => return Ok(token.auth_token),
             Err(e) => e,
         };
@@ -314,7 +334,10 @@ impl Vendor {
             return Err(Stop::Upstream(Step::Mint, error));
         }
         let user = profile.new_user(uid).with_auth_token(true);
-        match self.call(trace, self.client.create_user(&user)).await? {
+        match self
+            .call(trace, Operation::CreateUser, self.client.create_user(&user))
+            .await?
+        {
             Ok(created) => {
                 trace.provisioned = true;
                 if let Some(token) = created.auth_token {
@@ -325,35 +348,48 @@ impl Vendor {
             Err(e) if e.is_uid_already_exists() => trace.provisioned = true,
             Err(e) => return Err(Stop::Upstream(Step::CreateUser, e)),
         }
-        match self.call(trace, self.client.create_auth_token(uid)).await? {
+        match self
+            .call(
+                trace,
+                Operation::MintToken,
+                self.client.create_auth_token(uid),
+            )
+            .await?
+        {
             Ok(token) => Ok(token.auth_token),
             Err(e) => Err(Stop::Upstream(Step::MintAfterCreate, e)),
         }
     }
 
-    /// Takes a budget cell, then runs one client call and records it in the trace. The outer
-    /// `Result` is the budget, the inner one the call.
+    /// Takes a budget cell, then runs one client call and records it in the trace and the
+    /// metrics. The outer `Result` is the budget, the inner one the call.
     async fn call<T>(
         &self,
         trace: &mut Trace,
+        operation: Operation,
         call: impl Future<Output = Result<T, ClientError>>,
     ) -> Result<Result<T, ClientError>, Stop> {
         // Inside CometChat's 429 window the client answers without a request: that costs no
         // budget and is no upstream call.
         if self.client.rate_limit_remaining().is_none() {
-            self.budget.check().map_err(Stop::Budget)?;
+            self.budget.check().map_err(|wait| {
+                telemetry::rate_limited(LimitScope::Budget);
+                Stop::Budget(wait)
+            })?;
         }
         let started = Instant::now();
         let result = call.await;
         if matches!(&result, Err(e) if e.is_cooldown()) {
             return Ok(result);
         }
+        let elapsed = started.elapsed();
         trace.upstream_calls += 1;
-        trace.upstream_latency += started.elapsed();
+        trace.upstream_latency += elapsed;
         trace.upstream_status = match &result {
             Ok(_) => Some(200),
             Err(e) => e.status(),
         };
+        telemetry::upstream(operation, trace.upstream_status, elapsed);
         Ok(result)
     }
 }

@@ -11,7 +11,7 @@
 //!    device's old one, the least recently used devices over the cap) **before answering**. A
 //!    delete that fails is deferred for the sweep to retry.
 //!
-//! The sweep ([`Gate::sweep`](crate::vend::Gate::sweep)) deletes expired and deferred tokens
+//! The sweep ([`Gate::sweep`](crate::Gate::sweep)) deletes expired and deferred tokens
 //! upstream; the gate runs it in the background every [`TokenPolicy::sweep_interval`].
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use crate::client::TokenValue;
 use crate::clock::Clock;
 use crate::device::DeviceKey;
-use crate::store::{RetireReason, Retired, TokenStore, TrackedToken};
+use crate::store::{RetireReason, Retired, StoreError, TokenStore, TrackedToken};
+use crate::telemetry::{self, TokenEvent};
 use crate::uid::Uid;
 use crate::vend::policy::TokenPolicy;
 use crate::vend::provision::{Profile, Trace, VendError, Vendor};
@@ -90,6 +91,18 @@ impl Tokens {
         self.clock.unix_seconds()
     }
 
+    /// A store operation failed: counted, and the error for the request.
+    fn store_failed(&self, error: StoreError, trace: Trace) -> VendError {
+        telemetry::store_error(self.store.backend());
+        VendError::store(error, trace)
+    }
+
+    /// A store operation with no request waiting for it failed: counted, and logged.
+    fn store_failed_quietly(&self, what: &str, error: &StoreError) {
+        telemetry::store_error(self.store.backend());
+        tracing::error!(target: "cometgate::vend", "{what}: {error}");
+    }
+
     /// The store's token for (`uid`, `device`), if it may be handed out again.
     pub(crate) async fn lookup(&self, uid: &Uid, device: DeviceKey) -> Result<Lookup, VendError> {
         let now = self.now();
@@ -98,7 +111,7 @@ impl Tokens {
             .store
             .get(uid, device, now)
             .await
-            .map_err(|e| VendError::store(e, Trace::default()))?;
+            .map_err(|e| self.store_failed(e, Trace::default()))?;
         let Some(tracked) = found else {
             return Ok(Lookup::Mint {
                 stale: None,
@@ -127,7 +140,7 @@ impl Tokens {
             .store
             .confirm(uid, device, &tracked.token, now)
             .await
-            .map_err(|e| VendError::store(e, Trace::default()))?;
+            .map_err(|e| self.store_failed(e, Trace::default()))?;
         let replaced = || Lookup::Mint {
             stale: Some(tracked.token.clone()),
             gone: false,
@@ -144,7 +157,7 @@ impl Tokens {
                     .store
                     .get(uid, device, now)
                     .await
-                    .map_err(|e| VendError::store(e, trace.clone()))?;
+                    .map_err(|e| self.store_failed(e, trace.clone()))?;
                 if still.is_some_and(|t| t.token == tracked.token) {
                     Ok(Lookup::Reuse(tracked, trace))
                 } else {
@@ -194,7 +207,7 @@ impl Tokens {
                 .store
                 .get(&uid, device, now)
                 .await
-                .map_err(|e| VendError::store(e, Trace::default()))?;
+                .map_err(|e| self.store_failed(e, Trace::default()))?;
             if let Some(tracked) =
                 again.filter(|t| !t.is_expired(now) && Some(&t.token) != stale.as_ref())
             {
@@ -207,6 +220,7 @@ impl Tokens {
             }
         }
         let minted = self.vendor.mint(&uid, &profile).await?;
+        telemetry::tokens(TokenEvent::Minted, 1);
         let mut trace = minted.trace;
         let now = self.now();
         let tracked = TrackedToken {
@@ -233,7 +247,7 @@ impl Tokens {
                     reason: RetireReason::Replaced,
                 };
                 trace.absorb(&self.retire(vec![taken_back]).await);
-                return Err(VendError::store(error, trace));
+                return Err(self.store_failed(error, trace));
             }
         };
         let already_gone = |r: &Retired| gone && Some(&r.token) == stale.as_ref();
@@ -254,7 +268,10 @@ impl Tokens {
         let mut failed = Vec::new();
         for r in retired {
             match self.vendor.delete(&r.uid, &r.token).await {
-                Ok(deleted) => trace.absorb(&deleted),
+                Ok(deleted) => {
+                    telemetry::tokens(TokenEvent::of_retired(r.reason), 1);
+                    trace.absorb(&deleted);
+                }
                 Err(error) => {
                     trace.absorb(error.trace());
                     if keep_for_retry(&r, &error) {
@@ -266,10 +283,7 @@ impl Tokens {
         if !failed.is_empty()
             && let Err(error) = self.store.defer(failed).await
         {
-            tracing::error!(
-                target: "cometgate::vend",
-                "could not defer failed token deletes: {error}"
-            );
+            self.store_failed_quietly("could not defer failed token deletes", &error);
         }
         trace
     }
@@ -285,12 +299,15 @@ impl Tokens {
             .store
             .forget(uid, device)
             .await
-            .map_err(|e| VendError::store(e, Trace::default()))?;
+            .map_err(|e| self.store_failed(e, Trace::default()))?;
         let Some(token) = token else {
             return Ok((0, Trace::default()));
         };
         match self.vendor.delete(uid, &token).await {
-            Ok(trace) => Ok((1, trace)),
+            Ok(trace) => {
+                telemetry::tokens(TokenEvent::Revoked, 1);
+                Ok((1, trace))
+            }
             Err(error) => {
                 self.defer_revoked(uid, vec![token], &error).await;
                 Err(error)
@@ -307,10 +324,16 @@ impl Tokens {
             .store
             .forget_user(uid)
             .await
-            .map_err(|e| VendError::store(e, Trace::default()))?;
+            .map_err(|e| self.store_failed(e, Trace::default()))?;
         let count = forgotten.len();
         match self.vendor.flush(uid).await {
-            Ok(trace) => Ok((count, trace)),
+            Ok(trace) => {
+                telemetry::tokens(
+                    TokenEvent::Revoked,
+                    u64::try_from(count).unwrap_or(u64::MAX),
+                );
+                Ok((count, trace))
+            }
             Err(error) => {
                 self.defer_revoked(uid, forgotten, &error).await;
                 Err(error)
@@ -331,7 +354,7 @@ impl Tokens {
         if !retry.is_empty()
             && let Err(e) = self.store.defer(retry).await
         {
-            tracing::error!(target: "cometgate::vend", "could not defer a failed revoke: {e}");
+            self.store_failed_quietly("could not defer a failed revoke", &e);
         }
     }
 
@@ -344,6 +367,7 @@ impl Tokens {
             let due = match self.store.take_due(self.now(), SWEEP_BATCH).await {
                 Ok(due) => due,
                 Err(error) => {
+                    telemetry::store_error(self.store.backend());
                     tracing::warn!(target: "cometgate::vend", "token sweep: {error}");
                     return report;
                 }
@@ -352,7 +376,10 @@ impl Tokens {
             let mut failed = Vec::new();
             for r in due {
                 match self.vendor.delete(&r.uid, &r.token).await {
-                    Ok(_) => report.deleted += 1,
+                    Ok(_) => {
+                        telemetry::tokens(TokenEvent::of_retired(r.reason), 1);
+                        report.deleted += 1;
+                    }
                     Err(error) if keep_for_retry(&r, &error) => failed.push(r),
                     Err(_) => {}
                 }
@@ -362,7 +389,7 @@ impl Tokens {
             if !failed.is_empty()
                 && let Err(error) = self.store.defer(failed).await
             {
-                tracing::error!(target: "cometgate::vend", "token sweep could not defer: {error}");
+                self.store_failed_quietly("token sweep could not defer", &error);
             }
             if stop {
                 break;

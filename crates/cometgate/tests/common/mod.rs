@@ -2,6 +2,8 @@
 //! wiremock, and a one-call way to ask the endpoint.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod logs;
+
 use std::future::Future;
 use std::time::Duration;
 
