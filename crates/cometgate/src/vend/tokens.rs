@@ -14,7 +14,8 @@
 //! The sweep ([`Gate::sweep`](crate::Gate::sweep)) deletes expired and deferred tokens
 //! upstream; the gate runs it in the background every [`TokenPolicy::sweep_interval`].
 
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 
 use crate::client::TokenValue;
 use crate::clock::Clock;
@@ -68,7 +69,9 @@ pub(crate) struct Tokens {
     pub(crate) policy: TokenPolicy,
     pub(crate) vendor: Arc<Vendor>,
     /// The background sweep, restarted when the runtime it ran on has ended.
-    sweeper: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Whether a sweep task is alive: the task clears it when it ends or is dropped with its
+    /// runtime, so the token route pays one atomic load, not a lock.
+    sweeping: Arc<AtomicBool>,
 }
 
 impl Tokens {
@@ -83,7 +86,7 @@ impl Tokens {
             clock,
             policy,
             vendor,
-            sweeper: Mutex::new(None),
+            sweeping: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -410,16 +413,27 @@ impl Tokens {
     /// holds only a weak reference between rounds, so it ends when the gate is dropped; if the
     /// runtime it ran on ends (a restarted worker), the next request starts it again.
     pub(crate) fn ensure_sweeper(self: &Arc<Self>) {
-        let mut sweeper = self.sweeper.lock().unwrap_or_else(PoisonError::into_inner);
-        if sweeper.as_ref().is_some_and(|task| !task.is_finished()) {
+        if self.sweeping.load(Ordering::Acquire) {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        if self.sweeping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        /// Clears the flag when the task ends, or is dropped with the runtime it ran on.
+        struct Alive(Arc<AtomicBool>);
+        impl Drop for Alive {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let alive = Alive(Arc::clone(&self.sweeping));
         let weak: Weak<Self> = Arc::downgrade(self);
         let every = self.policy.sweep_interval();
-        *sweeper = Some(runtime.spawn(async move {
+        runtime.spawn(async move {
+            let _alive = alive;
             let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticks.tick().await;
@@ -430,7 +444,7 @@ impl Tokens {
                 };
                 tokens.sweep().await;
             }
-        }));
+        });
     }
 }
 
