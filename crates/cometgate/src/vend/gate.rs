@@ -512,10 +512,13 @@ impl<I> Gate<I> {
     }
 
     fn map_uid(&self, principal: &Principal, record: &mut VendRecord) -> Result<Uid, Problem> {
-        record.principal = Some((
-            principal.issuer().to_owned(),
-            principal.subject().to_owned(),
-        ));
+        // Only for the log event: no copies on the token route when nobody listens.
+        if tracing::enabled!(target: "cometgate::vend", tracing::Level::ERROR) {
+            record.principal = Some((
+                principal.issuer().to_owned(),
+                principal.subject().to_owned(),
+            ));
+        }
         match self.inner.mapper.map(principal) {
             Ok(uid) => {
                 record.uid = Some(uid.clone());
