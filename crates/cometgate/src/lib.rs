@@ -43,6 +43,7 @@ pub mod telemetry;
 pub mod uid;
 pub mod uid_mapper;
 pub mod vend;
+pub mod webhook;
 
 pub use config::{Config, ConfigError, Region};
 pub use device::DeviceId;
