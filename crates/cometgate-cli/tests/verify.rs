@@ -1,14 +1,12 @@
-//! `--verify` against the fake CometChat (full access, a refused key, a 5xx) and, for the
-//! Auth-Key answer the fake does not give, a scripted server: the key goes only in the `apikey`
-//! header, each key is asked once, and no output holds it.
+//! `--verify` against the fake CometChat: a full-access REST API key, an Auth Key (the fake answers
+//! it 403 `AUTH_ERR_NO_ACCESS`, as CometChat does), a refused key, a 5xx and a closed port. The
+//! key goes only in the `apikey` header, each key is asked once, and no output holds it.
 
 mod common;
 
-use cometchat_fake::{FakeCometChat, Fault};
+use cometchat_fake::{FakeCometChat, Fault, JournalEntry};
 use common::{Run, Tree, audit, random_app_id, random_key};
 use serde_json::{Value, json};
-use wiremock::matchers::{header, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// Runs the audit off the runtime's threads, so that the in-process server keeps answering.
 async fn audit_async(tree: &Tree, args: Vec<String>) -> Run {
@@ -39,6 +37,21 @@ fn verdicts(run: &Run) -> Vec<(String, Value)> {
             )
         })
         .collect()
+}
+
+/// A request the fake saw carries `key` in no header but `apikey`, and never in its URL.
+fn assert_key_only_in_apikey(entry: &JournalEntry, key: &str) {
+    let elsewhere: Vec<&str> = entry
+        .headers
+        .iter()
+        .filter(|(name, value)| name != "apikey" && value.contains(key))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "the key was also sent in {elsewhere:?}"
+    );
+    assert!(!entry.path.contains(key) && !entry.query.contains(key));
 }
 
 fn project_with_rest_key(key: &str) -> Tree {
@@ -79,14 +92,8 @@ async fn a_full_access_key_is_verified_with_the_fake() {
     let asked = cc.requests_to("GET /users");
     assert_eq!(asked.len(), 1, "each key is asked once");
     assert_eq!(asked[0].query, "perPage=1");
-    let sent_in: Vec<&str> = asked[0]
-        .headers
-        .iter()
-        .filter(|(_, v)| v.contains(&key))
-        .map(|(n, _)| n.as_str())
-        .collect();
-    assert_eq!(sent_in, ["apikey"]);
-    assert!(!asked[0].path.contains(&key) && !asked[0].query.contains(&key));
+    assert_eq!(asked[0].header("apikey"), Some(key.as_str()));
+    assert_key_only_in_apikey(&asked[0], &key);
     assert_eq!(cc.journal().len(), 1, "nothing else is asked");
     assert!(!run.all_output().contains(&key));
 }
@@ -111,55 +118,70 @@ async fn a_refused_key_is_invalid_and_a_failing_server_unreachable() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_auth_only_key_is_told_apart() {
-    // The fake has one full-access key; a scripted server answers as CometChat does for an Auth
-    // Key listing users (403 AUTH_ERR_NO_ACCESS, its message naming the key as given).
-    let key = random_key();
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/users"))
-        .and(query_param("perPage", "1"))
-        .and(header("apikey", key.as_str()))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
-            "message": format!("The key {key} cannot be used to perform this operation. Please use API key with a correct scope to perform the operation."),
-            "devMessage": format!("The {key} key does not have enough clearance."),
-            "source": "chat-api",
-            "code": "AUTH_ERR_NO_ACCESS"
-        }})))
-        .expect(2) // one per run below
-        .mount(&server)
-        .await;
-    let tree = Tree::new();
+async fn an_auth_only_key_is_told_apart_from_a_full_access_one() {
+    let (rest_key, auth_key) = (random_key(), random_key());
+    let cc = FakeCometChat::builder()
+        .api_key(&rest_key)
+        .auth_key(&auth_key)
+        .start()
+        .await
+        .unwrap();
+    let tree = project_with_rest_key(&rest_key);
     tree.file(
         ".env",
         format!(
-            "EXPO_PUBLIC_COMETCHAT_APP_ID={}\nCOMETCHAT_AUTH_KEY={key}\n",
+            "EXPO_PUBLIC_COMETCHAT_APP_ID={}\nCOMETCHAT_AUTH_KEY={auth_key}\n",
             random_app_id()
         ),
     );
-    let run = audit_async(&tree, verify_args(&format!("{}/v3", server.uri()))).await;
+    let run = audit_async(&tree, verify_args(&cc.base_url())).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
         verdicts(&run),
-        vec![("auth-key".to_owned(), json!("auth-only"))]
+        vec![
+            ("auth-key".to_owned(), json!("auth-only")),
+            ("rest-api-key".to_owned(), json!("full-access")),
+            ("rest-api-key".to_owned(), json!("full-access")),
+        ]
     );
-    assert!(!run.all_output().contains(&key), "{}", run.all_output());
+    // The fake, not the audit, decides the scope: it answered the Auth Key as CometChat does.
+    let asked = cc.requests_to("GET /users");
+    assert_eq!(asked.len(), 2, "each key is asked once");
+    let by_auth_key = asked
+        .iter()
+        .find(|e| e.header("apikey") == Some(auth_key.as_str()))
+        .expect("the Auth Key was asked about");
+    assert_eq!(by_auth_key.status, Some(403));
+    assert!(by_auth_key.response_contains("\"AUTH_ERR_NO_ACCESS\""));
+    let mut sent: Vec<&str> = asked.iter().filter_map(|e| e.header("apikey")).collect();
+    sent.sort_unstable();
+    let mut keys = [rest_key.as_str(), auth_key.as_str()];
+    keys.sort_unstable();
+    assert_eq!(sent, keys);
+    for entry in &asked {
+        assert_eq!(entry.query, "perPage=1");
+        for key in keys {
+            assert_key_only_in_apikey(entry, key);
+        }
+    }
+    assert_eq!(cc.journal().len(), 2, "nothing else is asked");
+    assert!(!run.all_output().contains(&rest_key));
+    assert!(!run.all_output().contains(&auth_key));
+
     let human = audit_async(
         &tree,
-        [
-            "--verify",
-            "--api-base",
-            &format!("{}/v3", server.uri()),
-            ".",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
+        ["--verify", "--api-base", &cc.base_url(), "."]
+            .map(str::to_owned)
+            .to_vec(),
     )
     .await;
     assert!(
-        human.stdout.contains("(verified: auth-only)"),
+        human.stdout.contains("(verified: auth-only)")
+            && human.stdout.contains("(verified: full-access)"),
         "{}",
         human.stdout
     );
+    assert!(!human.all_output().contains(&auth_key));
 }
 
 #[tokio::test(flavor = "multi_thread")]
