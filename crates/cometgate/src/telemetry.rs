@@ -143,6 +143,10 @@ label_enum! {
         DeleteToken => "delete_token",
         /// `DELETE /users/{uid}/auth_tokens` (logout everywhere).
         FlushTokens => "flush_tokens",
+        /// `PUT /users/{uid}` (a user event's profile).
+        UpdateUser => "update_user",
+        /// `DELETE /users/{uid}` (an account deletion).
+        DeleteUser => "delete_user",
     }
 }
 
@@ -367,7 +371,9 @@ mod tests {
                 "create_user",
                 "confirm_token",
                 "delete_token",
-                "flush_tokens"
+                "flush_tokens",
+                "update_user",
+                "delete_user"
             ]
         );
         assert_eq!(
@@ -398,6 +404,8 @@ mod tests {
                 "missing-credentials",
                 "invalid-credentials",
                 "identity-refused",
+                "account-deleted",
+                "invalid-signature",
                 "cross-site-request",
                 "method-not-allowed",
                 "request-timeout",
@@ -407,6 +415,7 @@ mod tests {
                 "upstream-failure",
                 "upstream-rate-limited",
                 "upstream-budget-exhausted",
+                "upstream-unavailable",
                 "store-unavailable",
                 "upstream-timeout",
             ]

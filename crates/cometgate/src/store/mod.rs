@@ -11,6 +11,7 @@
 //! A tracked token is a credential: no store type shows one in `Debug`, an error or a log.
 //! Stores never see a device id either, only its [`DeviceKey`].
 
+pub mod accounts;
 mod compact;
 mod memory;
 
@@ -18,6 +19,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
+pub use accounts::{AccountRecord, AccountStore, MemoryAccountStore, Verdict};
 pub use memory::MemoryStore;
 
 use crate::client::TokenValue;

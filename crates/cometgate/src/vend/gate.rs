@@ -5,13 +5,13 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::client::{BuildError, Client};
+use crate::client::{BuildError, Client, DeleteMode};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::device::{DeviceId, DeviceKey};
 use crate::identity::{Identity, Principal};
 use crate::retry::RetryPolicy;
-use crate::store::{MemoryStore, TokenStore};
+use crate::store::{AccountStore, MemoryAccountStore, MemoryStore, TokenStore};
 use crate::telemetry::{self, LimitScope, TokenEvent};
 use crate::uid::Uid;
 use crate::uid_mapper::UidMapper;
@@ -19,9 +19,11 @@ use crate::vend::answer::TokenResponse;
 use crate::vend::limit::{RateLimit, RateLimitError, UpstreamBudget, UserLimiter};
 use crate::vend::policy::{PolicyError, TokenPolicy};
 use crate::vend::problem::{DEFAULT_REALM, Problem};
-use crate::vend::provision::{Profile, Trace, VendError, Vendor};
+use crate::vend::provision::{Trace, VendError, Vendor};
 use crate::vend::single_flight::SingleFlight;
+use crate::vend::sync::{AccountLocks, DEFAULT_SYNC_DEADLINE, SyncParts};
 use crate::vend::tokens::{Issued, Lookup, SweepReport, Tokens, to_completion};
+use crate::webhook::Profile;
 
 type FlightResult = Result<Issued, VendError>;
 
@@ -135,6 +137,9 @@ pub struct GateBuilder<I = NoIdentity> {
     realm: String,
     policy: TokenPolicy,
     store: Option<Arc<dyn TokenStore>>,
+    accounts: Option<Arc<dyn AccountStore>>,
+    deletion: DeleteMode,
+    sync_deadline: std::time::Duration,
     clock: Arc<dyn Clock>,
 }
 
@@ -186,6 +191,9 @@ impl<I> GateBuilder<I> {
             realm: self.realm,
             policy: self.policy,
             store: self.store,
+            accounts: self.accounts,
+            deletion: self.deletion,
+            sync_deadline: self.sync_deadline,
             clock: self.clock,
         }
     }
@@ -254,6 +262,33 @@ impl<I> GateBuilder<I> {
         self
     }
 
+    /// Where account records live: tombstones of deleted accounts, the order of user events,
+    /// completed webhook deliveries (default: a [`MemoryAccountStore`]; several replicas need a
+    /// shared one such as `cometgate-redis`).
+    #[must_use]
+    pub fn account_store(mut self, store: impl AccountStore) -> Self {
+        self.accounts = Some(Arc::new(store));
+        self
+    }
+
+    /// How a deleted account's CometChat user is deleted (default [`DeleteMode::Permanent`],
+    /// what privacy law asks; [`DeleteMode::Deactivate`] keeps its data and its UID taken).
+    #[must_use]
+    pub fn account_deletion(mut self, mode: DeleteMode) -> Self {
+        self.deletion = mode;
+        self
+    }
+
+    /// How long one user change (a webhook's work) may take (default
+    /// [`DEFAULT_SYNC_DEADLINE`](crate::vend::sync::DEFAULT_SYNC_DEADLINE), 8 s: webhook
+    /// senders wait 10–15 s). Past it the change answers `503` and is completed when delivered
+    /// again.
+    #[must_use]
+    pub fn sync_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.sync_deadline = deadline;
+        self
+    }
+
     /// The clock the lifecycle reads (default [`SystemClock`]; tests use
     /// [`ManualClock`](crate::clock::ManualClock)).
     #[must_use]
@@ -283,11 +318,16 @@ impl<I> GateBuilder<I> {
         let users = UserLimiter::new(self.per_user).map_err(GateBuildError::PerUserLimit)?;
         let revokes = UserLimiter::new(self.per_user).map_err(GateBuildError::PerUserLimit)?;
         let budget = UpstreamBudget::new(self.upstream).map_err(GateBuildError::UpstreamBudget)?;
+        let accounts = self
+            .accounts
+            .unwrap_or_else(|| Arc::new(MemoryAccountStore::new()) as Arc<dyn AccountStore>);
         let vendor = Arc::new(Vendor {
             client,
             budget,
             jit: self.jit,
             deadline,
+            accounts,
+            locks: Arc::new(AccountLocks::new()),
         });
         let store = self
             .store
@@ -309,6 +349,8 @@ impl<I> GateBuilder<I> {
                 realm: self.realm,
                 per_user: self.per_user,
                 upstream: self.upstream,
+                deletion: self.deletion,
+                sync_deadline: self.sync_deadline,
             }),
         })
     }
@@ -352,6 +394,8 @@ struct Inner<I> {
     realm: String,
     per_user: RateLimit,
     upstream: RateLimit,
+    deletion: DeleteMode,
+    sync_deadline: std::time::Duration,
 }
 
 impl<I> Clone for Gate<I> {
@@ -394,6 +438,9 @@ impl Gate {
             realm: DEFAULT_REALM.to_owned(),
             policy: TokenPolicy::default(),
             store: None,
+            accounts: None,
+            deletion: DeleteMode::Permanent,
+            sync_deadline: DEFAULT_SYNC_DEADLINE,
             clock: Arc::new(SystemClock),
         }
     }
@@ -504,6 +551,28 @@ impl<I> Gate<I> {
         &*self.inner.tokens.store
     }
 
+    /// The account store (tombstones, event order, completed deliveries).
+    pub fn account_store(&self) -> &dyn AccountStore {
+        &*self.inner.vendor.accounts
+    }
+
+    /// The gate's clock in Unix milliseconds (whole seconds: the clock's resolution).
+    pub(crate) fn now_millis(&self) -> u64 {
+        self.inner.tokens.now().saturating_mul(1000)
+    }
+
+    pub(crate) fn sync_deadline(&self) -> std::time::Duration {
+        self.inner.sync_deadline
+    }
+
+    pub(crate) fn sync(&self) -> SyncParts<'_> {
+        SyncParts {
+            vendor: &self.inner.vendor,
+            tokens: &self.inner.tokens,
+            deletion: self.inner.deletion,
+        }
+    }
+
     /// Deletes expired tokens, and deletes that failed earlier, at CometChat now. The gate
     /// also does this in the background every [`TokenPolicy::sweep_interval`] once it has
     /// served a request on a Tokio runtime; call it yourself from a scheduled job or a test.
@@ -546,6 +615,14 @@ impl<I> Gate<I> {
             Ok(uid) => uid,
             Err(problem) => return (Err(problem), record),
         };
+        match self.inner.vendor.accounts.is_deleted(&uid).await {
+            Ok(false) => {}
+            Ok(true) => {
+                record.detail = Some("the account was deleted; no token is issued".to_owned());
+                return (Err(Problem::account_deleted()), record);
+            }
+            Err(error) => return fail(VendError::store(error, Default::default()), record),
+        }
         let tokens = &self.inner.tokens;
         tokens.ensure_sweeper();
         let (device, known) = match request

@@ -34,6 +34,7 @@ pub mod policy;
 pub mod problem;
 mod provision;
 mod single_flight;
+pub mod sync;
 pub mod tokens;
 
 pub use answer::TokenResponse;
@@ -46,4 +47,5 @@ pub use policy::{
     ENV_TOKEN_MAX_AGE, ENV_TOKEN_RECHECK, ENV_TOKENS_PER_USER, PolicyError, TokenPolicy,
 };
 pub use problem::{Problem, ProblemType};
+pub use sync::{Account, SyncError, Synced};
 pub use tokens::SweepReport;

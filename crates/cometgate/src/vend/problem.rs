@@ -107,6 +107,14 @@ problem_types! {
     /// ([`Rejection::Refused`](crate::Rejection::Refused)).
     IdentityRefused => 403, "identity-refused", "Chat access refused",
         "This account may not use chat.";
+    /// the account was deleted (an account-deletion webhook or [`Gate::delete_user`](crate::Gate::delete_user)):
+    /// its tokens are revoked and it is not re-created.
+    AccountDeleted => 403, "account-deleted", "Account deleted",
+        "This account was deleted; it can no longer use chat.";
+    /// a webhook whose signature (or shared secret) is missing or does not verify: nothing
+    /// happens.
+    InvalidSignature => 401, "invalid-signature", "Webhook not authenticated",
+        "The webhook's signature or secret did not verify.";
     /// credentials sent automatically by the browser (cookies) on a request from another site:
     /// refused as a cross-site request forgery.
     CrossSiteRequest => 403, "cross-site-request", "Cross-site request refused",
@@ -136,6 +144,10 @@ problem_types! {
     /// this server's own budget of CometChat calls is spent for now; `Retry-After`.
     UpstreamBudgetExhausted => 503, "upstream-budget-exhausted", "Chat service busy",
         "The chat service is busy; retry after the given delay.";
+    /// CometChat failed (`5xx`, no answer) while applying a webhook, which is idempotent:
+    /// `Retry-After` asks the sender to deliver it again later.
+    UpstreamUnavailable => 503, "upstream-unavailable", "Chat service unavailable",
+        "The chat service failed; deliver again after the given delay.";
     /// the token store (e.g. a shared Redis) failed or did not answer; `Retry-After`.
     StoreUnavailable => 503, "store-unavailable", "Chat sign-in unavailable",
         "Chat sign-in is briefly unavailable; retry after the given delay.";
@@ -338,6 +350,21 @@ impl Problem {
         Self::with_retry(ProblemType::UpstreamBudgetExhausted, wait)
     }
 
+    /// 403: the account was deleted.
+    pub fn account_deleted() -> Self {
+        Self::of(ProblemType::AccountDeleted)
+    }
+
+    /// 401: a webhook that did not authenticate.
+    pub fn invalid_signature() -> Self {
+        Self::of(ProblemType::InvalidSignature)
+    }
+
+    /// 503: CometChat failed while applying a webhook; deliver again after `wait`.
+    pub fn upstream_unavailable(wait: Duration) -> Self {
+        Self::with_retry(ProblemType::UpstreamUnavailable, wait)
+    }
+
     /// 504: CometChat did not answer within the deadline.
     pub fn upstream_timeout() -> Self {
         Self::of(ProblemType::UpstreamTimeout)
@@ -464,6 +491,8 @@ mod tests {
             ProblemType::MissingCredentials => Problem::missing_credentials("app"),
             ProblemType::InvalidCredentials => Problem::invalid_credentials("app"),
             ProblemType::IdentityRefused => Problem::identity_refused(),
+            ProblemType::AccountDeleted => Problem::account_deleted(),
+            ProblemType::InvalidSignature => Problem::invalid_signature(),
             ProblemType::CrossSiteRequest => Problem::cross_site_request(),
             ProblemType::MethodNotAllowed => Problem::method_not_allowed(),
             ProblemType::RequestTimeout => Problem::request_timeout(),
@@ -473,6 +502,7 @@ mod tests {
             ProblemType::UpstreamFailure => Problem::upstream_failure(),
             ProblemType::UpstreamRateLimited => Problem::upstream_rate_limited(wait),
             ProblemType::UpstreamBudgetExhausted => Problem::upstream_budget_exhausted(wait),
+            ProblemType::UpstreamUnavailable => Problem::upstream_unavailable(wait),
             ProblemType::StoreUnavailable => Problem::store_unavailable(wait),
             ProblemType::UpstreamTimeout => Problem::upstream_timeout(),
         }
@@ -480,11 +510,13 @@ mod tests {
 
     #[test]
     fn every_type_renders_its_status_headers_and_body() {
-        let expected: [(ProblemType, u16); 15] = [
+        let expected: [(ProblemType, u16); 18] = [
             (ProblemType::BadRequest, 400),
             (ProblemType::MissingCredentials, 401),
             (ProblemType::InvalidCredentials, 401),
             (ProblemType::IdentityRefused, 403),
+            (ProblemType::AccountDeleted, 403),
+            (ProblemType::InvalidSignature, 401),
             (ProblemType::CrossSiteRequest, 403),
             (ProblemType::MethodNotAllowed, 405),
             (ProblemType::RequestTimeout, 408),
@@ -494,6 +526,7 @@ mod tests {
             (ProblemType::UpstreamFailure, 502),
             (ProblemType::UpstreamRateLimited, 503),
             (ProblemType::UpstreamBudgetExhausted, 503),
+            (ProblemType::UpstreamUnavailable, 503),
             (ProblemType::StoreUnavailable, 503),
             (ProblemType::UpstreamTimeout, 504),
         ];

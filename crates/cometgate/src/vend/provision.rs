@@ -17,11 +17,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::client::{Client, Error as ClientError, NewUser, TokenValue};
+use crate::client::{Client, DeleteMode, Error as ClientError, NewUser, TokenValue, UserUpdate};
 use crate::telemetry::{self, LimitScope, Operation};
 use crate::uid::Uid;
 use crate::vend::limit::UpstreamBudget;
 use crate::vend::problem::Problem;
+use crate::webhook::Profile;
 
 /// CometChat documents `Retry-After: 15` on its `429`; used when the header is missing.
 const UPSTREAM_RETRY_AFTER_FALLBACK: Duration = Duration::from_secs(15);
@@ -29,30 +30,33 @@ const UPSTREAM_RETRY_AFTER_FALLBACK: Duration = Duration::from_secs(15);
 /// CometChat's limit on a user's name, in characters.
 const MAX_NAME_CHARS: usize = 100;
 
-/// The profile a just-in-time created user gets.
-#[derive(Clone, Default)]
-pub(crate) struct Profile {
-    pub(crate) name: Option<String>,
-    pub(crate) avatar: Option<String>,
+/// The profile's name as CometChat takes it: trimmed, at most 100 characters, `None` if empty.
+fn usable_name(profile: &Profile) -> Option<String> {
+    profile
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| n.chars().take(MAX_NAME_CHARS).collect())
 }
 
-impl Profile {
-    /// The new user for `uid`: the principal's name (trimmed, at most 100 characters), else
-    /// the UID itself; the avatar only if it is an `http(s)` URL, since CometChat refuses
-    /// others and a refused create would fail the sign-in.
-    fn new_user(&self, uid: &Uid) -> NewUser {
-        let name = self
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(|n| n.chars().take(MAX_NAME_CHARS).collect::<String>())
-            .unwrap_or_else(|| uid.as_str().to_owned());
-        let user = NewUser::new(uid.clone(), name);
-        match self.avatar.as_deref().map(url::Url::parse) {
-            Some(Ok(url)) if matches!(url.scheme(), "http" | "https") => user.avatar(url),
-            _ => user,
-        }
+/// The profile's avatar if it is an `http(s)` URL: CometChat refuses others, and a refused
+/// create would fail the sign-in (or the whole user event).
+fn usable_avatar(profile: &Profile) -> Option<url::Url> {
+    match profile.avatar.as_deref().map(url::Url::parse) {
+        Some(Ok(url)) if matches!(url.scheme(), "http" | "https") => Some(url),
+        _ => None,
+    }
+}
+
+/// The new user for `uid`: the profile's usable name, else the UID itself, and its usable
+/// avatar.
+fn new_user(profile: &Profile, uid: &Uid) -> NewUser {
+    let name = usable_name(profile).unwrap_or_else(|| uid.as_str().to_owned());
+    let user = NewUser::new(uid.clone(), name);
+    match usable_avatar(profile) {
+        Some(url) => user.avatar(url),
+        None => user,
     }
 }
 
@@ -97,6 +101,8 @@ pub(crate) enum VendError {
         error: Arc<crate::store::StoreError>,
         trace: Trace,
     },
+    /// The account is deleted (tombstoned): no token, no user.
+    AccountDeleted { trace: Trace },
 }
 
 /// Which CometChat call failed.
@@ -108,6 +114,8 @@ pub(crate) enum Step {
     Confirm,
     Delete,
     Flush,
+    UpdateUser,
+    DeleteUser,
 }
 
 impl fmt::Display for Step {
@@ -119,6 +127,8 @@ impl fmt::Display for Step {
             Step::Confirm => "confirm_token",
             Step::Delete => "delete_token",
             Step::Flush => "flush_tokens",
+            Step::UpdateUser => "update_user",
+            Step::DeleteUser => "delete_user",
         })
     }
 }
@@ -158,6 +168,7 @@ impl VendError {
             | Self::Upstream { trace, .. }
             | Self::Deadline { trace }
             | Self::Aborted { trace }
+            | Self::AccountDeleted { trace }
             | Self::Store { trace, .. } => trace,
         }
     }
@@ -169,6 +180,7 @@ impl VendError {
             Self::Deadline { .. } => Problem::upstream_timeout(),
             Self::Store { .. } => Problem::store_unavailable(Duration::from_secs(1)),
             Self::Aborted { .. } => Problem::upstream_failure(),
+            Self::AccountDeleted { .. } => Problem::account_deleted(),
             Self::Upstream { error, .. } if error.status() == Some(429) && !error.is_deadline() => {
                 Problem::upstream_rate_limited(
                     error.retry_after().unwrap_or(UPSTREAM_RETRY_AFTER_FALLBACK),
@@ -191,6 +203,9 @@ impl VendError {
             Self::Deadline { .. } => "the overall deadline passed before CometChat answered".into(),
             Self::Store { error, .. } => error.to_string(),
             Self::Aborted { .. } => "the task doing the work ended without a result".into(),
+            Self::AccountDeleted { .. } => {
+                "the account was deleted (tombstoned); it is not re-created".into()
+            }
             Self::Upstream { step, error, .. } => {
                 let hint = match error.code() {
                     Some(crate::client::codes::APIKEY_NOT_FOUND) => {
@@ -220,6 +235,8 @@ fn conclude<T>(
             error: Arc::new(error),
             trace,
         }),
+        Ok(Err(Stop::AccountDeleted)) => Err(VendError::AccountDeleted { trace }),
+        Ok(Err(Stop::Store(error))) => Err(VendError::store(error, trace)),
         Err(_) => Err(VendError::Deadline { trace }),
     }
 }
@@ -228,14 +245,21 @@ fn conclude<T>(
 enum Stop {
     Budget(Duration),
     Upstream(Step, ClientError),
+    /// The account was deleted while the token was being minted: no user is created.
+    AccountDeleted,
+    Store(crate::store::StoreError),
 }
 
-/// Mints tokens for UIDs, creating users just in time.
+/// Mints tokens for UIDs, creating users just in time; creates, updates and deletes users.
 pub(crate) struct Vendor {
     pub(crate) client: Client,
     pub(crate) budget: UpstreamBudget,
     pub(crate) jit: bool,
     pub(crate) deadline: Duration,
+    /// Tombstones: a just-in-time create re-checks them under the account's lock, so a
+    /// deletion running at the same time cannot be undone by a token request.
+    pub(crate) accounts: Arc<dyn crate::store::AccountStore>,
+    pub(crate) locks: Arc<crate::vend::sync::AccountLocks>,
 }
 
 impl Vendor {
@@ -275,37 +299,115 @@ impl Vendor {
 
     /// Deletes `token` at CometChat; a `404` (already gone) counts as done.
     pub(crate) async fn delete(&self, uid: &Uid, token: &TokenValue) -> Result<Trace, VendError> {
+        self.delete_idempotent(
+            Operation::DeleteToken,
+            Step::Delete,
+            self.client.delete_auth_token(uid, token),
+        )
+        .await
+    }
+
+    /// Deletes every token of `uid` at CometChat; a `404` (no such user) counts as done.
+    pub(crate) async fn flush(&self, uid: &Uid) -> Result<Trace, VendError> {
+        self.delete_idempotent(
+            Operation::FlushTokens,
+            Step::Flush,
+            self.client.flush_auth_tokens(uid),
+        )
+        .await
+    }
+
+    /// Creates or updates `uid`'s user with `profile`: a `created` event creates (an existing
+    /// user is updated), an `updated` one updates (a missing user is created).
+    pub(crate) async fn upsert_user(
+        &self,
+        uid: &Uid,
+        profile: &Profile,
+        create_first: bool,
+    ) -> Result<Trace, VendError> {
         let mut trace = Trace::default();
+        let mut update = UserUpdate::new();
+        if let Some(name) = usable_name(profile) {
+            update = update.name(name);
+        }
+        if let Some(avatar) = usable_avatar(profile) {
+            update = update.avatar(avatar);
+        }
+        // Nothing to change: only make sure the user exists.
+        let changes = update != UserUpdate::new();
         let steps = async {
+            if changes && !create_first && self.update(&mut trace, uid, &update).await? {
+                return Ok(());
+            }
             match self
                 .call(
                     &mut trace,
-                    Operation::DeleteToken,
-                    self.client.delete_auth_token(uid, token),
+                    Operation::CreateUser,
+                    self.client.create_user(&new_user(profile, uid)),
                 )
                 .await?
             {
-                Err(e) if e.status() != Some(404) => Err(Stop::Upstream(Step::Delete, e)),
-                _ => Ok(()),
+                Ok(_) => Ok(()),
+                // It exists (a created event for a known user, or a concurrent create).
+                Err(e) if e.is_uid_already_exists() => {
+                    if changes {
+                        self.update(&mut trace, uid, &update).await?;
+                    }
+                    Ok(())
+                }
+                Err(e) => Err(Stop::Upstream(Step::CreateUser, e)),
             }
         };
         let outcome = tokio::time::timeout(self.deadline, steps).await;
         conclude(outcome, trace).map(|((), trace)| trace)
     }
 
-    /// Deletes every token of `uid` at CometChat; a `404` (no such user) counts as done.
-    pub(crate) async fn flush(&self, uid: &Uid) -> Result<Trace, VendError> {
+    /// `PUT /users/{uid}`: `false` when CometChat has no such user.
+    async fn update(
+        &self,
+        trace: &mut Trace,
+        uid: &Uid,
+        update: &UserUpdate,
+    ) -> Result<bool, Stop> {
+        match self
+            .call(
+                trace,
+                Operation::UpdateUser,
+                self.client.update_user(uid, update),
+            )
+            .await?
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_uid_not_found() => Ok(false),
+            Err(e) => Err(Stop::Upstream(Step::UpdateUser, e)),
+        }
+    }
+
+    /// Deletes `uid`'s user (permanently, or by deactivating); a `404` counts as done.
+    pub(crate) async fn delete_user(
+        &self,
+        uid: &Uid,
+        mode: DeleteMode,
+    ) -> Result<Trace, VendError> {
+        self.delete_idempotent(
+            Operation::DeleteUser,
+            Step::DeleteUser,
+            self.client.delete_user(uid, mode),
+        )
+        .await
+    }
+
+    /// One delete call under the budget and the deadline, where `404` (already gone) is done.
+    async fn delete_idempotent(
+        &self,
+        operation: Operation,
+        step: Step,
+        call: impl Future<Output = Result<(), ClientError>>,
+    ) -> Result<Trace, VendError> {
         let mut trace = Trace::default();
         let steps = async {
-            match self
-                .call(
-                    &mut trace,
-                    Operation::FlushTokens,
-                    self.client.flush_auth_tokens(uid),
-                )
-                .await?
-            {
-                Err(e) if e.status() != Some(404) => Err(Stop::Upstream(Step::Flush, e)),
+            match self.call(&mut trace, operation, call).await? {
+                Err(e) if e.status() != Some(404) => Err(Stop::Upstream(step, e)),
                 _ => Ok(()),
             }
         };
@@ -333,7 +435,11 @@ impl Vendor {
         if !(self.jit && error.is_uid_not_found()) {
             return Err(Stop::Upstream(Step::Mint, error));
         }
-        let user = profile.new_user(uid).with_auth_token(true);
+        let user = new_user(profile, uid).with_auth_token(true);
+        let _account = self.locks.lock(uid).await;
+        if self.accounts.is_deleted(uid).await.map_err(Stop::Store)? {
+            return Err(Stop::AccountDeleted);
+        }
         match self
             .call(trace, Operation::CreateUser, self.client.create_user(&user))
             .await?
@@ -400,7 +506,7 @@ mod tests {
 
     fn json(profile: Profile) -> serde_json::Value {
         let uid = Uid::parse("u1").unwrap();
-        serde_json::to_value(profile.new_user(&uid)).unwrap()
+        serde_json::to_value(new_user(&profile, &uid)).unwrap()
     }
 
     #[test]

@@ -24,7 +24,8 @@ use crate::store::{RetireReason, Retired, StoreError, TokenStore, TrackedToken};
 use crate::telemetry::{self, TokenEvent};
 use crate::uid::Uid;
 use crate::vend::policy::TokenPolicy;
-use crate::vend::provision::{Profile, Trace, VendError, Vendor};
+use crate::vend::provision::{Trace, VendError, Vendor};
+use crate::webhook::Profile;
 
 /// How many due tokens one sweep round takes from the store.
 const SWEEP_BATCH: usize = 256;

@@ -1,0 +1,472 @@
+//! The account store: what the gate knows of each account's history, so that user events that
+//! arrive late, twice or out of order still leave CometChat as the newest events describe, and a
+//! deleted account stays deleted.
+//!
+//! [`AccountRecord::apply`] is the whole ordering rule, written once; a store only keeps records
+//! and applies it atomically per UID ([`AccountStore::record_change`]). Times are Unix
+//! milliseconds.
+//!
+//! The rule: the account is deleted when a deletion is known and no creation newer than it;
+//! otherwise it is live with the newest profile of any `created` or `updated` event. So an
+//! update older than a deletion never brings an account back, only a newer creation does; an
+//! update for a user CometChat lacks creates it; equal times favour the deletion. The verdict
+//! for each event is what moves CometChat from the state before it to the state after it; an
+//! event equal to the newest is applied again (a redelivery after a failure must complete), a
+//! deletion of a deleted account is run again (idempotent at CometChat).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::store::{StoreBackend, StoreError};
+use crate::uid::Uid;
+use crate::webhook::{Profile, UserChange};
+
+/// One account's history, as far as ordering needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// The newest deletion seen.
+    pub deleted_at: Option<u64>,
+    /// The newest creation seen.
+    pub created_at: Option<u64>,
+    /// The newest profile seen (`created` or `updated`) and its time. While the account is
+    /// deleted it is kept only if newer than the deletion, for a creation that may lift it.
+    pub newest: Option<(u64, Profile)>,
+}
+
+/// What the gate must do for an event, once [`AccountRecord::apply`] has ordered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Create or update the CometChat user with this profile.
+    Upsert(Profile),
+    /// Revoke the user's tokens and delete the CometChat user (again, if it was).
+    Delete,
+    /// Older than what is known: acknowledge, change nothing.
+    Ignore,
+}
+
+impl AccountRecord {
+    /// Whether the account is deleted (tombstoned): a deletion is known and no creation newer
+    /// than it.
+    ///
+    /// ```
+    /// use cometgate::store::{AccountRecord, Verdict};
+    /// use cometgate::webhook::{Profile, UserChange};
+    ///
+    /// let mut record = AccountRecord::default();
+    /// assert_eq!(record.apply(UserChange::Deleted, 2_000, Profile::default()), Verdict::Delete);
+    /// assert!(record.is_deleted());
+    /// // A late update from before the deletion does not bring the account back.
+    /// assert_eq!(record.apply(UserChange::Updated, 1_000, Profile::default()), Verdict::Ignore);
+    /// // A creation after it does.
+    /// assert!(matches!(record.apply(UserChange::Created, 3_000, Profile::default()), Verdict::Upsert(_)));
+    /// assert!(!record.is_deleted());
+    /// ```
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at
+            .is_some_and(|d| self.created_at.is_none_or(|c| c <= d))
+    }
+
+    /// Orders `change` at `at` (Unix ms) with `profile` against the record, updates the record,
+    /// and says what to do. The rule is in the [module docs](crate::store::accounts).
+    pub fn apply(&mut self, change: UserChange, at: u64, profile: Profile) -> Verdict {
+        let was_live = !self.is_deleted();
+        match change {
+            UserChange::Deleted => {
+                self.deleted_at = Some(self.deleted_at.map_or(at, |d| d.max(at)));
+            }
+            UserChange::Created => {
+                self.created_at = Some(self.created_at.map_or(at, |c| c.max(at)));
+                self.offer(at, profile);
+            }
+            UserChange::Updated => self.offer(at, profile),
+        }
+        if self.is_deleted() {
+            if let (Some(d), Some((t, _))) = (self.deleted_at, &self.newest)
+                && *t <= d
+            {
+                self.newest = None;
+            }
+            return match change {
+                UserChange::Deleted => Verdict::Delete,
+                UserChange::Created | UserChange::Updated => Verdict::Ignore,
+            };
+        }
+        let this_is_newest =
+            change != UserChange::Deleted && self.newest.as_ref().is_some_and(|(t, _)| *t == at);
+        match &self.newest {
+            Some((_, newest)) if !was_live || this_is_newest => Verdict::Upsert(newest.clone()),
+            _ => Verdict::Ignore,
+        }
+    }
+
+    fn offer(&mut self, at: u64, profile: Profile) {
+        if self.newest.as_ref().is_none_or(|(t, _)| at >= *t) {
+            self.newest = Some((at, profile));
+        }
+    }
+}
+
+/// Where the gate keeps account records (tombstones among them) and the ids of webhook
+/// deliveries it has completed. Implement it for a shared backend (`cometgate-redis`);
+/// [`MemoryAccountStore`] is the embedded default.
+///
+/// ```
+/// use cometgate::Uid;
+/// use cometgate::store::{AccountStore, MemoryAccountStore, Verdict};
+/// use cometgate::webhook::{Profile, UserChange};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryAccountStore::new();
+/// let uid = Uid::parse("ada").unwrap();
+/// let verdict = store.record_change(&uid, UserChange::Deleted, 1_700_000_000_000, Profile::default()).await?;
+/// assert_eq!(verdict, Verdict::Delete);
+/// assert!(store.is_deleted(&uid).await?);
+/// # Ok::<(), cometgate::store::StoreError>(())
+/// # }).unwrap();
+/// ```
+#[async_trait]
+pub trait AccountStore: fmt::Debug + Send + Sync + 'static {
+    /// Applies [`AccountRecord::apply`] to `uid`'s record atomically and returns its verdict.
+    async fn record_change(
+        &self,
+        uid: &Uid,
+        change: UserChange,
+        at: u64,
+        profile: Profile,
+    ) -> Result<Verdict, StoreError>;
+
+    /// Whether `uid`'s account is deleted ([`AccountRecord::is_deleted`]).
+    async fn is_deleted(&self, uid: &Uid) -> Result<bool, StoreError>;
+
+    /// Whether the delivery `key` (source and delivery id) was completed and is still
+    /// remembered at `now` (Unix ms).
+    async fn delivery_done(&self, key: &str, now: u64) -> Result<bool, StoreError>;
+
+    /// Remembers that the delivery `key` was completed, until `until` (Unix ms).
+    async fn complete_delivery(&self, key: &str, until: u64) -> Result<(), StoreError>;
+
+    /// Which kind of store this is, for metrics ([`StoreBackend::Custom`] unless overridden).
+    fn backend(&self) -> StoreBackend {
+        StoreBackend::Custom
+    }
+}
+
+#[async_trait]
+impl<S: AccountStore> AccountStore for std::sync::Arc<S> {
+    async fn record_change(
+        &self,
+        uid: &Uid,
+        change: UserChange,
+        at: u64,
+        profile: Profile,
+    ) -> Result<Verdict, StoreError> {
+        (**self).record_change(uid, change, at, profile).await
+    }
+
+    async fn is_deleted(&self, uid: &Uid) -> Result<bool, StoreError> {
+        (**self).is_deleted(uid).await
+    }
+
+    async fn delivery_done(&self, key: &str, now: u64) -> Result<bool, StoreError> {
+        (**self).delivery_done(key, now).await
+    }
+
+    async fn complete_delivery(&self, key: &str, until: u64) -> Result<(), StoreError> {
+        (**self).complete_delivery(key, until).await
+    }
+
+    fn backend(&self) -> StoreBackend {
+        (**self).backend()
+    }
+}
+
+/// The embedded [`AccountStore`]: one process, lost on restart (like [`MemoryStore`](super::MemoryStore);
+/// use a shared store to keep tombstones across restarts and replicas).
+///
+/// Records of deleted accounts are kept for good: dropping one would let the next token
+/// request re-create the account. Records of live accounts (which only order profile updates)
+/// and completed delivery ids are bounded by [`with_capacity`](Self::with_capacity); the oldest
+/// go first.
+pub struct MemoryAccountStore {
+    state: Mutex<State>,
+    capacity: usize,
+}
+
+struct State {
+    records: HashMap<Uid, AccountRecord>,
+    /// Live records in the order they were last written (oldest first), for eviction.
+    live_order: lru::LruCache<Uid, ()>,
+    deliveries: lru::LruCache<Box<str>, u64>,
+}
+
+impl MemoryAccountStore {
+    /// Live-record and delivery capacity unless [`with_capacity`](Self::with_capacity) says
+    /// otherwise.
+    pub const DEFAULT_CAPACITY: usize = 100_000;
+
+    /// A store that remembers up to [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) live
+    /// accounts and as many deliveries.
+    pub fn new() -> Self {
+        Self::with_capacity(Self::DEFAULT_CAPACITY)
+    }
+
+    /// A store that remembers up to `capacity` (at least 1) live accounts and as many
+    /// deliveries; deleted accounts are always kept.
+    pub fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            state: Mutex::new(State {
+                records: HashMap::new(),
+                live_order: lru::LruCache::unbounded(),
+                deliveries: lru::LruCache::unbounded(),
+            }),
+            capacity,
+        }
+    }
+
+    /// How many deleted accounts the store holds.
+    pub fn tombstones(&self) -> usize {
+        self.lock()
+            .records
+            .values()
+            .filter(|r| r.is_deleted())
+            .count()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic elsewhere cannot leave a record half-written: each change is one assignment.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Default for MemoryAccountStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemoryAccountStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("MemoryAccountStore")
+            .field("accounts", &state.records.len())
+            .field("deliveries", &state.deliveries.len())
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl AccountStore for MemoryAccountStore {
+    async fn record_change(
+        &self,
+        uid: &Uid,
+        change: UserChange,
+        at: u64,
+        profile: Profile,
+    ) -> Result<Verdict, StoreError> {
+        let mut state = self.lock();
+        let record = state.records.entry(uid.clone()).or_default();
+        let verdict = record.apply(change, at, profile);
+        if record.is_deleted() {
+            state.live_order.pop(uid);
+        } else {
+            state.live_order.put(uid.clone(), ());
+            while state.live_order.len() > self.capacity {
+                if let Some((oldest, ())) = state.live_order.pop_lru() {
+                    state.records.remove(&oldest);
+                }
+            }
+        }
+        Ok(verdict)
+    }
+
+    async fn is_deleted(&self, uid: &Uid) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .records
+            .get(uid)
+            .is_some_and(AccountRecord::is_deleted))
+    }
+
+    async fn delivery_done(&self, key: &str, now: u64) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .deliveries
+            .peek(key)
+            .is_some_and(|&until| now < until))
+    }
+
+    async fn complete_delivery(&self, key: &str, until: u64) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.deliveries.put(key.into(), until);
+        while state.deliveries.len() > self.capacity {
+            state.deliveries.pop_lru();
+        }
+        Ok(())
+    }
+
+    fn backend(&self) -> StoreBackend {
+        StoreBackend::Memory
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn named(name: &str) -> Profile {
+        Profile {
+            name: Some(name.to_owned()),
+            avatar: None,
+        }
+    }
+
+    #[test]
+    fn the_table_of_the_module_docs_holds() {
+        let mut r = AccountRecord::default();
+        assert_eq!(
+            r.apply(UserChange::Updated, 10, named("a")),
+            Verdict::Upsert(named("a"))
+        );
+        assert_eq!(
+            r.apply(UserChange::Updated, 5, named("old")),
+            Verdict::Ignore
+        );
+        assert_eq!(
+            r.apply(UserChange::Updated, 10, named("a")),
+            Verdict::Upsert(named("a"))
+        );
+        assert_eq!(
+            r.apply(UserChange::Deleted, 20, Profile::default()),
+            Verdict::Delete
+        );
+        assert_eq!(
+            r.apply(UserChange::Created, 20, named("tie")),
+            Verdict::Ignore
+        );
+        assert_eq!(
+            r.apply(UserChange::Created, 15, named("late")),
+            Verdict::Ignore
+        );
+        assert_eq!(
+            r.apply(UserChange::Deleted, 18, Profile::default()),
+            Verdict::Delete
+        );
+        assert_eq!(r.deleted_at, Some(20), "the newest deletion is kept");
+        // An update newer than the deletion waits for a creation older than it.
+        assert_eq!(
+            r.apply(UserChange::Updated, 40, named("new")),
+            Verdict::Ignore
+        );
+        assert!(r.is_deleted());
+        assert_eq!(
+            r.apply(UserChange::Created, 30, named("c")),
+            Verdict::Upsert(named("new"))
+        );
+        assert_eq!(r.newest, Some((40, named("new"))));
+        assert_eq!(
+            r.apply(UserChange::Deleted, 25, Profile::default()),
+            Verdict::Ignore
+        );
+        assert!(!r.is_deleted());
+    }
+
+    #[derive(Debug, Clone)]
+    struct Event {
+        change: UserChange,
+        at: u64,
+        name: String,
+    }
+
+    /// What the events describe, read in time order: an update of a deleted account changes
+    /// nothing, a creation brings it back, the newest profile wins. Ties never happen (the
+    /// generator gives each event its own time).
+    fn expected(mut events: Vec<Event>) -> Option<Option<String>> {
+        events.sort_by_key(|e| e.at);
+        let mut state: Option<Option<String>> = None; // None: absent; Some(name)
+        let mut deleted = false;
+        for e in events {
+            match e.change {
+                UserChange::Deleted => {
+                    state = None;
+                    deleted = true;
+                }
+                UserChange::Updated if deleted => {}
+                UserChange::Created | UserChange::Updated => {
+                    deleted = false;
+                    state = Some(Some(e.name));
+                }
+            }
+        }
+        state
+    }
+
+    fn events() -> impl Strategy<Value = Vec<Event>> {
+        prop::collection::vec(
+            (
+                prop_oneof![
+                    Just(UserChange::Created),
+                    Just(UserChange::Updated),
+                    Just(UserChange::Deleted)
+                ],
+                "[a-z]{1,4}",
+            ),
+            1..10,
+        )
+        .prop_flat_map(|events| {
+            let n = events.len();
+            (
+                Just(events),
+                Just((0..n).collect::<Vec<_>>()).prop_shuffle(),
+            )
+        })
+        .prop_map(|(events, order)| {
+            // Event i happened at time 10 * (i + 1); `order` is the order of arrival.
+            let timed: Vec<Event> = events
+                .into_iter()
+                .enumerate()
+                .map(|(i, (change, name))| Event {
+                    change,
+                    at: 10 * (i as u64 + 1),
+                    name,
+                })
+                .collect();
+            order.into_iter().map(|i| timed[i].clone()).collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever the order of arrival, applying each verdict leaves the user as the events
+        /// read in time order describe; duplicates change nothing.
+        #[test]
+        fn any_order_of_arrival_ends_where_the_newest_events_say(
+            arrivals in events(),
+            duplicate in any::<prop::sample::Index>(),
+        ) {
+            let mut with_dup = arrivals.clone();
+            let dup = duplicate.get(&arrivals).clone();
+            with_dup.push(dup);
+            let mut record = AccountRecord::default();
+            let mut upstream: Option<Option<String>> = None;
+            for e in &with_dup {
+                let profile = Profile { name: Some(e.name.clone()), avatar: None };
+                match record.apply(e.change, e.at, profile) {
+                    Verdict::Upsert(p) => upstream = Some(p.name),
+                    Verdict::Delete => upstream = None,
+                    Verdict::Ignore => {}
+                }
+            }
+            prop_assert_eq!(&upstream, &expected(arrivals.clone()));
+            prop_assert_eq!(record.is_deleted(), upstream.is_none() && record.deleted_at.is_some());
+        }
+    }
+}
