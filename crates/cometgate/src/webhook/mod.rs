@@ -2,5 +2,7 @@
 //! Supabase, Auth0 and any relay, turned into one [`event::UserEvent`] shape.
 
 pub mod event;
+pub mod source;
 
 pub use event::{Delivery, MalformedPayload, Parsed, Profile, Source, UserChange, UserEvent};
+pub use source::SupabaseTable;
