@@ -6,13 +6,16 @@
 //! - [`shared_secret`]: the `Authorization` credential of the unsigned sources (`supabase`,
 //!   `auth0`): [`SharedSecret`].
 //! - [`event`]: what a verified delivery says happened.
+//! - [`source`]: each provider's payload parsed into an [`event::Parsed`].
 
 pub mod event;
 pub mod shared_secret;
 pub mod signature;
+pub mod source;
 
 pub use event::{Delivery, MalformedPayload, Parsed, Profile, Source, UserChange, UserEvent};
 pub use shared_secret::{AuthorizationError, SharedSecret, SharedSecretError};
 pub use signature::{
     HeaderNames, SecretError, SignatureError, SigningSecret, SigningSecrets, Verified,
 };
+pub use source::SupabaseTable;
