@@ -19,6 +19,7 @@
 //! | [`RATE_LIMITED_TOTAL`] | counter | `scope` ([`LimitScope`]) |
 //! | [`COMETCHAT_RATE_LIMIT_REMAINING`] | gauge | `scope` ([`HeadroomScope`]) |
 //! | [`STORE_ERRORS_TOTAL`] | counter | `backend` ([`StoreBackend`]) |
+//! | [`WEBHOOKS_TOTAL`] | counter | `source` ([`Source`](crate::webhook::Source)), `outcome` ([`WEBHOOK_OUTCOMES`]) |
 //!
 //! ```
 //! use cometgate::telemetry::{TOKENS_TOTAL, TokenEvent};
@@ -54,6 +55,8 @@ pub const RATE_LIMITED_TOTAL: &str = "cometgate_rate_limited_total";
 pub const COMETCHAT_RATE_LIMIT_REMAINING: &str = "cometgate_cometchat_rate_limit_remaining";
 /// Token store operations that failed (counter).
 pub const STORE_ERRORS_TOTAL: &str = "cometgate_store_errors_total";
+/// Webhook deliveries answered, by source and outcome (counter).
+pub const WEBHOOKS_TOTAL: &str = "cometgate_webhooks_total";
 
 /// Every metric name, for tests and dashboards.
 pub const ALL_METRICS: &[&str] = &[
@@ -65,6 +68,7 @@ pub const ALL_METRICS: &[&str] = &[
     RATE_LIMITED_TOTAL,
     COMETCHAT_RATE_LIMIT_REMAINING,
     STORE_ERRORS_TOTAL,
+    WEBHOOKS_TOTAL,
 ];
 
 /// The `outcome` of a request that succeeded (besides these, a refused or failed request's
@@ -79,12 +83,15 @@ pub const SUCCESS_OUTCOMES: &[&str] = &["minted", "reused", "refreshed", "revoke
 /// assert!(REQUEST_OUTCOMES.contains(&"minted"));
 /// assert!(REQUEST_OUTCOMES.contains(&"upstream-budget-exhausted"));
 /// ```
-pub const REQUEST_OUTCOMES: &[&str] = &{
-    const N: usize = SUCCESS_OUTCOMES.len() + ProblemType::ALL.len();
+pub const REQUEST_OUTCOMES: &[&str] =
+    &then_problem_slugs::<{ SUCCESS_OUTCOMES.len() + ProblemType::ALL.len() }>(SUCCESS_OUTCOMES);
+
+/// `successes` followed by every [`ProblemType`] slug (`N` is the sum of their lengths).
+const fn then_problem_slugs<const N: usize>(successes: &[&'static str]) -> [&'static str; N] {
     let mut all = [""; N];
     let mut i = 0;
-    while i < SUCCESS_OUTCOMES.len() {
-        all[i] = SUCCESS_OUTCOMES[i];
+    while i < successes.len() {
+        all[i] = successes[i];
         i += 1;
     }
     let mut j = 0;
@@ -93,7 +100,19 @@ pub const REQUEST_OUTCOMES: &[&str] = &{
         j += 1;
     }
     all
-};
+}
+
+/// The `outcome` of a webhook delivery that succeeded: `applied` (CometChat changed),
+/// `ignored` (older than what is known, or a type cometgate does not act on), `duplicate` (a
+/// delivery id already completed). A refused or failed delivery's outcome is its problem
+/// type's slug (`invalid-signature`, `bad-request`, `upstream-unavailable`, ...).
+pub const WEBHOOK_SUCCESS_OUTCOMES: &[&str] = &["applied", "ignored", "duplicate"];
+
+/// Every value of [`WEBHOOKS_TOTAL`]'s `outcome`: the [`WEBHOOK_SUCCESS_OUTCOMES`], then every
+/// [`ProblemType`] slug.
+pub const WEBHOOK_OUTCOMES: &[&str] = &then_problem_slugs::<
+    { WEBHOOK_SUCCESS_OUTCOMES.len() + ProblemType::ALL.len() },
+>(WEBHOOK_SUCCESS_OUTCOMES);
 
 /// The value of the upstream `status` label for a call that got no HTTP answer (connection
 /// refused, reset, timed out).
@@ -127,6 +146,8 @@ label_enum! {
         Token => "token",
         /// The revoke route.
         Revoke => "revoke",
+        /// A webhook route (the source is [`WEBHOOKS_TOTAL`]'s label).
+        Webhook => "webhook",
     }
 }
 
@@ -235,6 +256,11 @@ pub(crate) fn request_outcome(
 mod record {
     use super::*;
 
+    pub(crate) fn webhook(source: crate::webhook::Source, outcome: &'static str) {
+        metrics::counter!(WEBHOOKS_TOTAL, "source" => source.as_str(), "outcome" => outcome)
+            .increment(1);
+    }
+
     pub(crate) fn request(route: RouteLabel, outcome: &'static str, elapsed: Duration) {
         metrics::counter!(REQUESTS_TOTAL, "route" => route.as_str(), "outcome" => outcome)
             .increment(1);
@@ -304,6 +330,10 @@ mod record {
             "CometChat's rate-limit headroom from its last answer's headers."
         );
         describe_counter!(STORE_ERRORS_TOTAL, "Token store operations that failed.");
+        describe_counter!(
+            WEBHOOKS_TOTAL,
+            "Webhook deliveries answered, by source and outcome."
+        );
     }
 }
 
@@ -312,6 +342,7 @@ mod record {
     use super::*;
 
     pub(crate) fn request(_: RouteLabel, _: &'static str, _: Duration) {}
+    pub(crate) fn webhook(_: crate::webhook::Source, _: &'static str) {}
     pub(crate) fn upstream(_: Operation, _: Option<u16>, _: Duration) {}
     pub(crate) fn tokens(_: TokenEvent, _: u64) {}
     pub(crate) fn rate_limited(_: LimitScope) {}
@@ -320,7 +351,7 @@ mod record {
     pub(crate) fn describe() {}
 }
 
-pub(crate) use record::{headroom, rate_limited, request, store_error, tokens, upstream};
+pub(crate) use record::{headroom, rate_limited, request, store_error, tokens, upstream, webhook};
 
 /// Registers every metric's description (and unit) with the installed recorder, so an
 /// exporter can show them (Prometheus `# HELP`). Call it once after installing the recorder; a
@@ -362,7 +393,7 @@ mod tests {
         }
         assert_eq!(
             values(RouteLabel::ALL, RouteLabel::as_str),
-            ["token", "revoke"]
+            ["token", "revoke", "webhook"]
         );
         assert_eq!(
             values(Operation::ALL, Operation::as_str),
@@ -431,7 +462,13 @@ mod tests {
                 "cometgate_rate_limited_total",
                 "cometgate_cometchat_rate_limit_remaining",
                 "cometgate_store_errors_total",
+                "cometgate_webhooks_total",
             ]
+        );
+        assert_eq!(&WEBHOOK_OUTCOMES[..4], ["applied", "ignored", "duplicate", "bad-request"]);
+        assert_eq!(
+            WEBHOOK_OUTCOMES.len(),
+            WEBHOOK_SUCCESS_OUTCOMES.len() + ProblemType::ALL.len()
         );
     }
 

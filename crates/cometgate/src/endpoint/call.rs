@@ -16,6 +16,8 @@ use crate::telemetry;
 use crate::uid::Uid;
 use crate::vend::gate::VendRecord;
 use crate::vend::{Problem, ProblemType, TokenResponse};
+use crate::webhook::Source;
+use crate::webhook::receiver::{self, DeliveryHead, DeliveryRecord};
 
 type Verifying = Pin<Box<dyn Future<Output = Result<Principal, Rejection>> + Send>>;
 
@@ -133,6 +135,8 @@ enum State {
     Verifying(Verifying),
     /// The app's own extractor identified the caller.
     Identified(Principal),
+    /// A webhook delivery: it authenticates with its body, so its headers wait for it.
+    Delivery(DeliveryHead),
 }
 
 /// One request on a route of an [`Endpoint`], between its head and its [`Answer`]. Made by
@@ -167,7 +171,7 @@ impl<I> Call<I> {
         let settings = &endpoint.settings;
         let request_id = rules::request_id(head.header(rules::REQUEST_ID_HEADER));
         let cross_site = !origin::is_same_site(head, &settings.allowed_origins);
-        let limit = u64::try_from(settings.body_limit).unwrap_or(u64::MAX);
+        let limit = u64::try_from(settings.body_limit_of(route)).unwrap_or(u64::MAX);
         let declared = head
             .header_str("content-length")
             .and_then(|v| v.trim().parse::<u64>().ok());
@@ -175,6 +179,8 @@ impl<I> Call<I> {
             settled(Problem::method_not_allowed_but(route.allow()))
         } else if declared.is_some_and(|len| len > limit) {
             settled(Problem::body_too_large(limit))
+        } else if let Route::Webhook(_) = route {
+            State::Delivery(DeliveryHead::capture(head))
         } else {
             State::Unidentified
         };
@@ -264,8 +270,8 @@ impl<I> Call<I> {
     /// must not be waited for.
     pub fn body_limits(&self) -> Option<BodyLimits> {
         match self.state {
-            State::Identified(_) => Some(BodyLimits {
-                max_bytes: self.endpoint.settings.body_limit,
+            State::Identified(_) | State::Delivery(_) => Some(BodyLimits {
+                max_bytes: self.endpoint.settings.body_limit_of(self.route),
                 timeout: self.endpoint.settings.read_timeout,
             }),
             State::Settled { .. } | State::Unidentified | State::Verifying(_) => None,
@@ -316,7 +322,7 @@ impl<I: Send + Sync + 'static> Call<I> {
             ..
         } = self;
         async move {
-            let limit = u64::try_from(endpoint.settings.body_limit).unwrap_or(u64::MAX);
+            let limit = u64::try_from(endpoint.settings.body_limit_of(route)).unwrap_or(u64::MAX);
             let (bytes, body_problem) = match body {
                 BodyRead::Complete(bytes) => (bytes, None),
                 BodyRead::Skipped => (Bytes::new(), None),
@@ -324,8 +330,19 @@ impl<I: Send + Sync + 'static> Call<I> {
                 BodyRead::TimedOut => (Bytes::new(), Some(Problem::request_timeout())),
                 BodyRead::Broken => (Bytes::new(), Some(Problem::bad_request())),
             };
+            if let Route::Webhook(source) = route {
+                let answer =
+                    deliver(&endpoint, source, state, bytes, body_problem, &request_id).await;
+                telemetry::request(
+                    route.label(),
+                    telemetry::request_outcome(answer.problem().map(Problem::problem_type), None),
+                    started.elapsed(),
+                );
+                return answer;
+            }
             let principal = match (state, body_problem) {
                 (State::Settled { problem, detail }, _) => Err((problem, detail)),
+                (State::Delivery(_), _) => Err((Problem::misconfigured(), None)),
                 (State::Unidentified, _) => Err((
                     Problem::misconfigured(),
                     Some(
@@ -357,6 +374,7 @@ impl<I: Send + Sync + 'static> Call<I> {
                         }
                         Err(problem) => (Err(problem), VendRecord::default()),
                     },
+                    Route::Webhook(_) => (Err(Problem::misconfigured()), VendRecord::default()),
                     Route::Revoke => match request::revoke_request(&bytes) {
                         Ok(what) => {
                             let (result, record) =
@@ -400,15 +418,104 @@ enum Success {
     Token(TokenResponse),
     /// `204`: the device (or every device) is logged out.
     Revoked,
+    /// `204`: the webhook delivery is done (applied, or nothing to do).
+    Delivered,
 }
 
-/// Renders the answer (request id, `Cache-Control`, problem base, debug-build detail) and emits
-/// the request's one log event.
+/// Renders the answer and emits the request's one log event.
 fn finish<I>(
     endpoint: &Endpoint<I>,
     request_id: &str,
     result: Result<Success, Problem>,
     record: &VendRecord,
+) -> Answer {
+    let answer = render(endpoint, request_id, result, record.detail.as_ref());
+    log(&answer, request_id, record);
+    answer
+}
+
+/// One webhook delivery, from its head and body to its answer, with its log event and metric.
+async fn deliver<I: Send + Sync + 'static>(
+    endpoint: &Endpoint<I>,
+    source: Source,
+    state: State,
+    body: Bytes,
+    body_problem: Option<Problem>,
+    request_id: &str,
+) -> Answer {
+    let (result, record) = match (state, body_problem) {
+        (State::Settled { problem, detail }, _) => (
+            Err(problem),
+            DeliveryRecord {
+                detail,
+                ..DeliveryRecord::default()
+            },
+        ),
+        (_, Some(problem)) => (Err(problem), DeliveryRecord::default()),
+        (State::Delivery(head), None) => match &endpoint.settings.webhooks {
+            Some(webhooks) => {
+                receiver::receive(&endpoint.gate, webhooks, source, &head, &body).await
+            }
+            None => (Err(Problem::misconfigured()), DeliveryRecord::default()),
+        },
+        (_, None) => (Err(Problem::misconfigured()), DeliveryRecord::default()),
+    };
+    let answer = render(
+        endpoint,
+        request_id,
+        result.map(|()| Success::Delivered),
+        record.detail.as_ref(),
+    );
+    let outcome = match answer.problem() {
+        Some(problem) => problem.problem_type().slug(),
+        None => record.outcome.unwrap_or("applied"),
+    };
+    telemetry::webhook(source, outcome);
+    log_delivery(&answer, source, outcome, request_id, &record);
+    answer
+}
+
+/// The delivery's one log event (target `cometgate::webhook`): never the secret, the signature
+/// or the payload.
+fn log_delivery(
+    answer: &Answer,
+    source: Source,
+    outcome: &str,
+    request_id: &str,
+    record: &DeliveryRecord,
+) {
+    let status = answer.status();
+    let event_type = record.event_type.as_deref();
+    let delivery_id = record.delivery_id.as_deref();
+    let detail = record.detail.as_deref();
+    macro_rules! emit {
+        ($macro:ident) => {
+            tracing::$macro!(
+                target: "cometgate::webhook",
+                request_id,
+                source = source.as_str(),
+                event_type,
+                outcome,
+                delivery_id,
+                status,
+                detail,
+                "webhook delivery {outcome}"
+            )
+        };
+    }
+    match status {
+        s if s >= 500 && s != 503 => emit!(error),
+        400.. => emit!(warn),
+        _ => emit!(info),
+    }
+}
+
+/// Renders the answer: request id, `Cache-Control`, problem base, debug-build detail.
+fn render<I>(
+    endpoint: &Endpoint<I>,
+    request_id: &str,
+    result: Result<Success, Problem>,
+    detail: Option<&String>,
 ) -> Answer {
     let (status, mut headers, body, outcome) = match result {
         Ok(Success::Token(token)) => (
@@ -417,16 +524,16 @@ fn finish<I>(
             Bytes::from(token.body()),
             Outcome::Token(token),
         ),
-        Ok(Success::Revoked) => (204, Vec::new(), Bytes::new(), Outcome::Revoked),
+        Ok(Success::Revoked | Success::Delivered) => {
+            (204, Vec::new(), Bytes::new(), Outcome::Revoked)
+        }
         Err(problem) => {
             let mut problem = problem.with_request_id(request_id);
             // Debug builds show the developer what to fix; release builds keep the fixed,
             // client-safe detail (the explanation may name internal types).
-            if let (true, ProblemType::Misconfigured, Some(detail)) = (
-                cfg!(debug_assertions),
-                problem.problem_type(),
-                &record.detail,
-            ) {
+            if let (true, ProblemType::Misconfigured, Some(detail)) =
+                (cfg!(debug_assertions), problem.problem_type(), detail)
+            {
                 problem = problem.with_detail(detail.clone());
             }
             let body = Bytes::from(problem.body_in(&endpoint.settings.problem_base));
@@ -441,9 +548,7 @@ fn finish<I>(
     // A token answer, or an error standing in its place, must not be cached by anyone.
     headers.push(("cache-control", "no-store".to_owned()));
     headers.push((rules::REQUEST_ID_HEADER, request_id.to_owned()));
-    let answer = Answer::new(status, headers, body, outcome);
-    log(&answer, request_id, record);
-    answer
+    Answer::new(status, headers, body, outcome)
 }
 
 fn log(answer: &Answer, request_id: &str, record: &VendRecord) {

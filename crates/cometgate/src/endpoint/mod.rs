@@ -93,6 +93,7 @@ use crate::identity::{Identity, RequestView};
 use crate::vend::Gate;
 use crate::vend::gate::NoIdentity;
 use crate::vend::problem::DEFAULT_PROBLEM_BASE;
+use crate::webhook::Webhooks;
 
 /// The token route's path unless [`Endpoint::with_path`] says otherwise.
 pub const DEFAULT_TOKEN_PATH: &str = "/cometchat-token";
@@ -111,6 +112,12 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(5);
      segments, e.g. \"/cometchat-token\" or \"/api/chat/token\""
 )]
 pub struct InvalidPath(String);
+
+impl InvalidPath {
+    pub(crate) fn new(path: String) -> Self {
+        Self(path)
+    }
+}
 
 /// An origin given to [`Endpoint::with_allowed_origins`] is not `http(s)://host[:port]`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -133,13 +140,15 @@ pub(crate) enum Route {
     Token,
     /// `POST {token path}/revoke`.
     Revoke,
+    /// `POST {webhook prefix}/{source}`, for a configured source.
+    Webhook(crate::webhook::Source),
 }
 
 impl Route {
     /// The methods the route serves, as an `Allow` value.
     pub(crate) const fn allow(self) -> &'static str {
         match self {
-            Route::Token | Route::Revoke => "POST",
+            Route::Token | Route::Revoke | Route::Webhook(_) => "POST",
         }
     }
 
@@ -148,6 +157,7 @@ impl Route {
         match self {
             Route::Token => crate::telemetry::RouteLabel::Token,
             Route::Revoke => crate::telemetry::RouteLabel::Revoke,
+            Route::Webhook(_) => crate::telemetry::RouteLabel::Webhook,
         }
     }
 }
@@ -164,6 +174,19 @@ pub(crate) struct Settings {
     pub(crate) read_timeout: Duration,
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) problem_base: Box<str>,
+    pub(crate) webhooks: Option<Arc<Webhooks>>,
+    /// The configured webhook sources' paths, for [`Endpoint::route_paths`].
+    pub(crate) webhook_paths: Vec<Box<str>>,
+}
+
+impl Settings {
+    /// The body limit of `route`.
+    pub(crate) fn body_limit_of(&self, route: Route) -> usize {
+        match (route, &self.webhooks) {
+            (Route::Webhook(_), Some(webhooks)) => webhooks.body_limit(),
+            _ => self.body_limit,
+        }
+    }
 }
 
 /// The framework-neutral endpoint: a [`Gate`] and the HTTP rules around it. Cheap to clone.
@@ -205,6 +228,8 @@ impl<I> Endpoint<I> {
                 read_timeout: DEFAULT_READ_TIMEOUT,
                 allowed_origins: Vec::new(),
                 problem_base: DEFAULT_PROBLEM_BASE.into(),
+                webhooks: None,
+                webhook_paths: Vec::new(),
             }),
         }
     }
@@ -311,13 +336,35 @@ impl<I> Endpoint<I> {
         Ok(self)
     }
 
+    /// Serves the webhook routes of `webhooks`' configured sources (`POST
+    /// {prefix}/{source}`), keeping CometChat users in step with the app's accounts (see
+    /// [`crate::webhook`]). Sources that are not configured are not routes.
+    ///
+    /// ```
+    /// # use cometgate::{Config, Region, vend::Gate, endpoint::Endpoint};
+    /// use cometgate::webhook::Webhooks;
+    /// # let config = Config::builder().app_id("demo").region(Region::Us).rest_api_key("k").build().unwrap();
+    /// # let gate = Gate::builder().config(config).build().unwrap();
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".parse()?;
+    /// let endpoint = Endpoint::new(gate).with_webhooks(Webhooks::new().standard(secret, "demo"));
+    /// assert_eq!(endpoint.route_paths(), ["/cometchat-token", "/cometchat-token/revoke", "/cometchat-webhooks/standard"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
+        let settings = self.settings_mut();
+        settings.webhook_paths = webhooks.paths().into_iter().map(Into::into).collect();
+        settings.webhooks = Some(Arc::new(webhooks));
+        self
+    }
+
     /// The token route's path.
     pub fn path(&self) -> &str {
         &self.settings.token_path
     }
 
-    /// Every path the endpoint answers on (the token route, then the revoke route), for
-    /// frameworks that register routes one by one.
+    /// Every path the endpoint answers on (the token route, the revoke route, then each
+    /// configured webhook source's), for frameworks that register routes one by one.
     ///
     /// ```
     /// # use cometgate::{Config, Region, vend::Gate, endpoint::Endpoint};
@@ -327,7 +374,9 @@ impl<I> Endpoint<I> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn route_paths(&self) -> Vec<&str> {
-        vec![&self.settings.token_path, &self.settings.revoke_path]
+        let mut paths = vec![&*self.settings.token_path, &*self.settings.revoke_path];
+        paths.extend(self.settings.webhook_paths.iter().map(|p| &**p));
+        paths
     }
 
     /// The revoke (logout) route's path: the token path followed by [`REVOKE_SUFFIX`].
@@ -353,6 +402,8 @@ impl<I> Endpoint<I> {
             Route::Token
         } else if path == &*self.settings.revoke_path {
             Route::Revoke
+        } else if let Some(source) = self.settings.webhooks.as_ref().and_then(|w| w.route(path)) {
+            Route::Webhook(source)
         } else {
             return None;
         };
