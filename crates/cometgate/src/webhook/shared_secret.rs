@@ -228,6 +228,15 @@ impl SharedSecret {
     }
 }
 
+impl Clone for SharedSecret {
+    fn clone(&self) -> Self {
+        Self {
+            scheme: self.scheme,
+            digest: SecretBox::new(Box::new(*self.digest.expose_secret())),
+        }
+    }
+}
+
 impl fmt::Debug for SharedSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

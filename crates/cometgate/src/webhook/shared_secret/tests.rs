@@ -24,6 +24,7 @@ fn the_configured_bearer_token_is_accepted_in_any_scheme_case() {
             Ok(()),
             "{header:?}"
         );
+        assert_eq!(bearer().clone().verify(Some(header.as_bytes())), Ok(()));
     }
 }
 
