@@ -465,7 +465,10 @@ mod tests {
                 "cometgate_webhooks_total",
             ]
         );
-        assert_eq!(&WEBHOOK_OUTCOMES[..4], ["applied", "ignored", "duplicate", "bad-request"]);
+        assert_eq!(
+            &WEBHOOK_OUTCOMES[..4],
+            ["applied", "ignored", "duplicate", "bad-request"]
+        );
         assert_eq!(
             WEBHOOK_OUTCOMES.len(),
             WEBHOOK_SUCCESS_OUTCOMES.len() + ProblemType::ALL.len()

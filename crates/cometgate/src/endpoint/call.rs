@@ -13,7 +13,6 @@ use crate::endpoint::{Endpoint, Route, origin, request, rules};
 use crate::identity::{Identity, Principal, Rejection, RequestView};
 use crate::subject_hash;
 use crate::telemetry;
-use crate::uid::Uid;
 use crate::vend::gate::VendRecord;
 use crate::vend::{Problem, ProblemType, TokenResponse};
 use crate::webhook::Source;
@@ -574,8 +573,7 @@ fn log(answer: &Answer, request_id: &str, record: &VendRecord) {
     if !wanted {
         return;
     }
-    let token = answer.token().map(|t| t.auth_token().redacted());
-    let uid = record.uid.as_ref().map(Uid::as_str);
+    let token = answer.token().map(|t| t.auth_token().fingerprint());
     let issuer = record.principal.as_ref().map(|(issuer, _)| issuer.as_str());
     let subject = record
         .principal
@@ -594,7 +592,6 @@ fn log(answer: &Answer, request_id: &str, record: &VendRecord) {
                 status,
                 issuer,
                 subject = subject.as_deref(),
-                uid,
                 device = record.device.as_deref(),
                 joined = record.joined,
                 retired = record.retired,
