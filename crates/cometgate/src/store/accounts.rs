@@ -193,6 +193,9 @@ impl<S: AccountStore> AccountStore for std::sync::Arc<S> {
 pub struct MemoryAccountStore {
     state: Mutex<State>,
     capacity: usize,
+    /// How many records are deleted: while none is, the token route's tombstone check takes
+    /// no lock.
+    deleted: std::sync::atomic::AtomicUsize,
 }
 
 struct State {
@@ -224,6 +227,7 @@ impl MemoryAccountStore {
                 deliveries: lru::LruCache::unbounded(),
             }),
             capacity,
+            deleted: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -272,8 +276,21 @@ impl AccountStore for MemoryAccountStore {
     ) -> Result<Verdict, StoreError> {
         let mut state = self.lock();
         let record = state.records.entry(uid.clone()).or_default();
+        let was_deleted = record.is_deleted();
         let verdict = record.apply(change, at, profile);
-        if record.is_deleted() {
+        let deleted = record.is_deleted();
+        match (was_deleted, deleted) {
+            (false, true) => {
+                self.deleted
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            (true, false) => {
+                self.deleted
+                    .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            _ => {}
+        }
+        if deleted {
             state.live_order.pop(uid);
         } else {
             state.live_order.put(uid.clone(), ());
@@ -287,6 +304,9 @@ impl AccountStore for MemoryAccountStore {
     }
 
     async fn is_deleted(&self, uid: &Uid) -> Result<bool, StoreError> {
+        if self.tombstones() == 0 {
+            return Ok(false);
+        }
         Ok(self
             .lock()
             .records
@@ -326,6 +346,42 @@ mod tests {
             name: Some(name.to_owned()),
             avatar: None,
         }
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_counts_tombstones_and_keeps_them_past_its_capacity() {
+        let store = MemoryAccountStore::with_capacity(2);
+        let gone = Uid::parse("gone").unwrap();
+        assert!(!store.is_deleted(&gone).await.unwrap());
+        store
+            .record_change(&gone, UserChange::Deleted, 10, Profile::default())
+            .await
+            .unwrap();
+        assert_eq!(store.tombstones(), 1);
+        for i in 0..10 {
+            let uid = Uid::parse(&format!("live{i}")).unwrap();
+            store
+                .record_change(&uid, UserChange::Created, 5, named("x"))
+                .await
+                .unwrap();
+        }
+        assert!(
+            store.is_deleted(&gone).await.unwrap(),
+            "live records are evicted, tombstones never"
+        );
+        assert_eq!(store.lock().records.len(), 3);
+        store
+            .record_change(&gone, UserChange::Created, 20, named("back"))
+            .await
+            .unwrap();
+        assert_eq!(store.tombstones(), 0);
+        assert!(!store.is_deleted(&gone).await.unwrap());
+        store
+            .record_change(&gone, UserChange::Deleted, 30, Profile::default())
+            .await
+            .unwrap();
+        assert_eq!(store.tombstones(), 1);
+        assert!(store.is_deleted(&gone).await.unwrap());
     }
 
     #[test]
