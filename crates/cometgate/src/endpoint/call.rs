@@ -178,8 +178,22 @@ impl<I> Call<I> {
             settled(Problem::method_not_allowed_but(route.allow()))
         } else if declared.is_some_and(|len| len > limit) {
             settled(Problem::body_too_large(limit))
-        } else if let Route::Webhook(_) = route {
-            State::Delivery(DeliveryHead::capture(head))
+        } else if let Route::Webhook(source) = route {
+            let delivery = DeliveryHead::capture(head);
+            let checked = settings
+                .webhooks
+                .as_ref()
+                .map_or(Ok(()), |w| w.precheck(source, &delivery));
+            match checked {
+                Ok(()) => State::Delivery(delivery),
+                Err(refusal) => {
+                    let (problem, reason) = *refusal;
+                    State::Settled {
+                        problem,
+                        detail: Some(reason),
+                    }
+                }
+            }
         } else {
             State::Unidentified
         };
@@ -486,6 +500,7 @@ fn log_delivery(
     let status = answer.status();
     let event_type = record.event_type.as_deref();
     let delivery_id = record.delivery_id.as_deref();
+    let subject = record.subject.as_deref();
     let detail = record.detail.as_deref();
     macro_rules! emit {
         ($macro:ident) => {
@@ -495,6 +510,7 @@ fn log_delivery(
                 source = source.as_str(),
                 event_type,
                 outcome,
+                subject,
                 delivery_id,
                 status,
                 detail,

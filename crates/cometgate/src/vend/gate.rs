@@ -555,9 +555,9 @@ impl<I> Gate<I> {
         &*self.inner.vendor.accounts
     }
 
-    /// The gate's clock in Unix milliseconds (whole seconds: the clock's resolution).
+    /// The gate's clock in Unix milliseconds.
     pub(crate) fn now_millis(&self) -> u64 {
-        self.inner.tokens.now().saturating_mul(1000)
+        self.inner.tokens.clock.unix_millis()
     }
 
     pub(crate) fn sync_deadline(&self) -> std::time::Duration {
