@@ -328,6 +328,7 @@ impl<I> GateBuilder<I> {
             deadline,
             accounts,
             locks: Arc::new(AccountLocks::new()),
+            deletion: self.deletion,
         });
         let store = self
             .store
@@ -349,7 +350,6 @@ impl<I> GateBuilder<I> {
                 realm: self.realm,
                 per_user: self.per_user,
                 upstream: self.upstream,
-                deletion: self.deletion,
                 sync_deadline: self.sync_deadline,
             }),
         })
@@ -394,7 +394,6 @@ struct Inner<I> {
     realm: String,
     per_user: RateLimit,
     upstream: RateLimit,
-    deletion: DeleteMode,
     sync_deadline: std::time::Duration,
 }
 
@@ -568,7 +567,6 @@ impl<I> Gate<I> {
         SyncParts {
             vendor: &self.inner.vendor,
             tokens: &self.inner.tokens,
-            deletion: self.inner.deletion,
         }
     }
 
@@ -580,13 +578,12 @@ impl<I> Gate<I> {
     }
 
     fn map_uid(&self, principal: &Principal, record: &mut VendRecord) -> Result<Uid, Problem> {
-        // Only for the log event: no copies on the token route when nobody listens.
-        if tracing::enabled!(target: "cometgate::vend", tracing::Level::ERROR) {
-            record.principal = Some((
-                principal.issuer().to_owned(),
-                principal.subject().to_owned(),
-            ));
-        }
+        // For the log event. Always copied: `tracing::enabled!` here raced with callsite
+        // interest being rebuilt for a subscriber set on another thread, and dropped the field.
+        record.principal = Some((
+            principal.issuer().to_owned(),
+            principal.subject().to_owned(),
+        ));
         match self.inner.mapper.map(principal) {
             Ok(uid) => Ok(uid),
             Err(e) => {

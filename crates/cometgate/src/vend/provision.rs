@@ -260,6 +260,9 @@ pub(crate) struct Vendor {
     /// deletion running at the same time cannot be undone by a token request.
     pub(crate) accounts: Arc<dyn crate::store::AccountStore>,
     pub(crate) locks: Arc<crate::vend::sync::AccountLocks>,
+    /// How a deleted account's user is deleted: by the sync, and by a just-in-time create that
+    /// finds the account deleted once the user exists.
+    pub(crate) deletion: DeleteMode,
 }
 
 impl Vendor {
@@ -440,19 +443,25 @@ impl Vendor {
         if self.accounts.is_deleted(uid).await.map_err(Stop::Store)? {
             return Err(Stop::AccountDeleted);
         }
-        match self
+        let token = match self
             .call(trace, Operation::CreateUser, self.client.create_user(&user))
             .await?
         {
-            Ok(created) => {
-                trace.provisioned = true;
-                if let Some(token) = created.auth_token {
-                    return Ok(token);
-                }
-            }
+            Ok(created) => created.auth_token,
             // A concurrent request (another process, or a retried create) made it first.
-            Err(e) if e.is_uid_already_exists() => trace.provisioned = true,
+            Err(e) if e.is_uid_already_exists() => None,
             Err(e) => return Err(Stop::Upstream(Step::CreateUser, e)),
+        };
+        trace.provisioned = true;
+        // The lock is this process's: another replica may have recorded the deletion since the
+        // check above. Looking again now that the user exists closes that window: a deletion
+        // recorded before this look is seen here, one recorded after it deletes the user itself.
+        if self.accounts.is_deleted(uid).await.map_err(Stop::Store)? {
+            self.undo_create(trace, uid).await;
+            return Err(Stop::AccountDeleted);
+        }
+        if let Some(token) = token {
+            return Ok(token);
         }
         match self
             .call(
@@ -464,6 +473,25 @@ impl Vendor {
         {
             Ok(token) => Ok(token.auth_token),
             Err(e) => Err(Stop::Upstream(Step::MintAfterCreate, e)),
+        }
+    }
+
+    /// Deletes the user a just-in-time create made for an account deleted meanwhile. Best
+    /// effort: the request is refused either way, and a failure is logged (the account's
+    /// deletion, delivered or called again, deletes the user).
+    async fn undo_create(&self, trace: &mut Trace, uid: &Uid) {
+        let deleted = self
+            .call(
+                trace,
+                Operation::DeleteUser,
+                self.client.delete_user(uid, self.deletion),
+            )
+            .await;
+        if !matches!(deleted, Ok(Ok(()))) {
+            tracing::warn!(
+                target: "cometgate::sync",
+                "a user created just in time for an account deleted meanwhile could not be deleted again; deleting the account again (Gate::delete_user) does"
+            );
         }
     }
 
