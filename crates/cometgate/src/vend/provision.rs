@@ -18,9 +18,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::client::{Client, DeleteMode, Error as ClientError, NewUser, TokenValue, UserUpdate};
+use crate::store::LimitKey;
 use crate::telemetry::{self, LimitScope, Operation};
 use crate::uid::Uid;
-use crate::vend::limit::UpstreamBudget;
+use crate::vend::limit::Limits;
 use crate::vend::problem::Problem;
 use crate::webhook::Profile;
 
@@ -103,6 +104,8 @@ pub(crate) enum VendError {
     },
     /// The account is deleted (tombstoned): no token, no user.
     AccountDeleted { trace: Trace },
+    /// The user's mint limit is spent for `wait`: no call was made.
+    UserLimited { wait: Duration, trace: Trace },
 }
 
 /// Which CometChat call failed.
@@ -169,7 +172,8 @@ impl VendError {
             | Self::Deadline { trace }
             | Self::Aborted { trace }
             | Self::AccountDeleted { trace }
-            | Self::Store { trace, .. } => trace,
+            | Self::Store { trace, .. }
+            | Self::UserLimited { trace, .. } => trace,
         }
     }
 
@@ -181,6 +185,7 @@ impl VendError {
             Self::Store { .. } => Problem::store_unavailable(Duration::from_secs(1)),
             Self::Aborted { .. } => Problem::upstream_failure(),
             Self::AccountDeleted { .. } => Problem::account_deleted(),
+            Self::UserLimited { wait, .. } => Problem::rate_limited(*wait),
             Self::Upstream { error, .. } if error.status() == Some(429) && !error.is_deadline() => {
                 Problem::upstream_rate_limited(
                     error.retry_after().unwrap_or(UPSTREAM_RETRY_AFTER_FALLBACK),
@@ -206,6 +211,10 @@ impl VendError {
             Self::AccountDeleted { .. } => {
                 "the account was deleted (tombstoned); it is not re-created".into()
             }
+            Self::UserLimited { wait, .. } => format!(
+                "the user's mint limit is spent for {} ms (GateBuilder::per_user_limit)",
+                wait.as_millis()
+            ),
             Self::Upstream { step, error, .. } => {
                 let hint = match error.code() {
                     Some(crate::client::codes::APIKEY_NOT_FOUND) => {
@@ -253,7 +262,7 @@ enum Stop {
 /// Mints tokens for UIDs, creating users just in time; creates, updates and deletes users.
 pub(crate) struct Vendor {
     pub(crate) client: Client,
-    pub(crate) budget: UpstreamBudget,
+    pub(crate) limits: Arc<Limits>,
     pub(crate) jit: bool,
     pub(crate) deadline: Duration,
     /// Tombstones: a just-in-time create re-checks them under the account's lock, so a
@@ -506,10 +515,14 @@ impl Vendor {
         // Inside CometChat's 429 window the client answers without a request: that costs no
         // budget and is no upstream call.
         if self.client.rate_limit_remaining().is_none() {
-            self.budget.check().map_err(|wait| {
-                telemetry::rate_limited(LimitScope::Budget);
-                Stop::Budget(wait)
-            })?;
+            match self.limits.take(LimitKey::Upstream).await {
+                Ok(Ok(())) => {}
+                Ok(Err(wait)) => {
+                    telemetry::rate_limited(LimitScope::Budget);
+                    return Err(Stop::Budget(wait));
+                }
+                Err(error) => return Err(Stop::Store(error)),
+            }
         }
         let started = Instant::now();
         let result = call.await;
