@@ -1,9 +1,11 @@
 //! [`MemoryStore`]: the embedded token store, for one process.
 
+use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use lru::LruCache;
@@ -11,7 +13,9 @@ use lru::LruCache;
 use crate::client::TokenValue;
 use crate::device::DeviceKey;
 use crate::store::compact::CompactToken;
-use crate::store::{RetireReason, Retired, StoreBackend, StoreError, TokenStore, TrackedToken};
+use crate::store::{
+    MintLock, RetireReason, Retired, StoreBackend, StoreError, TokenStore, TrackedToken,
+};
 use crate::uid::Uid;
 
 /// How many tokens [`MemoryStore::defer`] keeps for a later retry; past that the oldest are
@@ -56,7 +60,12 @@ pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     capacity: usize,
     deferred: Mutex<Vec<Retired>>,
+    /// Mint locks, for gates of one process sharing the store: holder and expiry.
+    mint_locks: Mutex<HashMap<(Box<str>, DeviceKey), HeldLock>>,
 }
+
+/// A mint lock's holder and when it runs out.
+type HeldLock = (MintLock, Instant);
 
 struct Shard {
     users: LruCache<Box<str>, Vec<Device>>,
@@ -141,6 +150,7 @@ impl MemoryStore {
                 .collect(),
             capacity,
             deferred: Mutex::new(Vec::new()),
+            mint_locks: Mutex::new(HashMap::new()),
         }
     }
 
@@ -239,6 +249,39 @@ impl Shard {
 impl TokenStore for MemoryStore {
     fn backend(&self) -> StoreBackend {
         StoreBackend::Memory
+    }
+
+    async fn lock_mint(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        ttl: Duration,
+    ) -> Result<Option<MintLock>, StoreError> {
+        let now = Instant::now();
+        let mut locks = lock(&self.mint_locks);
+        // Expired locks go on the way, so the map holds only mints under way.
+        locks.retain(|_, (_, until)| *until > now);
+        let key = (Box::from(uid.as_str()), device);
+        if locks.contains_key(&key) {
+            return Ok(None);
+        }
+        let held = MintLock::generate();
+        locks.insert(key, (held.clone(), now + ttl));
+        Ok(Some(held))
+    }
+
+    async fn unlock_mint(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        held: &MintLock,
+    ) -> Result<(), StoreError> {
+        let mut locks = lock(&self.mint_locks);
+        let key = (Box::from(uid.as_str()), device);
+        if locks.get(&key).is_some_and(|(holder, _)| holder == held) {
+            locks.remove(&key);
+        }
+        Ok(())
     }
 
     async fn get(
