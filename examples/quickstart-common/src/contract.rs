@@ -547,3 +547,181 @@ macro_rules! metrics_tests {
         }
     };
 }
+
+/// Expands to the webhook contract tests for the quickstart crate `$krate` (in its
+/// `tests/webhooks.rs`): with `COMETGATE_WEBHOOK_SECRET` set, a signed `standard` delivery
+/// creates the user at the fake under the UID its token maps to, a signed deletion removes it
+/// and makes the token route answer `403 account-deleted` without re-creating it, a bad
+/// signature is `401` with no call, an unconfigured source is no route, the banner names the
+/// enabled sources but never a secret, and a bad webhook variable fails startup naming it.
+#[macro_export]
+macro_rules! webhook_tests {
+    ($krate:ident) => {
+        use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+        use serde_json::{Value, json};
+        use $crate::__private::cometgate::webhook::SigningSecret;
+        use $krate::{Running, Settings, demo_auth, start};
+
+        const DEMO_SECRET: &str = "the webhook test's demo secret, 32+ bytes";
+        const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+        async fn start_with_webhooks() -> Running {
+            let settings = Settings::from_lookup(|name| {
+                match name {
+                    "PORT" => Some("0"),
+                    "DEMO_JWT_SECRET" => Some(DEMO_SECRET),
+                    "COMETGATE_WEBHOOK_SECRET" => Some(WEBHOOK_SECRET),
+                    _ => None,
+                }
+                .map(str::to_owned)
+            })
+            .unwrap();
+            start(settings).await.unwrap()
+        }
+
+        fn now() -> u64 {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        }
+
+        /// Posts `body` to the `source` route with Standard Webhooks headers and `signature`.
+        async fn deliver(
+            running: &Running,
+            source: &str,
+            id: &str,
+            signature: &str,
+            body: &str,
+        ) -> u16 {
+            reqwest::Client::new()
+                .post(format!(
+                    "http://{}/cometchat-webhooks/{source}",
+                    running.addr()
+                ))
+                .header("content-type", "application/json")
+                .header("webhook-id", id)
+                .header("webhook-timestamp", now().to_string())
+                .header("webhook-signature", signature)
+                .body(body.to_owned())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+
+        fn sign(id: &str, body: &str) -> String {
+            SigningSecret::parse(WEBHOOK_SECRET)
+                .unwrap()
+                .sign(id, now(), body.as_bytes())
+        }
+
+        async fn mint(running: &Running, subject: &str) -> (u16, Value) {
+            let bearer = demo_auth::sign_demo_token(
+                &DEMO_SECRET.to_owned().into(),
+                subject,
+                None,
+                Duration::from_secs(600),
+            );
+            let response = reqwest::Client::new()
+                .post(format!("http://{}/cometchat-token", running.addr()))
+                .bearer_auth(bearer)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json().await.unwrap_or(Value::Null))
+        }
+
+        #[tokio::test]
+        async fn signed_standard_deliveries_create_then_delete_the_user() {
+            let running = start_with_webhooks().await;
+            let fake = running.fake().unwrap();
+            let created = json!({
+                "type": "user.created",
+                "data": {"subject": "bob", "name": "Bob", "avatar": "https://img.example/bob.png"}
+            })
+            .to_string();
+            let status = deliver(&running, "standard", "msg_1", &sign("msg_1", &created), &created).await;
+            assert_eq!(status, 204);
+            let user = fake.user("bob").expect("created at CometChat");
+            assert_eq!(user.name, "Bob");
+
+            // The webhook's subject is the UID the token route mints for the same user: the
+            // mint finds the user, creates no other.
+            let (status, body) = mint(&running, "bob").await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["uid"], "bob");
+            assert_eq!(fake.users().len(), 1);
+
+            let deleted = json!({"type": "user.deleted", "data": {"subject": "bob"}}).to_string();
+            let status = deliver(&running, "standard", "msg_2", &sign("msg_2", &deleted), &deleted).await;
+            assert_eq!(status, 204);
+            assert!(fake.user("bob").is_none(), "deleted at CometChat");
+            assert!(fake.tokens("bob").is_empty());
+
+            let creates = fake.count("POST /users");
+            let (status, body) = mint(&running, "bob").await;
+            assert_eq!(status, 403, "{body}");
+            assert_eq!(body["type"], "https://cometgate.dev/problems/account-deleted");
+            assert_eq!(fake.count("POST /users"), creates, "never re-created just in time");
+            assert!(fake.user("bob").is_none());
+            running.shutdown().await.unwrap();
+        }
+
+        #[tokio::test]
+        async fn a_bad_signature_is_401_and_changes_nothing() {
+            let running = start_with_webhooks().await;
+            let fake = running.fake().unwrap();
+            let body = json!({"type": "user.created", "data": {"subject": "mallory"}}).to_string();
+            let calls = fake.journal().len();
+            // Signed over another body, signed with another secret, not signed at all.
+            let other = sign("msg_x", &body.replace("mallory", "mallorz"));
+            assert_eq!(deliver(&running, "standard", "msg_x", &other, &body).await, 401);
+            let foreign = SigningSecret::parse("whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldCBrZXkh")
+                .unwrap()
+                .sign("msg_x", now(), body.as_bytes());
+            assert_eq!(deliver(&running, "standard", "msg_x", &foreign, &body).await, 401);
+            assert_eq!(deliver(&running, "standard", "msg_x", "", &body).await, 401);
+            assert_eq!(fake.journal().len(), calls, "no call to CometChat");
+            assert!(fake.user("mallory").is_none());
+            // A source without its variable is not served at all.
+            let clerk = deliver(&running, "clerk", "msg_x", &sign("msg_x", &body), &body).await;
+            assert_eq!(clerk, 404);
+            running.shutdown().await.unwrap();
+        }
+
+        #[tokio::test]
+        async fn the_banner_names_the_enabled_sources_and_no_secret() {
+            let running = start_with_webhooks().await;
+            let banner = running.banner();
+            let route = format!("POST http://{}/cometchat-webhooks/standard", running.addr());
+            assert!(banner.contains(&route), "{banner}");
+            assert!(banner.contains("COMETGATE_WEBHOOK_SECRET"), "{banner}");
+            assert!(!banner.contains("cometchat-webhooks/clerk"), "{banner}");
+            assert!(!banner.contains(&WEBHOOK_SECRET[6..]), "{banner}");
+            running.shutdown().await.unwrap();
+        }
+
+        #[test]
+        fn a_bad_webhook_variable_fails_startup_naming_it() {
+            for (var, value) in [
+                ("CLERK_WEBHOOK_SIGNING_SECRET", "not-a-whsec-secret"),
+                ("CLERK_WEBHOOK_SIGNING_SECRET", "whsec_c2hvcnQ="),
+                ("COMETGATE_WEBHOOK_SECRET", "whsec_%%%"),
+                ("SUPABASE_WEBHOOK_SECRET", "only-31-bytes-long-secret-value"),
+                ("AUTH0_EVENT_STREAM_TOKEN", "23-bytes-token-too-shrt"),
+            ] {
+                let error = Settings::from_lookup(|n| (n == var).then(|| value.into()))
+                    .expect_err(value)
+                    .to_string();
+                assert!(error.starts_with(&format!("{var}: ")), "{error}");
+                assert!(!error.contains(value), "the value is never quoted: {error}");
+            }
+            let none = Settings::from_lookup(|_| None).unwrap();
+            assert_eq!(none.webhooks.configured().count(), 0);
+        }
+    };
+}
