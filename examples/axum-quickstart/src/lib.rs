@@ -22,7 +22,7 @@
 //! | `CLERK_WEBHOOK_SIGNING_SECRET` | serve `POST /cometchat-webhooks/clerk`: Clerk's Svix signing secret (`whsec_…`) | unset: not served |
 //! | `COMETGATE_WEBHOOK_SECRET` | serve `POST /cometchat-webhooks/standard` (cometgate's own event, from any relay): Standard Webhooks secret(s) (`whsec_…`, space-separated to rotate) | unset: not served |
 //! | `SUPABASE_WEBHOOK_SECRET` | serve `POST /cometchat-webhooks/supabase`: the `Authorization: Bearer` secret of the Database Webhook (at least 32 bytes) | unset: not served |
-//! | `AUTH0_EVENT_STREAM_TOKEN` | serve `POST /cometchat-webhooks/auth0`: the Event Stream's bearer token (at least 24 bytes) | unset: not served |
+//! | `AUTH0_EVENT_STREAM_TOKEN` | serve `POST /cometchat-webhooks/auth0`: the Event Stream's bearer token (at least 32 bytes) | unset: not served |
 //! | `METRICS_ADDR` | serve Prometheus metrics on `http://{METRICS_ADDR}/metrics`, a listener of its own (never the app's port), e.g. `127.0.0.1:9464` | unset: no metrics listener |
 //!
 //! A malformed limit or webhook secret stops the start with an error naming the variable. Demo tokens are HS256
