@@ -5,6 +5,10 @@
 //! `fake` and `shutdown`, `Settings`, `Upstream`, `DEMO_USER`, `demo_auth`), and has `reqwest`,
 //! `serde_json` and `tokio` available to its tests.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cometgate::webhook::SigningSecret;
+
 /// Expands to the quickstart contract tests for the quickstart crate `$krate`: the printed
 /// `curl` flow works on the embedded fake (200 with `Cache-Control: no-store`, just-in-time
 /// provisioning, pass-through route, 401 problems without upstream calls), a separately
@@ -294,6 +298,37 @@ macro_rules! contract_tests {
     };
 }
 
+/// The headers of a Standard Webhooks delivery of `body` (`webhook-id`, `webhook-timestamp`,
+/// `webhook-signature`), signed with `secret` at the current time. The timestamp is read once,
+/// for the header and the signature alike: read twice, a second boundary between the reads
+/// would turn a valid delivery into a `401`.
+///
+/// ```
+/// use cometgate::webhook::SigningSecret;
+/// use quickstart_common::contract::standard_webhook_headers;
+///
+/// let secret = SigningSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+/// let [id, timestamp, signature] = standard_webhook_headers(&secret, "msg_1", "{}");
+/// assert_eq!(id, ("webhook-id", "msg_1".to_owned()));
+/// let at: u64 = timestamp.1.parse().unwrap();
+/// assert_eq!(signature, ("webhook-signature", secret.sign("msg_1", at, b"{}")));
+/// ```
+pub fn standard_webhook_headers(
+    secret: &SigningSecret,
+    id: &str,
+    body: &str,
+) -> [(&'static str, String); 3] {
+    // Before 1970 is no time a test runs at; 0 would be refused as stale, never a panic.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    [
+        ("webhook-id", id.to_owned()),
+        ("webhook-timestamp", now.to_string()),
+        ("webhook-signature", secret.sign(id, now, body.as_bytes())),
+    ]
+}
+
 /// Expands to the metrics contract test for the quickstart crate `$krate`, for a test binary of
 /// its own (the Prometheus recorder is per process, so nothing else may record meanwhile): a
 /// scripted run over real HTTP against the embedded fake (mint, reuse, refresh, revoke, 401,
@@ -553,79 +588,127 @@ macro_rules! metrics_tests {
 /// creates the user at the fake under the UID its token maps to, a signed deletion removes it
 /// and makes the token route answer `403 account-deleted` without re-creating it, a bad
 /// signature is `401` with no call, an unconfigured source is no route, the banner names the
-/// enabled sources but never a secret, and a bad webhook variable fails startup naming it.
+/// enabled sources but never a secret, and a bad webhook variable fails startup naming it;
+/// property tests (256 cases each, over real HTTP) that a webhook's subject is the UID its
+/// token gets: in demo mode the token route then mints for the user the delivery made, and
+/// under `AUTH_ISSUER` the delivery makes the user of the UID the quickstart's gate maps that
+/// issuer's tokens of the subject to. The crate's tests need `proptest` besides the contract
+/// tests' crates.
 #[macro_export]
 macro_rules! webhook_tests {
     ($krate:ident) => {
-        use std::time::{Duration, SystemTime, UNIX_EPOCH};
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::time::Duration;
 
+        use proptest::prelude::*;
         use serde_json::{Value, json};
         use $crate::__private::cometgate::webhook::SigningSecret;
+        use $crate::__private::cometgate::{Config, Principal};
         use $krate::{Running, Settings, demo_auth, start};
 
         const DEMO_SECRET: &str = "the webhook test's demo secret, 32+ bytes";
         const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        /// Issuers of the shapes providers use (a trailing slash, a path), for the OIDC run.
+        const ISSUERS: [&str; 5] = [
+            "https://id.example",
+            "https://tenant.auth0.com/",
+            "https://ref.supabase.co/auth/v1",
+            "https://clerk.app.example",
+            "https://securetoken.google.com/project-1",
+        ];
 
-        async fn start_with_webhooks() -> Running {
-            let settings = Settings::from_lookup(|name| {
-                match name {
+        /// The settings of a quickstart serving the `standard` source: `vars`, then demo
+        /// auth with a fixed secret.
+        fn settings_with(vars: &[(&str, &str)]) -> Settings {
+            Settings::from_lookup(|name| {
+                let default = match name {
                     "PORT" => Some("0"),
                     "DEMO_JWT_SECRET" => Some(DEMO_SECRET),
                     "COMETGATE_WEBHOOK_SECRET" => Some(WEBHOOK_SECRET),
                     _ => None,
-                }
-                .map(str::to_owned)
+                };
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| *v)
+                    .or(default)
+                    .map(str::to_owned)
             })
-            .unwrap();
-            start(settings).await.unwrap()
+            .unwrap()
         }
 
-        fn now() -> u64 {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_secs()
+        async fn start_with_webhooks() -> Running {
+            start(settings_with(&[])).await.unwrap()
         }
 
-        /// Posts `body` to the `source` route with Standard Webhooks headers and `signature`.
+        /// Standard Webhooks headers for `body`, signed with the quickstart's secret.
+        fn signed(id: &str, body: &str) -> [(&'static str, String); 3] {
+            let secret = SigningSecret::parse(WEBHOOK_SECRET).unwrap();
+            $crate::contract::standard_webhook_headers(&secret, id, body)
+        }
+
+        /// Posts `body` to the `source` route with `headers`.
         async fn deliver(
+            client: &reqwest::Client,
             running: &Running,
             source: &str,
-            id: &str,
-            signature: &str,
+            headers: &[(&str, String)],
             body: &str,
         ) -> u16 {
-            reqwest::Client::new()
-                .post(format!(
-                    "http://{}/cometchat-webhooks/{source}",
-                    running.addr()
-                ))
+            let url = format!("http://{}/cometchat-webhooks/{source}", running.addr());
+            let mut request = client
+                .post(url)
                 .header("content-type", "application/json")
-                .header("webhook-id", id)
-                .header("webhook-timestamp", now().to_string())
-                .header("webhook-signature", signature)
-                .body(body.to_owned())
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+                .body(body.to_owned());
+            for (name, value) in headers {
+                request = request.header(*name, value);
+            }
+            request.send().await.unwrap().status().as_u16()
         }
 
-        fn sign(id: &str, body: &str) -> String {
-            SigningSecret::parse(WEBHOOK_SECRET)
-                .unwrap()
-                .sign(id, now(), body.as_bytes())
+        /// Delivers a signed `user.updated` for `subject` (under a fresh delivery id), checks
+        /// that it creates or updates exactly the CometChat user `uid` and no other.
+        fn update_makes_exactly(
+            (runtime, client): (&tokio::runtime::Runtime, &reqwest::Client),
+            running: &Running,
+            subject: &str,
+            uid: &str,
+        ) -> Result<(), TestCaseError> {
+            static NEXT: AtomicU32 = AtomicU32::new(0);
+            let id = format!("msg_p{}", NEXT.fetch_add(1, Ordering::Relaxed));
+            let fake = running.fake().unwrap();
+            let before = fake.users().len();
+            let known = fake.user(uid).is_some();
+            let body = json!({"type": "user.updated", "data": {"subject": subject, "name": "P"}})
+                .to_string();
+            let headers = signed(&id, &body);
+            let status = runtime.block_on(deliver(client, running, "standard", &headers, &body));
+            prop_assert_eq!(status, 204);
+            prop_assert!(fake.user(uid).is_some(), "the webhook made no user {}", uid);
+            prop_assert_eq!(fake.users().len(), before + usize::from(!known));
+            Ok(())
         }
 
-        async fn mint(running: &Running, subject: &str) -> (u16, Value) {
+        /// 256 cases: the UID mapping is a security promise (one user, one UID).
+        fn runner() -> proptest::test_runner::TestRunner {
+            proptest::test_runner::TestRunner::new(proptest::test_runner::Config::with_cases(256))
+        }
+
+        fn runtime() -> tokio::runtime::Runtime {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap()
+        }
+
+        async fn mint(client: &reqwest::Client, running: &Running, subject: &str) -> (u16, Value) {
             let bearer = demo_auth::sign_demo_token(
                 &DEMO_SECRET.to_owned().into(),
                 subject,
                 None,
                 Duration::from_secs(600),
             );
-            let response = reqwest::Client::new()
+            let response = client
                 .post(format!("http://{}/cometchat-token", running.addr()))
                 .bearer_auth(bearer)
                 .send()
@@ -638,32 +721,35 @@ macro_rules! webhook_tests {
         #[tokio::test]
         async fn signed_standard_deliveries_create_then_delete_the_user() {
             let running = start_with_webhooks().await;
+            let client = reqwest::Client::new();
             let fake = running.fake().unwrap();
             let created = json!({
                 "type": "user.created",
                 "data": {"subject": "bob", "name": "Bob", "avatar": "https://img.example/bob.png"}
             })
             .to_string();
-            let status = deliver(&running, "standard", "msg_1", &sign("msg_1", &created), &created).await;
+            let headers = signed("msg_1", &created);
+            let status = deliver(&client, &running, "standard", &headers, &created).await;
             assert_eq!(status, 204);
             let user = fake.user("bob").expect("created at CometChat");
             assert_eq!(user.name, "Bob");
 
             // The webhook's subject is the UID the token route mints for the same user: the
             // mint finds the user, creates no other.
-            let (status, body) = mint(&running, "bob").await;
+            let (status, body) = mint(&client, &running, "bob").await;
             assert_eq!(status, 200, "{body}");
             assert_eq!(body["uid"], "bob");
             assert_eq!(fake.users().len(), 1);
 
             let deleted = json!({"type": "user.deleted", "data": {"subject": "bob"}}).to_string();
-            let status = deliver(&running, "standard", "msg_2", &sign("msg_2", &deleted), &deleted).await;
+            let headers = signed("msg_2", &deleted);
+            let status = deliver(&client, &running, "standard", &headers, &deleted).await;
             assert_eq!(status, 204);
             assert!(fake.user("bob").is_none(), "deleted at CometChat");
             assert!(fake.tokens("bob").is_empty());
 
             let creates = fake.count("POST /users");
-            let (status, body) = mint(&running, "bob").await;
+            let (status, body) = mint(&client, &running, "bob").await;
             assert_eq!(status, 403, "{body}");
             assert_eq!(body["type"], "https://cometgate.dev/problems/account-deleted");
             assert_eq!(fake.count("POST /users"), creates, "never re-created just in time");
@@ -674,21 +760,24 @@ macro_rules! webhook_tests {
         #[tokio::test]
         async fn a_bad_signature_is_401_and_changes_nothing() {
             let running = start_with_webhooks().await;
+            let client = reqwest::Client::new();
             let fake = running.fake().unwrap();
             let body = json!({"type": "user.created", "data": {"subject": "mallory"}}).to_string();
             let calls = fake.journal().len();
             // Signed over another body, signed with another secret, not signed at all.
-            let other = sign("msg_x", &body.replace("mallory", "mallorz"));
-            assert_eq!(deliver(&running, "standard", "msg_x", &other, &body).await, 401);
-            let foreign = SigningSecret::parse("whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldCBrZXkh")
-                .unwrap()
-                .sign("msg_x", now(), body.as_bytes());
-            assert_eq!(deliver(&running, "standard", "msg_x", &foreign, &body).await, 401);
-            assert_eq!(deliver(&running, "standard", "msg_x", "", &body).await, 401);
+            let other = signed("msg_x", &body.replace("mallory", "mallorz"));
+            assert_eq!(deliver(&client, &running, "standard", &other, &body).await, 401);
+            let foreign = "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldCBrZXkh";
+            let foreign = SigningSecret::parse(foreign).unwrap();
+            let foreign = $crate::contract::standard_webhook_headers(&foreign, "msg_x", &body);
+            assert_eq!(deliver(&client, &running, "standard", &foreign, &body).await, 401);
+            let mut unsigned = signed("msg_x", &body);
+            unsigned[2].1.clear();
+            assert_eq!(deliver(&client, &running, "standard", &unsigned, &body).await, 401);
             assert_eq!(fake.journal().len(), calls, "no call to CometChat");
             assert!(fake.user("mallory").is_none());
             // A source without its variable is not served at all.
-            let clerk = deliver(&running, "clerk", "msg_x", &sign("msg_x", &body), &body).await;
+            let clerk = deliver(&client, &running, "clerk", &signed("msg_x", &body), &body).await;
             assert_eq!(clerk, 404);
             running.shutdown().await.unwrap();
         }
@@ -705,6 +794,76 @@ macro_rules! webhook_tests {
             running.shutdown().await.unwrap();
         }
 
+        /// The webhook UID is the token UID, whatever the subject, in demo mode over real
+        /// HTTP: a delivery makes the user of the subject's UID, and the token route then
+        /// mints for that very user (no second one). The budget is off: 256 cases make some
+        /// 600 calls to the fake, more than the default allows in a minute.
+        #[test]
+        fn a_webhook_subject_is_the_uid_its_token_gets() {
+            let runtime = runtime();
+            // One client: a new one per request would spend most of the run on its TLS setup.
+            let client = reqwest::Client::new();
+            let running =
+                runtime.block_on(start(settings_with(&[("COMETGATE_UPSTREAM_BUDGET", "off")])));
+            let running = running.unwrap();
+            let result = runner().run(&"[a-z0-9][a-z0-9_-]{0,40}", |subject| {
+                update_makes_exactly((&runtime, &client), &running, &subject, &subject)?;
+                let fake = running.fake().unwrap();
+                let users = fake.users().len();
+                let (minted, token) = runtime.block_on(mint(&client, &running, &subject));
+                prop_assert_eq!(minted, 200, "{}", token);
+                prop_assert_eq!(token["uid"].as_str(), Some(subject.as_str()));
+                prop_assert_eq!(fake.users().len(), users, "the mint created another user");
+                Ok(())
+            });
+            result.unwrap();
+            runtime.block_on(running.shutdown()).unwrap();
+        }
+
+        /// In OIDC mode (`AUTH_ISSUER`) a delivery over real HTTP makes the user of the UID the
+        /// quickstart's gate maps a token of the same subject to (a token's principal is
+        /// the identity's issuer and the token's `sub`), whatever the issuer's shape and the
+        /// subject. Tokens are not minted here: the JWKS is never fetched (`quickstart_oidc`
+        /// in the tests crate mints with real keys).
+        #[test]
+        fn oidc_webhook_subjects_map_as_token_subjects() {
+            let runtime = runtime();
+            let client = reqwest::Client::new();
+            let vars = |issuer| {
+                [
+                    ("AUTH_ISSUER", issuer),
+                    ("AUTH_AUDIENCE", "chat"),
+                    ("AUTH_JWKS_URL", "http://127.0.0.1:9/jwks.json"),
+                    ("COMETGATE_UPSTREAM_BUDGET", "off"),
+                ]
+            };
+            let apps: Vec<_> = ISSUERS
+                .into_iter()
+                .map(|issuer| {
+                    let running = runtime.block_on(start(settings_with(&vars(issuer))));
+                    let config = Config::builder()
+                        .app_id("app")
+                        .region("us".parse().unwrap())
+                        .rest_api_key("key")
+                        .build()
+                        .unwrap();
+                    let gate = $crate::gate(config, &settings_with(&vars(issuer))).unwrap();
+                    (running.unwrap(), gate)
+                })
+                .collect();
+            let result = runner().run(&(0..ISSUERS.len(), "[ -~]{1,60}"), |(at, subject)| {
+                let (running, gate) = &apps[at];
+                let token = Principal::new(gate.identity().issuer(), &subject);
+                let uid = gate.uid_mapper().map(&token);
+                prop_assert!(uid.is_ok(), "{:?}", uid);
+                update_makes_exactly((&runtime, &client), running, &subject, uid.unwrap().as_str())
+            });
+            result.unwrap();
+            for (running, _) in apps {
+                runtime.block_on(running.shutdown()).unwrap();
+            }
+        }
+
         #[test]
         fn a_bad_webhook_variable_fails_startup_naming_it() {
             for (var, value) in [
@@ -712,7 +871,7 @@ macro_rules! webhook_tests {
                 ("CLERK_WEBHOOK_SIGNING_SECRET", "whsec_c2hvcnQ="),
                 ("COMETGATE_WEBHOOK_SECRET", "whsec_%%%"),
                 ("SUPABASE_WEBHOOK_SECRET", "only-31-bytes-long-secret-value"),
-                ("AUTH0_EVENT_STREAM_TOKEN", "23-bytes-token-too-shrt"),
+                ("AUTH0_EVENT_STREAM_TOKEN", "31-bytes-event-stream-token-shr"),
             ] {
                 let error = Settings::from_lookup(|n| (n == var).then(|| value.into()))
                     .expect_err(value)
