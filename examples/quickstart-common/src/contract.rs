@@ -329,10 +329,28 @@ pub fn standard_webhook_headers(
     ]
 }
 
+/// The `COMETGATE_WEBHOOK_SECRET` the contract tests start the quickstarts with (a test value).
+pub const TEST_WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// [`standard_webhook_headers`] for `body`, signed with [`TEST_WEBHOOK_SECRET`].
+///
+/// ```
+/// use quickstart_common::contract::test_webhook_headers;
+///
+/// let [_, _, (name, signature)] = test_webhook_headers("msg_1", "{}");
+/// assert_eq!(name, "webhook-signature");
+/// assert!(signature.starts_with("v1,"));
+/// ```
+pub fn test_webhook_headers(id: &str, body: &str) -> [(&'static str, String); 3] {
+    let secret = SigningSecret::parse(TEST_WEBHOOK_SECRET).expect("the test secret is valid");
+    standard_webhook_headers(&secret, id, body)
+}
+
 /// Expands to the metrics contract test for the quickstart crate `$krate`, for a test binary of
 /// its own (the Prometheus recorder is per process, so nothing else may record meanwhile): a
 /// scripted run over real HTTP against the embedded fake (mint, reuse, refresh, revoke, 401,
-/// 429, upstream 503) moves each counter of the `/metrics` scrape by exactly the right amount,
+/// 429, upstream 503, a signed `standard` webhook delivery applied, its redelivery, a bad
+/// signature) moves each counter of the `/metrics` scrape by exactly the right amount,
 /// the headroom gauges equal the fake's last headers, the app's port has no `/metrics`, and
 /// every metric the Grafana dashboard queries is in the scrape, and (a property test) arbitrary
 /// subjects, device ids and bodies never appear in the scrape. The
@@ -345,9 +363,11 @@ macro_rules! metrics_tests {
 
         use proptest::prelude::*;
         use serde_json::{Value, json};
+        use $crate::contract::test_webhook_headers as signed;
         use $krate::{DEMO_USER, Running, Settings, demo_auth, start};
 
         const SECRET: &str = "the metrics test's demo secret, 32+ bytes";
+        const WEBHOOK_SECRET: &str = $crate::contract::TEST_WEBHOOK_SECRET;
         const MINT: &str = "POST /users/{uid}/auth_tokens";
 
         /// A scrape: each series (`name{k="v",…}`, labels sorted) and its value.
@@ -369,9 +389,10 @@ macro_rules! metrics_tests {
             series
         }
 
-        async fn scrape(running: &Running) -> String {
+        async fn scrape(client: &reqwest::Client, running: &Running) -> String {
             let addr = running.metrics_addr().expect("METRICS_ADDR was set");
-            let response = reqwest::get(format!("http://{addr}/metrics")).await.unwrap();
+            let url = format!("http://{addr}/metrics");
+            let response = client.get(url).send().await.unwrap();
             assert_eq!(response.status(), 200);
             response.text().await.unwrap()
         }
@@ -422,22 +443,31 @@ macro_rules! metrics_tests {
             names
         }
 
-        fn bearer(subject: &str) -> String {
-            demo_auth::sign_demo_token(
+        /// The `Authorization` header of a demo token for `subject`.
+        fn bearer(subject: &str) -> [(&'static str, String); 1] {
+            let token = demo_auth::sign_demo_token(
                 &SECRET.to_owned().into(),
                 subject,
                 None,
                 Duration::from_secs(600),
-            )
+            );
+            [("authorization", format!("Bearer {token}"))]
         }
 
-        async fn post(url: &str, bearer: Option<&str>, body: String) -> (u16, Value) {
-            let mut request = reqwest::Client::new()
+        /// Posts `body` to `url` with `headers`, through the run's one client (a new client
+        /// per request would spend most of the run on its TLS setup).
+        async fn post(
+            client: &reqwest::Client,
+            url: &str,
+            headers: &[(&str, String)],
+            body: String,
+        ) -> (u16, Value) {
+            let mut request = client
                 .post(url)
                 .header("content-type", "application/json")
                 .body(body);
-            if let Some(bearer) = bearer {
-                request = request.bearer_auth(bearer);
+            for (name, value) in headers {
+                request = request.header(*name, value);
             }
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
@@ -459,6 +489,7 @@ macro_rules! metrics_tests {
                         "METRICS_ADDR" => Some("127.0.0.1:0"),
                         "DEMO_JWT_SECRET" => Some(SECRET),
                         "COMETGATE_PER_USER_LIMIT" => Some("2/min,burst=2"),
+                        "COMETGATE_WEBHOOK_SECRET" => Some(WEBHOOK_SECRET),
                         _ => None,
                     }
                     .map(str::to_owned)
@@ -471,31 +502,45 @@ macro_rules! metrics_tests {
             assert!(running.banner().contains(&format!("http://{metrics_addr}/metrics")));
             let token_url = format!("http://{}/cometchat-token", running.addr());
             let revoke_url = format!("{token_url}/revoke");
+            let webhook_url = format!("http://{}/cometchat-webhooks/standard", running.addr());
             let fake = running.fake().unwrap();
+            let client = reqwest::Client::new();
 
             runtime.block_on(async {
-                let before = parse(&scrape(&running).await);
+                let before = parse(&scrape(&client, &running).await);
                 let alice = bearer(DEMO_USER);
                 let phone = json!({ "deviceId": "phone" }).to_string();
-                let (status, minted) = post(&token_url, Some(&alice), phone.clone()).await;
+                let (status, minted) = post(&client, &token_url, &alice, phone.clone()).await;
                 assert_eq!(status, 200);
-                let (status, reused) = post(&token_url, Some(&alice), phone.clone()).await;
+                let (status, reused) = post(&client, &token_url, &alice, phone.clone()).await;
                 assert_eq!((status, &reused["authToken"]), (200, &minted["authToken"]));
                 let refresh = json!({ "deviceId": "phone", "refresh": true }).to_string();
-                let (status, refreshed) = post(&token_url, Some(&alice), refresh).await;
+                let (status, refreshed) = post(&client, &token_url, &alice, refresh).await;
                 assert_eq!(status, 200);
                 assert_ne!(refreshed["authToken"], minted["authToken"]);
-                assert_eq!(post(&revoke_url, Some(&alice), phone).await.0, 204);
-                assert_eq!(post(&token_url, None, String::new()).await.0, 401);
+                assert_eq!(post(&client, &revoke_url, &alice, phone).await.0, 204);
+                assert_eq!(post(&client, &token_url, &[], String::new()).await.0, 401);
                 // The per-user limit (2 a minute) was spent by the mint and the refresh.
                 let tablet = json!({ "deviceId": "tablet" }).to_string();
-                assert_eq!(post(&token_url, Some(&alice), tablet).await.0, 429);
+                assert_eq!(post(&client, &token_url, &alice, tablet).await.0, 429);
                 // CometChat fails every attempt (the client retries a 503 three times).
                 fake.push_faults(MINT, vec![cometchat_fake::Fault::status(503); 4]);
                 let bob = bearer("bob");
-                assert_eq!(post(&token_url, Some(&bob), String::new()).await.0, 502);
+                assert_eq!(post(&client, &token_url, &bob, String::new()).await.0, 502);
+                // A signed delivery creates carol, its redelivery (a fresh signature, the same
+                // id) changes nothing, and one signed over another body is refused.
+                let created = json!({"type": "user.created", "data": {"subject": "carol"}});
+                let created = created.to_string();
+                for _ in 0..2 {
+                    let headers = signed("msg_metrics", &created);
+                    let (status, _) = post(&client, &webhook_url, &headers, created.clone()).await;
+                    assert_eq!(status, 204);
+                }
+                assert!(fake.user("carol").is_some());
+                let forged = signed("msg_forged", &created.replace("carol", "carl"));
+                assert_eq!(post(&client, &webhook_url, &forged, created).await.0, 401);
 
-                let after = parse(&scrape(&running).await);
+                let after = parse(&scrape(&client, &running).await);
                 let expected: BTreeMap<String, f64> = [
                     (r#"cometgate_rate_limited_total{scope="user"}"#, 1.0),
                     (r#"cometgate_requests_total{outcome="minted",route="token"}"#, 1.0),
@@ -508,11 +553,19 @@ macro_rules! metrics_tests {
                     (r#"cometgate_tokens_total{event="minted"}"#, 2.0),
                     (r#"cometgate_tokens_total{event="reused"}"#, 1.0),
                     (r#"cometgate_tokens_total{event="revoked"}"#, 2.0),
-                    (r#"cometgate_upstream_requests_total{operation="create_user",status="200"}"#, 1.0),
+                    // Alice's just-in-time provisioning and carol's delivery.
+                    (r#"cometgate_upstream_requests_total{operation="create_user",status="200"}"#, 2.0),
                     (r#"cometgate_upstream_requests_total{operation="delete_token",status="200"}"#, 2.0),
                     (r#"cometgate_upstream_requests_total{operation="mint_token",status="200"}"#, 1.0),
                     (r#"cometgate_upstream_requests_total{operation="mint_token",status="404"}"#, 1.0),
                     (r#"cometgate_upstream_requests_total{operation="mint_token",status="503"}"#, 1.0),
+                    // The webhook route counts as a request too: `ok` for the applied and the
+                    // duplicate delivery, its problem slug for the refused one.
+                    (r#"cometgate_requests_total{outcome="ok",route="webhook"}"#, 2.0),
+                    (r#"cometgate_requests_total{outcome="invalid-signature",route="webhook"}"#, 1.0),
+                    (r#"cometgate_webhooks_total{outcome="applied",source="standard"}"#, 1.0),
+                    (r#"cometgate_webhooks_total{outcome="duplicate",source="standard"}"#, 1.0),
+                    (r#"cometgate_webhooks_total{outcome="invalid-signature",source="standard"}"#, 1.0),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v))
@@ -549,7 +602,9 @@ macro_rules! metrics_tests {
                 }
 
                 // The app's own port has no metrics.
-                let app = reqwest::get(format!("http://{}/metrics", running.addr()))
+                let app = client
+                    .get(format!("http://{}/metrics", running.addr()))
+                    .send()
                     .await
                     .unwrap();
                 assert_eq!(app.status(), 404);
@@ -567,9 +622,9 @@ macro_rules! metrics_tests {
                     let scraped = runtime.block_on(async {
                         let bearer = bearer(&subject);
                         let body = json!({ "deviceId": device, "refresh": refresh, "note": junk });
-                        post(&token_url, Some(&bearer), body.to_string()).await;
-                        post(&revoke_url, Some(&bearer), body.to_string()).await;
-                        scrape(&running).await
+                        post(&client, &token_url, &bearer, body.to_string()).await;
+                        post(&client, &revoke_url, &bearer, body.to_string()).await;
+                        scrape(&client, &running).await
                     });
                     for secret in [&subject, &device, &junk] {
                         prop_assert!(!scraped.contains(secret.as_str()), "{secret:?} in the scrape");
@@ -604,10 +659,11 @@ macro_rules! webhook_tests {
         use serde_json::{Value, json};
         use $crate::__private::cometgate::webhook::SigningSecret;
         use $crate::__private::cometgate::{Config, Principal};
+        use $crate::contract::test_webhook_headers as signed;
         use $krate::{Running, Settings, demo_auth, start};
 
         const DEMO_SECRET: &str = "the webhook test's demo secret, 32+ bytes";
-        const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        const WEBHOOK_SECRET: &str = $crate::contract::TEST_WEBHOOK_SECRET;
         /// Issuers of the shapes providers use (a trailing slash, a path), for the OIDC run.
         const ISSUERS: [&str; 5] = [
             "https://id.example",
@@ -638,12 +694,6 @@ macro_rules! webhook_tests {
 
         async fn start_with_webhooks() -> Running {
             start(settings_with(&[])).await.unwrap()
-        }
-
-        /// Standard Webhooks headers for `body`, signed with the quickstart's secret.
-        fn signed(id: &str, body: &str) -> [(&'static str, String); 3] {
-            let secret = SigningSecret::parse(WEBHOOK_SECRET).unwrap();
-            $crate::contract::standard_webhook_headers(&secret, id, body)
         }
 
         /// Posts `body` to the `source` route with `headers`.
