@@ -13,6 +13,7 @@
 
 pub mod accounts;
 mod compact;
+pub mod limits;
 mod memory;
 
 use std::fmt;
@@ -20,6 +21,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 pub use accounts::{AccountRecord, AccountStore, ChangeTime, MemoryAccountStore, Verdict};
+pub use limits::{LimitKey, LimitStore};
 pub use memory::MemoryStore;
 
 use crate::client::TokenValue;
