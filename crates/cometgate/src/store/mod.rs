@@ -14,6 +14,8 @@
 pub mod accounts;
 mod compact;
 mod memory;
+#[cfg(any(test, feature = "store-suite"))]
+pub mod suite;
 
 use std::fmt;
 
