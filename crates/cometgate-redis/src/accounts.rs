@@ -6,8 +6,9 @@
 //! applies the rule in Rust, and writes the result with a compare-and-set script that stores
 //! it only if the key still holds the exact bytes read. Every write is sealed with a fresh
 //! random nonce, so equal bytes mean no write came in between (no ABA); a replica that lost
-//! the race reads again and applies its change to the newer record. Changes to one UID are
-//! thus applied one after another, each verdict the one for its place in that order. `WATCH`
+//! the race reads again and applies its change to the newer record (as often as it takes, within
+//! the response timeout). Changes to one UID are thus applied one after another, each verdict
+//! the one for its place in that order. `WATCH`
 //! would need a connection of its own per change (the connection manager multiplexes one
 //! connection, on which a `WATCH` would watch for every caller); the script needs none.
 //!
@@ -34,10 +35,6 @@ pub const LIVE_RECORD_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The least a completed delivery is remembered in Redis, whatever the caller's clock says
 /// (the core asks for 48 hours).
 pub const DELIVERY_MIN_TTL: Duration = Duration::from_secs(48 * 3600);
-
-/// How often a change is tried against concurrent writers before the store gives up (each try
-/// is two round trips; all within the response timeout).
-const ATTEMPTS: usize = 16;
 
 /// The record as sealed JSON.
 #[derive(Serialize, Deserialize)]
@@ -106,6 +103,42 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    /// One read-apply-write; `None` if another writer changed the record in between.
+    async fn try_change(
+        &self,
+        keys: &UserKeys,
+        uid: &Uid,
+        change: UserChange,
+        time: ChangeTime,
+        profile: &Profile,
+    ) -> Result<Option<Verdict>, StoreError> {
+        let (read, mut record) = self.read_record(keys, uid).await?;
+        let verdict = record.apply(change, time, profile.clone());
+        let plain = serde_json::to_vec(&Stored::from(&record))
+            .map_err(|e| StoreError::with_source("redis: an account record", e))?;
+        let sealed = self
+            .inner
+            .sealer
+            .seal(&Self::account_context(keys, uid), &plain);
+        let ttl = if record.deleted_at.is_some() {
+            0
+        } else {
+            millis(LIVE_RECORD_TTL)
+        };
+        let mut invocation = scripts::COMPARE_AND_SET.key(&keys.account);
+        match &read {
+            Some(old) => invocation.arg("1").arg(old.as_slice()),
+            None => invocation.arg("0").arg(""),
+        };
+        invocation.arg(sealed).arg(ttl);
+        let mut pipe = redis::pipe();
+        pipe.invoke_script(&invocation);
+        let (stored,): (i64,) = self.query("record_change", &pipe).await?;
+        Ok((stored == 1).then_some(verdict))
+    }
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -124,36 +157,26 @@ impl AccountStore for RedisStore {
         profile: Profile,
     ) -> Result<Verdict, StoreError> {
         let keys = self.inner.layout.user(uid);
-        for _ in 0..ATTEMPTS {
-            let (read, mut record) = self.read_record(&keys, uid).await?;
-            let verdict = record.apply(change, time, profile.clone());
-            let plain = serde_json::to_vec(&Stored::from(&record))
-                .map_err(|e| StoreError::with_source("redis: an account record", e))?;
-            let sealed = self
-                .inner
-                .sealer
-                .seal(&Self::account_context(&keys, uid), &plain);
-            let ttl = if record.deleted_at.is_some() {
-                0
-            } else {
-                millis(LIVE_RECORD_TTL)
-            };
-            let mut invocation = scripts::COMPARE_AND_SET.key(&keys.account);
-            match &read {
-                Some(old) => invocation.arg("1").arg(old.as_slice()),
-                None => invocation.arg("0").arg(""),
-            };
-            invocation.arg(sealed).arg(ttl);
-            let mut pipe = redis::pipe();
-            pipe.invoke_script(&invocation);
-            let (stored,): (i64,) = self.query("record_change", &pipe).await?;
-            if stored == 1 {
-                return Ok(verdict);
+        let attempts = async {
+            let mut lost = 0u64;
+            loop {
+                if let Some(verdict) = self.try_change(&keys, uid, change, time, &profile).await? {
+                    return Ok(verdict);
+                }
+                // Lost a race: step aside a random moment (longer each time, up to 2 ms), so
+                // contenders spread out.
+                lost = (lost + 1).min(10);
+                tokio::time::sleep(Duration::from_micros(rand::random_range(0..200 * lost))).await;
             }
-        }
-        Err(StoreError::new(format!(
-            "redis: an account changed concurrently {ATTEMPTS} times in a row"
-        )))
+        };
+        tokio::time::timeout(self.inner.timeout, attempts)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::new(format!(
+                    "redis: record_change found no quiet moment within {} ms",
+                    self.inner.timeout.as_millis()
+                )))
+            })
     }
 
     async fn is_deleted(&self, uid: &Uid) -> Result<bool, StoreError> {
