@@ -6,6 +6,8 @@
 //! would pass while proving nothing.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod gate;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
