@@ -1,19 +1,8 @@
-//! Where things live in Redis, under the prefix `P` (`cometgate:` by default):
-//!
-//! | key | type | holds |
-//! |---|---|---|
-//! | `P tok:{uid}` | hash | device name → sealed token |
-//! | `P meta:{uid}` | hash | device name → `generation minted expires confirmed` |
-//! | `P lru:{uid}` | sorted set | device names by last use (a counter, most recent highest) |
-//! | `P account:{uid}` | string | the sealed account record |
-//! | `P expiry` | sorted set | `generation uid` by max age (Unix seconds) |
-//! | `P deferred` | list | `uid` LF sealed token, whose delete failed |
-//! | `P delivery:<hash>` | string | a completed webhook delivery, until its time |
-//!
-//! Every key of one user carries the UID as its hash tag, so one user's keys share a Redis
-//! Cluster slot and each script touches one slot only. Later slices keep to the same scheme:
-//! the shared limits under `P limit:...`, the cross-replica single-flight lock under
-//! `P flight:{uid}:<device name>`.
+//! Where things live in Redis: the key names under the prefix (the table is in the
+//! [crate docs](crate#what-redis-holds)). Every key of one user carries the UID as its hash
+//! tag, so one user's keys share a Redis Cluster slot and each script touches one slot only.
+//! Later slices keep to the same scheme: the shared limits under `P limit:...`, the
+//! cross-replica single-flight lock under `P flight:{uid}:<device name>`.
 
 use cometgate::Uid;
 use sha2::{Digest, Sha256};

@@ -1,46 +1,88 @@
 //! Shared state for many cometgate replicas on Redis.
 //!
-//! [`RedisStore`] implements the core's [`TokenStore`](cometgate::store::TokenStore) (the
-//! tokens each user's devices hold, the per-user cap with least-recently-used eviction, the
-//! max-age sweep, deferred deletes) and [`AccountStore`](cometgate::store::AccountStore)
-//! (tombstones of deleted accounts, the ordering of user events, completed webhook
-//! deliveries), so every replica behind a load balancer sees the same state.
-//!
-//! - **Tokens are credentials**: every token and account record is sealed with
-//!   XChaCha20-Poly1305 under [`COMETGATE_STORE_KEY`] (a random nonce per value; the Redis key,
-//!   the UID and the field as associated data, so a value moved elsewhere does not open).
-//!   [`COMETGATE_STORE_KEY_PREVIOUS`] keeps values written before a rotation readable; they are
-//!   sealed again under the new key when next written, so a rotation never forces a re-mint.
-//!   Devices appear only as the hex of their [`DeviceKey`](cometgate::device::DeviceKey) (a
-//!   hash); the REST key never reaches the store.
-//! - **Keys** live under a prefix ([`COMETGATE_REDIS_PREFIX`], default `cometgate:`), one user's
-//!   under the hash tag of its UID (`cometgate:{ada}:devices`), and every script touches one
-//!   user's keys only, so a Redis Cluster can hold them. The expiry index
-//!   (`cometgate:expiry`, a sorted set, so the sweep never scans) and the deferred deletes
-//!   (`cometgate:deferred`, a list) are one key each: in a Cluster they live on one node.
-//! - **Redis unavailable** (refusing connections, or accepting them and not answering): every
-//!   call fails with a [`StoreError`](cometgate::store::StoreError) within the response
-//!   timeout, which the gate answers `503 store-unavailable` with `Retry-After`. Nothing falls
-//!   back to a local copy: limits that hold across replicas beat silently multiplying them. The
-//!   connection manager reconnects by itself once Redis is back.
+//! [`RedisStore`] implements the core's two store traits, so every replica behind a load
+//! balancer sees one state: [`TokenStore`](cometgate::store::TokenStore) (the token each
+//! device holds, the per-user cap with least-recently-used eviction, the max-age sweep,
+//! deferred deletes) and [`AccountStore`](cometgate::store::AccountStore) (account records and
+//! their tombstones, ordered by the core's own rule, and completed webhook deliveries). One
+//! value serves as both.
 //!
 //! ```
 //! use cometgate_redis::{RedisStore, StoreKey};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! let key = StoreKey::generate();
+//! let key = StoreKey::generate(); // in production: `openssl rand -base64 32`, kept secret
 //! let env = |name: &str| match name {
 //!     "REDIS_URL" => Some("redis://127.0.0.1:6379".to_owned()),
 //!     "COMETGATE_STORE_KEY" => Some(secrecy::ExposeSecret::expose_secret(&key.to_base64()).to_owned()),
 //!     _ => None,
 //! };
-//! // What `RedisStore::from_env()` does with the process environment.
+//! // What `RedisStore::from_env()` does with the process environment. It does not connect:
+//! // the first call does (and fails, promptly, while Redis is down).
 //! let store = RedisStore::from_lookup(env)?;
 //! assert_eq!(store.prefix(), "cometgate:");
 //! // Then: Gate::builder().token_store(store.clone()).account_store(store) ...
 //! # Ok::<(), cometgate_redis::ConfigError>(())
 //! # }).unwrap();
 //! ```
+//!
+//! # What Redis holds
+//!
+//! Under the prefix `P` ([`COMETGATE_REDIS_PREFIX`], default `cometgate:`):
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `P tok:{uid}` | hash | device name → sealed token |
+//! | `P meta:{uid}` | hash | device name → `generation minted expires confirmed` |
+//! | `P lru:{uid}` | sorted set | device names by last use |
+//! | `P account:{uid}` | string | the sealed account record |
+//! | `P expiry` | sorted set | `generation uid` by max age, so the sweep never scans |
+//! | `P deferred` | list | `uid` and a sealed token whose delete failed |
+//! | `P delivery:<hash>` | string | a completed webhook delivery, until its time |
+//!
+//! **Tokens are credentials.** Tokens and account records (profiles) are sealed with
+//! XChaCha20-Poly1305 under a subkey of [`COMETGATE_STORE_KEY`]: a random 192-bit nonce per
+//! value, the value's kind, Redis key and UID as associated data (a value copied to another
+//! key or user does not open), the device's key inside the sealed token (nor to another
+//! device). A device is named by `HMAC-SHA256` of its key under another subkey, so neither its
+//! id nor the core's unkeyed [`DeviceKey`](cometgate::device::DeviceKey) is in Redis. The REST
+//! key never reaches the store. In clear are UIDs, times, counts and delivery-id hashes.
+//! Without a key the store refuses to start.
+//!
+//! **Rotating the key** without a re-mint: (1) give every replica the new key as
+//! [`COMETGATE_STORE_KEY_PREVIOUS`], (2) once all run so, swap the two (new key current, old
+//! previous). Every replica reads every value at each step; a value is sealed again under the
+//! current key when next written, and a device moves to its new name when next used. Keep the
+//! previous key as long as values sealed under it may remain (a device idle since the
+//! rotation): a value no key opens is an error (`503`), never a silent re-mint.
+//!
+//! # Across replicas
+//!
+//! Each token-store method is one Lua script on one user's keys (atomic: two replicas never
+//! interleave inside it), sent in one round trip: a reused token costs two round trips (the
+//! tombstone check and the lookup), a mint one more (`track`), a recheck two more (`confirm`).
+//! An account change reads the record, applies
+//! [`AccountRecord::apply`](cometgate::store::AccountRecord::apply) and writes the result with
+//! a compare-and-set script, again on a lost race (see `accounts`' docs for why not `WATCH`).
+//! Scripts are loaded once (`EVALSHA`; loaded again after Redis restarts). Every key of one
+//! user carries its UID as a hash tag, and no script touches two users, so the layout fits a
+//! Redis Cluster; this version connects to one Redis (a primary) through the `redis` crate's
+//! connection manager.
+//!
+//! Redis must not evict these keys: set `maxmemory-policy` to `noeviction` (or a `volatile-*`
+//! policy: tokens and tombstones have no time to live). An evicted tombstone would let a
+//! deleted account be created again; an evicted token stays valid at CometChat untracked.
+//! Redis 6.2 or newer.
+//!
+//! # Redis unavailable
+//!
+//! Refusing connections or accepting them and not answering: every call fails with a
+//! [`StoreError`] within the response timeout (default
+//! [`DEFAULT_RESPONSE_TIMEOUT`]), which the gate answers `503 store-unavailable` problem+json
+//! with `Retry-After`. Nothing falls back to a local copy: limits that hold across replicas beat
+//! limits silently multiplied by the number of replicas. The connection manager reconnects by
+//! itself once Redis is back. A call that failed by its timeout may still be carried out when
+//! Redis answers again, as with any remote store.
 #![forbid(unsafe_code)]
 
 mod accounts;
@@ -60,6 +102,7 @@ use cometgate::store::StoreError;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::ExposeSecret;
 
+pub use accounts::{DELIVERY_MIN_TTL, LIVE_RECORD_TTL};
 pub use config::{
     COMETGATE_REDIS_PREFIX, COMETGATE_STORE_KEY, COMETGATE_STORE_KEY_PREVIOUS, ConfigError,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_PREFIX, DEFAULT_RESPONSE_TIMEOUT, REDIS_URL,
@@ -245,5 +288,62 @@ impl RedisStoreBuilder {
                 timeout,
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn debug_and_errors_show_no_key_and_no_password() {
+        let (key, previous) = (StoreKey::generate(), StoreKey::generate());
+        let secrets = [
+            key.to_base64().expose_secret().to_owned(),
+            previous.to_base64().expose_secret().to_owned(),
+            "hunter2".to_owned(),
+        ];
+        let builder = RedisStore::builder()
+            .url("redis://user:hunter2@127.0.0.1:1/0")
+            .key(key.clone())
+            .previous_key(previous);
+        let shown = [
+            format!("{builder:?}"),
+            format!("{:?}", builder.build().unwrap()),
+        ];
+        let bad_url = RedisStore::builder()
+            .url("nope://user:hunter2@127.0.0.1")
+            .key(key)
+            .build()
+            .unwrap_err();
+        let errors = [bad_url.to_string(), format!("{bad_url:?}")];
+        for text in shown.iter().chain(&errors) {
+            for secret in &secrets {
+                assert!(!text.contains(secret.trim_end_matches('=')), "{text}");
+            }
+        }
+        assert!(
+            errors[0].starts_with("REDIS_URL is not a valid"),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[test]
+    fn building_outside_a_runtime_or_without_a_key_or_with_a_braced_prefix_is_refused() {
+        let no_runtime = RedisStore::builder()
+            .url("redis://127.0.0.1")
+            .key(StoreKey::generate())
+            .build();
+        assert!(matches!(no_runtime, Err(ConfigError::NoRuntime)));
+        let env = |name: &str| (name == REDIS_URL).then(|| "redis://127.0.0.1".to_owned());
+        let no_key = RedisStore::from_lookup(env).unwrap_err();
+        assert_eq!(no_key.to_string(), "COMETGATE_STORE_KEY is not set");
+        let braced = RedisStore::builder()
+            .url("redis://127.0.0.1")
+            .key(StoreKey::generate())
+            .prefix("app:{x}:")
+            .build();
+        assert!(matches!(braced, Err(ConfigError::InvalidPrefix)));
     }
 }

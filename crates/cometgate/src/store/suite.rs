@@ -1,5 +1,5 @@
 //! The store suite: the tests every [`TokenStore`] and [`AccountStore`] must pass, written once
-//! and run against [`MemoryStore`](super::MemoryStore), [`MemoryAccountStore`] and any other
+//! and run against [`MemoryStore`](super::MemoryStore), [`MemoryAccountStore`](super::MemoryAccountStore) and any other
 //! backend (`cometgate-redis` runs it against a real Redis).
 //!
 //! Enabled by the `store-suite` feature (for a backend's dev-dependencies). Each case is a
