@@ -96,6 +96,7 @@ mod tokens;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cometgate::store::StoreError;
@@ -131,6 +132,8 @@ struct Inner {
     sealer: Sealer,
     names: Names,
     timeout: Duration,
+    /// Pipelines sent (each one round trip), for [`RedisStore::round_trips`].
+    round_trips: AtomicU64,
 }
 
 impl fmt::Debug for RedisStore {
@@ -175,6 +178,24 @@ impl RedisStore {
         self.inner.layout.prefix()
     }
 
+    /// How many round trips to Redis this store (and its clones) made so far: each call is one
+    /// (a pipeline), [`confirm`](cometgate::store::TokenStore::confirm) two, a sweep batch
+    /// three; a script Redis had to load again adds two. For capacity planning and benchmarks.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let store = cometgate_redis::RedisStore::builder()
+    ///     .url("redis://127.0.0.1:6379")
+    ///     .key(cometgate_redis::StoreKey::generate())
+    ///     .build()?;
+    /// assert_eq!(store.round_trips(), 0, "building does not connect");
+    /// # Ok::<(), cometgate_redis::ConfigError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn round_trips(&self) -> u64 {
+        self.inner.round_trips.load(Ordering::Relaxed)
+    }
+
     /// Asks Redis for a `PONG`, within the response timeout: a readiness check.
     ///
     /// # Errors
@@ -197,13 +218,17 @@ impl RedisStore {
         pipe: &redis::Pipeline,
     ) -> Result<T, StoreError> {
         let timeout = self.inner.timeout;
+        let count = || self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
         let call = async {
             let mut connection = self.inner.connection.clone();
+            count();
             match pipe.query_async::<T>(&mut connection).await {
                 Err(e)
                     if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
                 {
+                    count();
                     scripts::load_all(&mut connection).await?;
+                    count();
                     pipe.query_async::<T>(&mut connection).await
                 }
                 other => other,
@@ -285,6 +310,7 @@ impl RedisStoreBuilder {
                 layout: Layout::new(prefix),
                 sealer: Sealer::new(&key, self.previous_key.as_ref()),
                 names: Names::new(&key, self.previous_key.as_ref()),
+                round_trips: AtomicU64::new(0),
                 timeout,
             }),
         })
