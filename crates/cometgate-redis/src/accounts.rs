@@ -93,7 +93,7 @@ impl RedisStore {
                     .inner
                     .sealer
                     .open(&Self::account_context(keys, uid), value)
-                    .map_err(|_| open_error("an account record does not open"))?;
+                    .map_err(|_| open_error("an account record"))?;
                 serde_json::from_slice::<Stored>(&plain)
                     .map_err(|_| StoreError::new("redis: an account record is malformed"))?
                     .into()

@@ -257,9 +257,15 @@ fn redis_error(what: &'static str, error: redis::RedisError) -> StoreError {
     StoreError::with_source(format!("redis: {what} failed: {why}"), error)
 }
 
-/// A value that did not open: the store cannot use it.
+/// A value that did not open: the store cannot use it (and says which keys it tried).
 fn open_error(what: &'static str) -> StoreError {
-    StoreError::with_source(format!("redis: {what}"), OpenError)
+    StoreError::with_source(
+        format!(
+            "redis: {what} does not decrypt under {COMETGATE_STORE_KEY} (nor \
+             {COMETGATE_STORE_KEY_PREVIOUS}): a wrong or dropped key, or an altered value"
+        ),
+        OpenError,
+    )
 }
 
 impl RedisStoreBuilder {

@@ -141,7 +141,7 @@ impl RedisStore {
     ) -> Result<(TokenValue, Opened), StoreError> {
         match self.open_token(keys, uid, sealed) {
             Some((owner, token, opened)) if owner == device => Ok((token, opened)),
-            _ => Err(open_error("a tracked token does not open")),
+            _ => Err(open_error("a tracked token")),
         }
     }
 
