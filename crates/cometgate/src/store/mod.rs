@@ -15,6 +15,8 @@ pub mod accounts;
 mod compact;
 pub mod limits;
 mod memory;
+#[cfg(any(test, feature = "store-suite"))]
+pub mod suite;
 
 use std::fmt;
 
