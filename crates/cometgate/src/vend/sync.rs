@@ -8,7 +8,9 @@
 //!    ([`AccountRecord::apply`](crate::store::AccountRecord::apply)): an older event is
 //!    acknowledged and changes nothing;
 //! 2. `created` / `updated`: create or update the CometChat user (name, avatar); an update for
-//!    a user CometChat lacks creates it, a creation of an existing user updates it;
+//!    a user CometChat lacks creates it, a creation of an existing user updates it, and a
+//!    deactivated user (its UID taken, though it reads as missing) is reactivated, then
+//!    updated;
 //! 3. `deleted`: the tombstone is recorded first (from then on the token route answers `403
 //!    account-deleted` and never re-creates the user), then every token of the user is revoked
 //!    and forgotten, then the user is deleted at CometChat (permanently unless
