@@ -8,7 +8,7 @@
 //! recorded from the real server:
 //! - users: create (incl. `withAuthToken`), get, list (newest first, `perPage`/`page`,
 //!   `meta.pagination`), update (incl. `unset`), delete (`permanent: true` removes; otherwise
-//!   deactivate);
+//!   deactivate), reactivate (`PUT /users` with `uidsToActivate`);
 //! - auth tokens: create, list, get, update, delete one, flush — tokens look like the real ones
 //!   (`<uid>_<createdAt><30 hex>`), never expire, and only the newest 100 per user stay valid;
 //! - the client API the official JS SDK uses to log in with a token (`PUT /me`, `GET /me`,

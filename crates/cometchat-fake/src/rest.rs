@@ -40,6 +40,7 @@ fn dispatch(store: &mut Store, route: RestRoute<'_>, query: &str, body: Option<&
         RestRoute::GetUser { uid } => plain(store.get_user(uid)),
         RestRoute::UpdateUser { uid } => plain(store.update_user(uid, body)),
         RestRoute::DeleteUser { uid } => plain(store.delete_user(uid, body)),
+        RestRoute::ReactivateUsers => plain(store.reactivate_users(body)),
         RestRoute::MintToken { uid } => plain(store.create_token(uid, body)),
         RestRoute::ListTokens { uid } => listed(store.list_tokens(uid, &Query::parse(query))),
         RestRoute::FlushTokens { uid } => plain(store.flush_tokens(uid)),

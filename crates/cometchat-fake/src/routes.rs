@@ -11,15 +11,38 @@ use http::Method;
 pub(crate) enum RestRoute<'a> {
     ListUsers,
     CreateUser,
-    GetUser { uid: &'a str },
-    UpdateUser { uid: &'a str },
-    DeleteUser { uid: &'a str },
-    ListTokens { uid: &'a str },
-    MintToken { uid: &'a str },
-    FlushTokens { uid: &'a str },
-    GetToken { uid: &'a str, token: &'a str },
-    UpdateToken { uid: &'a str, token: &'a str },
-    DeleteToken { uid: &'a str, token: &'a str },
+    GetUser {
+        uid: &'a str,
+    },
+    UpdateUser {
+        uid: &'a str,
+    },
+    DeleteUser {
+        uid: &'a str,
+    },
+    /// `PUT /users` with `uidsToActivate`.
+    ReactivateUsers,
+    ListTokens {
+        uid: &'a str,
+    },
+    MintToken {
+        uid: &'a str,
+    },
+    FlushTokens {
+        uid: &'a str,
+    },
+    GetToken {
+        uid: &'a str,
+        token: &'a str,
+    },
+    UpdateToken {
+        uid: &'a str,
+        token: &'a str,
+    },
+    DeleteToken {
+        uid: &'a str,
+        token: &'a str,
+    },
 }
 
 /// A route of the client API the official JS SDK calls, keyed by an `authToken` header.
@@ -41,7 +64,7 @@ pub(crate) enum Route<'a> {
 
 impl Route<'static> {
     /// Every route the fake serves, in the order of [`ROUTES`].
-    pub(crate) const ALL: [Route<'static>; 16] = {
+    pub(crate) const ALL: [Route<'static>; 17] = {
         use RestRoute as R;
         const UID: &str = "{uid}";
         const TOKEN: &str = "{authToken}";
@@ -51,6 +74,7 @@ impl Route<'static> {
             Route::Rest(R::GetUser { uid: UID }),
             Route::Rest(R::UpdateUser { uid: UID }),
             Route::Rest(R::DeleteUser { uid: UID }),
+            Route::Rest(R::ReactivateUsers),
             Route::Rest(R::ListTokens { uid: UID }),
             Route::Rest(R::MintToken { uid: UID }),
             Route::Rest(R::FlushTokens { uid: UID }),
@@ -100,6 +124,7 @@ impl<'a> Route<'a> {
             ("GET", ["users", uid]) => Route::Rest(R::GetUser { uid }),
             ("PUT", ["users", uid]) => Route::Rest(R::UpdateUser { uid }),
             ("DELETE", ["users", uid]) => Route::Rest(R::DeleteUser { uid }),
+            ("PUT", ["users"]) => Route::Rest(R::ReactivateUsers),
             ("GET", ["users", uid, "auth_tokens"]) => Route::Rest(R::ListTokens { uid }),
             ("POST", ["users", uid, "auth_tokens"]) => Route::Rest(R::MintToken { uid }),
             ("DELETE", ["users", uid, "auth_tokens"]) => Route::Rest(R::FlushTokens { uid }),
@@ -132,6 +157,7 @@ impl<'a> Route<'a> {
             Route::Rest(R::GetUser { .. }) => "GET /users/{uid}",
             Route::Rest(R::UpdateUser { .. }) => "PUT /users/{uid}",
             Route::Rest(R::DeleteUser { .. }) => "DELETE /users/{uid}",
+            Route::Rest(R::ReactivateUsers) => "PUT /users",
             Route::Rest(R::ListTokens { .. }) => "GET /users/{uid}/auth_tokens",
             Route::Rest(R::MintToken { .. }) => "POST /users/{uid}/auth_tokens",
             Route::Rest(R::FlushTokens { .. }) => "DELETE /users/{uid}/auth_tokens",
@@ -232,6 +258,7 @@ mod tests {
         );
         for unserved in [
             (Method::PATCH, "/users"),
+            (Method::DELETE, "/users"),
             (Method::GET, "/groups"),
             (Method::GET, "/users/"),
             (Method::GET, "/users//auth_tokens"),

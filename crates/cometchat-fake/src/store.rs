@@ -72,6 +72,12 @@ impl Store {
         Ok(data)
     }
 
+    /// `PUT /users`: reactivates deactivated users; their tokens, kept through the
+    /// deactivation, are valid again.
+    pub fn reactivate_users(&mut self, body: Option<&Value>) -> Result<Value, ApiError> {
+        self.users.reactivate(body)
+    }
+
     pub fn create_token(&mut self, raw_uid: &str, body: Option<&Value>) -> Result<Value, ApiError> {
         let uid = self.active_uid(raw_uid)?;
         self.tokens.mint_with(&uid, body)
@@ -179,6 +185,23 @@ mod tests {
             "a new user does not inherit old tokens"
         );
         assert!(s.login(&token).is_none());
+    }
+
+    #[test]
+    fn a_reactivated_user_has_its_tokens_again() {
+        let mut s = Store::default();
+        s.create_user(Some(&json!({"uid": "neo", "name": "Neo"})))
+            .unwrap();
+        let token = s.create_token("neo", None).unwrap()["authToken"].clone();
+        s.delete_user("neo", None).unwrap();
+        let data = s
+            .reactivate_users(Some(&json!({"uidsToActivate": ["neo"]})))
+            .unwrap();
+        assert_eq!(data, json!({"reactivatedUids": ["neo"]}));
+        let token = token.as_str().unwrap();
+        assert_eq!(s.login(token).map(|u| u.uid).as_deref(), Some("neo"));
+        assert!(s.get_token("neo", token).is_ok());
+        s.create_token("neo", None).unwrap();
     }
 
     #[test]

@@ -1,15 +1,17 @@
-//! Users: CometChat's rules for creating, reading, listing, updating and deleting them.
+//! Users: CometChat's rules for creating, reading, listing, updating, deleting and reactivating
+//! them.
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::clock::unix_now;
 use crate::errors::ApiError;
 use crate::fake_user::{FakeUser, default_role};
 use crate::paging::Query;
 use crate::validation::{
-    Presence, Problems, Unset, object, read_flag, read_name, read_profile, read_uid, read_unset,
+    Presence, Problems, Unset, object, read_flag, read_name, read_profile, read_uid, read_uid_list,
+    read_unset,
 };
 
 /// Every user, active or deactivated, in creation order.
@@ -216,6 +218,37 @@ impl Users {
         user.deactivated_at = Some(unix_now());
         Ok((json!({ "deactivatedUids": [uid] }), Deleted::Deactivated))
     }
+
+    /// `PUT /users` with `{"uidsToActivate": [...]}`: every deactivated user named is active
+    /// again, as it was (tokens included). The answer lists them lower-cased under
+    /// `reactivatedUids` and every other UID as sent under `notFound` (an active user too: there
+    /// was no deactivated one to reactivate); an empty list is left out, as the real server
+    /// leaves it out. A bad body changes nothing.
+    pub fn reactivate(&mut self, body: Option<&Value>) -> Result<Value, ApiError> {
+        let body = object(body)?;
+        let mut p = Problems::default();
+        let uids = read_uid_list(&body, "uidsToActivate", "uids to activate", &mut p);
+        p.finish()?;
+        let (mut reactivated, mut not_found) = (Vec::new(), Vec::new());
+        for raw in uids {
+            let uid = raw.to_ascii_lowercase();
+            match self.by_uid.get_mut(&uid) {
+                Some(user) if user.deactivated_at.is_some() => {
+                    user.deactivated_at = None;
+                    user.updated_at = Some(unix_now());
+                    reactivated.push(Value::String(uid));
+                }
+                _ => not_found.push(Value::String(raw)),
+            }
+        }
+        let mut data = Map::new();
+        for (key, list) in [("reactivatedUids", reactivated), ("notFound", not_found)] {
+            if !list.is_empty() {
+                data.insert(key.into(), Value::Array(list));
+            }
+        }
+        Ok(Value::Object(data))
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +315,77 @@ mod tests {
         assert_eq!(e.code, "ERR_BAD_REQUEST");
         u.delete("neo", Some(&json!({"permanent": true}))).unwrap();
         create(&mut u, json!({"uid": "neo", "name": "Neo"})).unwrap();
+    }
+
+    #[test]
+    fn reactivation_answers_per_uid() {
+        let mut u = Users::default();
+        for uid in ["neo", "trin"] {
+            create(&mut u, json!({"uid": uid, "name": "N"})).unwrap();
+        }
+        u.delete("neo", None).unwrap();
+        let data = u
+            .reactivate(Some(&json!({"uidsToActivate": ["NEO", "trin", "Ghost"]})))
+            .unwrap();
+        // Only the deactivated user is reactivated (lower-cased); an active or unknown UID is
+        // not found, echoed as sent.
+        assert_eq!(
+            data,
+            json!({"reactivatedUids": ["neo"], "notFound": ["trin", "Ghost"]})
+        );
+        assert_eq!(
+            u.get("neo").unwrap()["name"],
+            "N",
+            "active again, as it was"
+        );
+        assert!(u.get("neo").unwrap().get("updatedAt").is_some());
+        // Empty lists are left out, as the real server leaves them out.
+        let data = u
+            .reactivate(Some(&json!({"uidsToActivate": ["neo"]})))
+            .unwrap();
+        assert_eq!(data, json!({"notFound": ["neo"]}));
+        u.delete("neo", None).unwrap();
+        assert_eq!(
+            u.reactivate(Some(&json!({"uidsToActivate": ["neo"]})))
+                .unwrap(),
+            json!({"reactivatedUids": ["neo"]})
+        );
+    }
+
+    #[test]
+    fn a_bad_reactivation_body_changes_nothing() {
+        let mut u = Users::default();
+        create(&mut u, json!({"uid": "neo", "name": "N"})).unwrap();
+        u.delete("neo", None).unwrap();
+        let required = json!({"uidsToActivate": ["The uids to activate field is required."]});
+        for body in [None, Some(json!({})), Some(json!({"uidsToActivate": []}))] {
+            let e = u.reactivate(body.as_ref()).unwrap_err();
+            assert_eq!((e.status, e.code), (400, "ERR_BAD_REQUEST"), "{body:?}");
+            assert_eq!(Value::Object(*e.details.unwrap()), required, "{body:?}");
+        }
+        let e = u
+            .reactivate(Some(&json!({"uidsToActivate": "neo"})))
+            .unwrap_err();
+        assert_eq!(
+            e.details.unwrap()["uidsToActivate"][0],
+            "The uids to activate must be an array."
+        );
+        let e = u
+            .reactivate(Some(&json!({"uidsToActivate": ["neo", 7, " "]})))
+            .unwrap_err();
+        assert_eq!(
+            Value::Object(*e.details.unwrap()),
+            json!({
+                "uidsToActivate.1": ["The uids to activate.1 must be a string."],
+                "uidsToActivate.2": ["The uids to activate.2 field is required."],
+            })
+        );
+        assert!(u.reactivate(Some(&json!([1]))).is_err());
+        assert_eq!(
+            u.get("neo").unwrap_err().code,
+            "ERR_UID_NOT_FOUND",
+            "still deactivated"
+        );
     }
 
     #[test]

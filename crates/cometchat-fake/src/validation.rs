@@ -233,6 +233,42 @@ pub(crate) fn read_profile(body: &Map<String, Value>, p: &mut Problems) -> Profi
     profile
 }
 
+/// A required, non-empty array of UIDs (`uidsToActivate`): each item a non-blank string, kept
+/// as sent. `label` is the field as Laravel words it (`uids to activate`).
+pub(crate) fn read_uid_list(
+    body: &Map<String, Value>,
+    field: &str,
+    label: &str,
+    p: &mut Problems,
+) -> Vec<String> {
+    let items = match body.get(field) {
+        Some(Value::Array(items)) if !items.is_empty() => items,
+        None | Some(Value::Null) | Some(Value::Array(_)) => {
+            p.add(field, format!("The {label} field is required."));
+            return Vec::new();
+        }
+        Some(_) => {
+            p.add(field, format!("The {label} must be an array."));
+            return Vec::new();
+        }
+    };
+    let mut uids = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Value::String(s) if s.trim().is_empty() => p.add(
+                &format!("{field}.{i}"),
+                format!("The {label}.{i} field is required."),
+            ),
+            Value::String(s) => uids.push(s.clone()),
+            _ => p.add(
+                &format!("{field}.{i}"),
+                format!("The {label}.{i} must be a string."),
+            ),
+        }
+    }
+    uids
+}
+
 /// A field `PUT /users/{uid}` may clear with `unset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Unset {

@@ -165,6 +165,55 @@ async fn permanent_delete_forgets_the_user_and_its_tokens() {
 }
 
 #[tokio::test]
+async fn a_deactivated_user_is_reactivated_by_put_users_with_its_tokens() {
+    let h = Harness::new().await;
+    h.create("neo").await;
+    let token = h.mint("neo").await;
+    let (status, body) = h.call(Method::DELETE, "/users/neo", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({"data": {"deactivatedUids": ["neo"]}}));
+    let (status, body) = h
+        .call(
+            Method::POST,
+            "/users",
+            Some(json!({"uid": "neo", "name": "N"})),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), code(&body)),
+        (400, "ERR_UID_ALREADY_EXISTS")
+    );
+
+    let reactivate = json!({"uidsToActivate": ["neo", "InvalidUID"]});
+    let (status, body) = h.call(Method::PUT, "/users", Some(reactivate)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"data": {"reactivatedUids": ["neo"], "notFound": ["InvalidUID"]}})
+    );
+    assert!(h.cc.user("neo").unwrap().deactivated_at.is_none());
+    let (status, _) = h.call(Method::GET, "/users/neo", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        login(&h, &token).await.status,
+        200,
+        "its token logs in again"
+    );
+    // The journal names the route as the fault scripts do.
+    assert_eq!(h.cc.count("PUT /users"), 1);
+    assert_eq!(h.cc.requests_to("PUT /users")[0].path, "/v3/users");
+
+    let (status, body) = h
+        .call(Method::PUT, "/users", Some(json!({"uidsToActivate": []})))
+        .await;
+    assert_eq!((status.as_u16(), code(&body)), (400, "ERR_BAD_REQUEST"));
+    assert_eq!(
+        body["error"]["details"],
+        json!({"uidsToActivate": ["The uids to activate field is required."]})
+    );
+}
+
+#[tokio::test]
 async fn update_changes_the_name_and_the_avatar() {
     let h = Harness::new().await;
     h.create("alice").await;

@@ -17,6 +17,7 @@ enum Op {
     Get(String),
     Update(String, String),
     Deactivate(String),
+    Reactivate(String),
     DeletePermanently(String),
     Mint(String),
     Flush(String),
@@ -34,6 +35,8 @@ struct Model {
     users: BTreeMap<String, ModelUser>,
     /// What the last operation must answer: status and CometChat error code.
     expect: (u16, Option<&'static str>),
+    /// Whether the last operation, a reactivation, must list its UID as reactivated.
+    reactivated: bool,
 }
 
 struct ModelMachine;
@@ -64,6 +67,7 @@ impl ReferenceStateMachine for ModelMachine {
             uid().prop_map(Op::Get),
             (uid(), name()).prop_map(|(u, n)| Op::Update(u, n)),
             uid().prop_map(Op::Deactivate),
+            uid().prop_map(Op::Reactivate),
             uid().prop_map(Op::DeletePermanently),
             uid().prop_map(Op::Mint),
             uid().prop_map(Op::Flush),
@@ -114,6 +118,15 @@ impl ReferenceStateMachine for ModelMachine {
                 } else {
                     NOT_FOUND
                 }
+            }
+            // Always 200: the answer says which UIDs were reactivated.
+            Op::Reactivate(u) => {
+                let user = m.users.get_mut(&key(u)).filter(|x| x.deactivated);
+                m.reactivated = user.is_some();
+                if let Some(x) = user {
+                    x.deactivated = false;
+                }
+                OK
             }
             Op::DeletePermanently(u) => {
                 if m.users.remove(&key(u)).is_some() {
@@ -193,6 +206,7 @@ impl StateMachineTest for FakeMatchesModel {
             Op::Get(u) => sut.call("GET", &format!("/users/{u}"), None),
             Op::Update(u, n) => sut.call("PUT", &format!("/users/{u}"), Some(json!({"name": n}))),
             Op::Deactivate(u) => sut.call("DELETE", &format!("/users/{u}"), None),
+            Op::Reactivate(u) => sut.call("PUT", "/users", Some(json!({"uidsToActivate": [u]}))),
             Op::DeletePermanently(u) => sut.call(
                 "DELETE",
                 &format!("/users/{u}"),
@@ -209,6 +223,14 @@ impl StateMachineTest for FakeMatchesModel {
         );
         if status == 200 {
             assert!(body.get("data").is_some(), "{body}");
+        }
+        if let Op::Reactivate(u) = &op {
+            let (listed, uids) = if model.reactivated {
+                ("reactivatedUids", json!([u.to_ascii_lowercase()]))
+            } else {
+                ("notFound", json!([u]))
+            };
+            assert_eq!(body["data"], json!({ listed: uids }), "{op:?}");
         }
         sut
     }

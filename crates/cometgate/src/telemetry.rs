@@ -168,6 +168,8 @@ label_enum! {
         UpdateUser => "update_user",
         /// `DELETE /users/{uid}` (an account deletion).
         DeleteUser => "delete_user",
+        /// `PUT /users` with `uidsToActivate` (a user event for a deactivated user).
+        ReactivateUser => "reactivate_user",
     }
 }
 
@@ -408,7 +410,8 @@ mod tests {
                 "delete_token",
                 "flush_tokens",
                 "update_user",
-                "delete_user"
+                "delete_user",
+                "reactivate_user"
             ]
         );
         assert_eq!(

@@ -165,6 +165,76 @@ async fn user_endpoints() {
 }
 
 #[tokio::test]
+async fn reactivate_sends_uids_to_activate_and_reads_the_lists() {
+    let server = MockServer::start().await;
+    for (uid, data) in [
+        ("neo", json!({"reactivatedUids": ["neo"]})),
+        ("trin", json!({"notFound": ["trin"]})),
+        (
+            "odd",
+            json!({"reactivatedUids": ["someone_else"], "notFound": ["odd"]}),
+        ),
+    ] {
+        Mock::given(method("PUT"))
+            .and(path("/v3/users"))
+            .and(header("content-type", "application/json"))
+            .and(body_json(json!({"uidsToActivate": [uid]})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": data })))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let c = client(&server);
+    assert!(c.reactivate_user(&uid("neo")).await.unwrap());
+    assert!(!c.reactivate_user(&uid("trin")).await.unwrap());
+    assert!(!c.reactivate_user(&uid("odd")).await.unwrap());
+}
+
+#[tokio::test]
+async fn reactivate_is_retried_like_every_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": {"reactivatedUids": ["neo"]}})),
+        )
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let timer = ManualTimer::new();
+    assert!(
+        client_with(&server, timer.clone())
+            .reactivate_user(&uid("neo"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    let secs: Vec<u64> = timer.sleeps().iter().map(Duration::as_secs).collect();
+    assert_eq!(secs, vec![1, 2]);
+    // A 4xx is not retried.
+    server.reset().await;
+    Mock::given(method("PUT"))
+        .respond_with(cc_error(
+            400,
+            "ERR_BAD_REQUEST",
+            "Failed to validate the data sent with the request.",
+        ))
+        .mount(&server)
+        .await;
+    let e = client(&server)
+        .reactivate_user(&uid("neo"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ERR_BAD_REQUEST"));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn token_endpoints() {
     let server = MockServer::start().await;
     let t = json!({"uid": "user_000", "authToken": TOKEN, "createdAt": 1694668129});

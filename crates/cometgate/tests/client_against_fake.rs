@@ -53,6 +53,34 @@ async fn provision_mint_and_delete_a_user() {
 }
 
 #[tokio::test]
+async fn a_deactivated_user_is_reactivated() {
+    let cc = FakeCometChat::start().await;
+    let client = client_for(&cc);
+    let neo = Uid::parse("neo").unwrap();
+    client
+        .create_user(&NewUser::new(neo.clone(), "Neo"))
+        .await
+        .unwrap();
+    client
+        .delete_user(&neo, DeleteMode::Deactivate)
+        .await
+        .unwrap();
+    assert!(client.get_user(&neo).await.unwrap_err().is_uid_not_found());
+    assert!(client.reactivate_user(&neo).await.unwrap());
+    assert_eq!(client.get_user(&neo).await.unwrap().name, "Neo");
+    client.create_auth_token(&neo).await.unwrap();
+    // An active user is not reactivated again; nor is an unknown one.
+    assert!(!client.reactivate_user(&neo).await.unwrap());
+    assert!(
+        !client
+            .reactivate_user(&Uid::parse("ghost").unwrap())
+            .await
+            .unwrap()
+    );
+    assert_eq!(cc.count("PUT /users"), 3);
+}
+
+#[tokio::test]
 async fn a_retried_create_that_finds_the_user_counts_as_success() {
     let cc = FakeCometChat::start().await;
     let client = client_for(&cc);

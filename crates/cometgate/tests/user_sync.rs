@@ -3,12 +3,16 @@
 
 mod common;
 
-use cometchat_fake::{FakeCometChat, Fault};
+use cometchat_fake::{FakeCometChat, FakeUser, Fault};
+use cometgate::client::DeleteMode;
 use cometgate::store::ChangeTime;
 use cometgate::vend::{ProblemType, Synced};
 use cometgate::webhook::{Profile, UserChange};
 use cometgate::{Principal, Uid};
-use common::{Ask, CREATE, builder, fake_config, problem_type, request, token};
+use common::{Ask, CREATE, builder, fake_config, mock_config, problem_type, request, token};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn named(name: &str) -> Profile {
     Profile {
@@ -244,4 +248,186 @@ async fn a_deletion_on_another_replica_during_a_just_in_time_create_wins() {
         "the user created meanwhile is deleted again"
     );
     assert!(cc.tokens("fay").is_empty());
+}
+
+/// A gate that deactivates deleted accounts' users instead of removing them.
+fn deactivating(cc: &FakeCometChat) -> cometgate::vend::Gate<common::TestAuth> {
+    builder(fake_config(cc))
+        .account_deletion(DeleteMode::Deactivate)
+        .build()
+        .unwrap()
+}
+
+/// A deactivated user reads as not found but keeps its UID taken: a creation newer than the
+/// deletion must reactivate it, not report success while it stays deactivated.
+#[tokio::test]
+async fn with_deactivation_a_newer_creation_reactivates_the_user() {
+    let cc = FakeCometChat::start().await;
+    let gate = deactivating(&cc);
+    let uid = Uid::parse("gus").unwrap();
+    let change = |c, p: Profile, at| gate.apply_user_change(&uid, c, p, ChangeTime::Event(at));
+    assert_eq!(
+        change(UserChange::Created, named("g1"), 1_000)
+            .await
+            .unwrap(),
+        Synced::Applied
+    );
+    token(&gate.answer_on(&request("good:gus"), "phone").await);
+
+    assert_eq!(
+        change(UserChange::Deleted, Profile::default(), 3_000)
+            .await
+            .unwrap(),
+        Synced::Applied
+    );
+    let user = cc.user("gus").expect("deactivated, not removed");
+    assert!(user.deactivated_at.is_some());
+    assert!(cc.tokens("gus").is_empty(), "its tokens are gone");
+    assert!(
+        cc.requests_to("DELETE /users/{uid}")[0]
+            .body
+            .contains(r#""permanent":false"#)
+    );
+
+    assert_eq!(
+        change(UserChange::Created, named("late"), 2_000)
+            .await
+            .unwrap(),
+        Synced::Ignored
+    );
+    let user = cc.user("gus").unwrap();
+    assert!(
+        user.deactivated_at.is_some(),
+        "a late creation changes nothing"
+    );
+    assert_eq!(user.name, "g1");
+    assert_eq!(cc.count("PUT /users"), 0);
+
+    // The reactivation fails (CometChat 503 on every attempt): retryable, and nothing is
+    // reported done while the user is deactivated.
+    cc.push_faults("PUT /users", std::iter::repeat_n(Fault::status(503), 4));
+    let error = change(UserChange::Created, named("g2"), 4_000)
+        .await
+        .unwrap_err();
+    assert!(error.is_retryable(), "{error}");
+    assert!(cc.user("gus").unwrap().deactivated_at.is_some());
+
+    // The same creation again (a redelivery) completes it.
+    assert_eq!(
+        change(UserChange::Created, named("g2"), 4_000)
+            .await
+            .unwrap(),
+        Synced::Applied
+    );
+    let user = cc.user("gus").unwrap();
+    assert!(user.deactivated_at.is_none(), "active again");
+    assert_eq!(
+        (user.name.as_str(), user.avatar.as_deref()),
+        ("g2", Some("https://img.example/g2.png"))
+    );
+    let minted = gate.answer_on(&request("good:gus"), "phone").await;
+    assert!(cc.tokens("gus").contains(&token(&minted)));
+    cc.assert_no_unexpected();
+}
+
+/// "Update finds no user, create says it exists" is a deactivated user (here deactivated
+/// outside cometgate, by a moderator say): a profile change leaves it deactivated and is
+/// reported ignored, a creation reactivates it; a change is never reported applied while the
+/// user stays deactivated.
+#[tokio::test]
+async fn only_a_creation_reactivates_a_deactivated_user() {
+    let cc = FakeCometChat::start().await;
+    let gate = deactivating(&cc);
+    for uid in ["hal", "ivy"] {
+        let mut user = FakeUser::new(uid, "Old");
+        user.deactivated_at = Some(1_700_000_000);
+        cc.seed_user(user);
+    }
+    let hal = Uid::parse("hal").unwrap();
+    assert_eq!(
+        gate.upsert_user(&hal, named("Hal")).await.unwrap(),
+        Synced::Ignored,
+        "an update does not undo a deactivation"
+    );
+    let user = cc.user("hal").unwrap();
+    assert!(user.deactivated_at.is_some(), "still deactivated");
+    assert_eq!(user.name, "Old");
+    assert_eq!(cc.count("PUT /users"), 0, "no reactivation asked");
+    assert_eq!(
+        gate.create_user(&hal, named("Hal")).await.unwrap(),
+        Synced::Applied
+    );
+    let user = cc.user("hal").unwrap();
+    assert!(user.deactivated_at.is_none(), "reactivated");
+    assert_eq!(user.name, "Hal");
+
+    // A creation with nothing to change (no name, no avatar) still makes sure it is active.
+    let ivy = Uid::parse("ivy").unwrap();
+    assert_eq!(
+        gate.create_user(&ivy, Profile::default()).await.unwrap(),
+        Synced::Applied
+    );
+    let user = cc.user("ivy").unwrap();
+    assert!(user.deactivated_at.is_none(), "reactivated");
+    assert_eq!(user.name, "Old", "nothing to change");
+    token(&gate.answer_on(&request("good:ivy"), "phone").await);
+}
+
+/// When CometChat's reactivation finds nothing and the update still finds no user, the change
+/// fails with the step named; it is never a silent success.
+#[tokio::test]
+async fn a_reactivation_that_finds_nothing_is_an_error() {
+    let server = MockServer::start().await;
+    let not_found =
+        json!({"error": {"message": "The UID kim does not exist.", "code": "ERR_UID_NOT_FOUND"}});
+    let exists = json!({"error": {"message": "The uid kim already exists.", "code": "ERR_UID_ALREADY_EXISTS"}});
+    for (verb, route, status, body) in [
+        ("PUT", "/v3/users/kim", 404, not_found),
+        ("POST", "/v3/users", 400, exists),
+        (
+            "PUT",
+            "/v3/users",
+            200,
+            json!({"data": {"notFound": ["kim"]}}),
+        ),
+    ] {
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    let gate = builder(mock_config(&server, "k".repeat(40).as_str()))
+        .account_deletion(DeleteMode::Deactivate)
+        .build()
+        .unwrap();
+    let error = gate
+        .create_user(&Uid::parse("kim").unwrap(), named("Kim"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.problem().status(), 502, "{error}");
+    assert!(!error.is_retryable());
+    assert!(
+        error.to_string().starts_with(
+            "reactivate_user found nothing; update_user failed: CometChat answered 404 ERR_UID_NOT_FOUND"
+        ),
+        "{error}"
+    );
+}
+
+/// Just in time, a deactivated user is not reactivated: a token request for an account that
+/// is not deleted here but whose user was deactivated at CometChat (by a moderator, say) fails,
+/// and the user stays deactivated.
+#[tokio::test]
+async fn a_token_request_does_not_reactivate_a_user_deactivated_elsewhere() {
+    let cc = FakeCometChat::start().await;
+    let gate = deactivating(&cc);
+    let mut user = FakeUser::new("lee", "Lee");
+    user.deactivated_at = Some(1_700_000_000);
+    cc.seed_user(user);
+    let answer = gate.answer_on(&request("good:lee"), "phone").await;
+    assert_eq!(answer.status(), 502, "{answer:?}");
+    assert!(cc.user("lee").unwrap().deactivated_at.is_some());
+    assert_eq!(cc.count("PUT /users"), 0);
+    assert!(cc.tokens("lee").is_empty());
 }

@@ -189,6 +189,22 @@ struct Permanent {
     permanent: bool,
 }
 
+/// `{"uidsToActivate": [uid]}`: the body of `PUT /users`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ToActivate<'a> {
+    uids_to_activate: [&'a str; 1],
+}
+
+/// The data of `PUT /users`: who was reactivated (CometChat lists the rest under `notFound`,
+/// and leaves an empty list out).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Reactivated {
+    #[serde(default)]
+    reactivated_uids: Vec<String>,
+}
+
 /// The data of delete answers, which differ between endpoints; only success matters.
 #[derive(serde::Deserialize)]
 struct Ignored {}
@@ -272,6 +288,25 @@ impl Client {
         self.send::<Ignored>(Method::DELETE, url, Some(body))
             .await
             .map(drop)
+    }
+
+    /// `PUT /users` with `{"uidsToActivate": [uid]}`: reactivates a user deactivated by
+    /// [`DeleteMode::Deactivate`] (or in CometChat's dashboard), keeping its profile.
+    ///
+    /// `true` when CometChat lists the user as reactivated; `false` when it lists it under
+    /// `notFound`: CometChat has no deactivated user by that UID (none at all, or an active one
+    /// — also when an earlier attempt of this call reactivated it before a retry).
+    pub async fn reactivate_user(&self, uid: &Uid) -> Result<bool, Error> {
+        let body = json_body(&ToActivate {
+            uids_to_activate: [uid.as_str()],
+        });
+        let reactivated: Reactivated = self
+            .send(Method::PUT, self.url(&["users"]), Some(body))
+            .await?;
+        Ok(reactivated
+            .reactivated_uids
+            .iter()
+            .any(|listed| listed.eq_ignore_ascii_case(uid.as_str())))
     }
 
     /// `POST /users/{uid}/auth_tokens` with `{"force": true}`: mints a new auth token.

@@ -285,7 +285,8 @@ impl<I> GateBuilder<I> {
     }
 
     /// How a deleted account's CometChat user is deleted (default [`DeleteMode::Permanent`],
-    /// what privacy law asks; [`DeleteMode::Deactivate`] keeps its data and its UID taken).
+    /// what privacy law asks; [`DeleteMode::Deactivate`] keeps its data and its UID taken, and a
+    /// later creation of the account reactivates the user).
     #[must_use]
     pub fn account_deletion(mut self, mode: DeleteMode) -> Self {
         self.deletion = mode;

@@ -8,7 +8,8 @@
 //! 3. if CometChat answers `ERR_UID_NOT_FOUND` and just-in-time provisioning is on: create the
 //!    user from the principal's name and avatar with `withAuthToken: true`, and use the token
 //!    the create returns: a first sign-in costs two calls. (`ERR_UID_ALREADY_EXISTS` means
-//!    someone else created it meanwhile: mint once more.)
+//!    someone else created it meanwhile: mint once more. A deactivated user is not
+//!    reactivated here: only [`Vendor::upsert_user`] does.)
 //!
 //! [`Vendor::confirm`], [`Vendor::delete`] and [`Vendor::flush`] serve the recheck, eviction,
 //! refresh, revoke and sweep; a `404` on a delete or flush counts as done.
@@ -118,6 +119,9 @@ pub(crate) enum Step {
     Delete,
     Flush,
     UpdateUser,
+    ReactivateUser,
+    /// The update after a reactivation that found no deactivated user.
+    NotReactivated,
     DeleteUser,
 }
 
@@ -131,6 +135,8 @@ impl fmt::Display for Step {
             Step::Delete => "delete_token",
             Step::Flush => "flush_tokens",
             Step::UpdateUser => "update_user",
+            Step::ReactivateUser => "reactivate_user",
+            Step::NotReactivated => "reactivate_user found nothing; update_user",
             Step::DeleteUser => "delete_user",
         })
     }
@@ -250,6 +256,15 @@ fn conclude<T>(
     }
 }
 
+/// What an upsert left at CometChat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upserted {
+    /// The user exists, active, with the profile.
+    Done,
+    /// An update found the user deactivated and left it so (only a creation reactivates).
+    Deactivated,
+}
+
 /// Why the steps stopped, before the trace is attached.
 enum Stop {
     Budget(Duration),
@@ -330,13 +345,15 @@ impl Vendor {
     }
 
     /// Creates or updates `uid`'s user with `profile`: a `created` event creates (an existing
-    /// user is updated), an `updated` one updates (a missing user is created).
+    /// user is updated), an `updated` one updates (a missing user is created). A creation
+    /// reactivates a deactivated user first (see [`Self::make_active`]); an update leaves it
+    /// deactivated ([`Upserted::Deactivated`]).
     pub(crate) async fn upsert_user(
         &self,
         uid: &Uid,
         profile: &Profile,
         create_first: bool,
-    ) -> Result<Trace, VendError> {
+    ) -> Result<(Upserted, Trace), VendError> {
         let mut trace = Trace::default();
         let mut update = UserUpdate::new();
         if let Some(name) = usable_name(profile) {
@@ -347,9 +364,13 @@ impl Vendor {
         }
         // Nothing to change: only make sure the user exists.
         let changes = update != UserUpdate::new();
+        let changes = changes.then_some(&update);
         let steps = async {
-            if changes && !create_first && self.update(&mut trace, uid, &update).await? {
-                return Ok(());
+            if let Some(update) = changes
+                && !create_first
+                && self.update(&mut trace, uid, update).await?.is_ok()
+            {
+                return Ok(Upserted::Done);
             }
             match self
                 .call(
@@ -359,28 +380,66 @@ impl Vendor {
                 )
                 .await?
             {
-                Ok(_) => Ok(()),
-                // It exists (a created event for a known user, or a concurrent create).
-                Err(e) if e.is_uid_already_exists() => {
-                    if changes {
-                        self.update(&mut trace, uid, &update).await?;
-                    }
-                    Ok(())
-                }
+                Ok(_) => Ok(Upserted::Done),
+                // It exists (a created event for a known user, or a concurrent create), or it
+                // is deactivated: only a creation brings a deactivated user back.
+                Err(e) if e.is_uid_already_exists() && create_first => self
+                    .make_active(&mut trace, uid, changes)
+                    .await
+                    .map(|()| Upserted::Done),
+                Err(e) if e.is_uid_already_exists() => match changes {
+                    Some(update) => match self.update(&mut trace, uid, update).await? {
+                        Ok(()) => Ok(Upserted::Done),
+                        // Deactivated at CometChat (by a moderator, say): a profile change
+                        // does not undo that.
+                        Err(_) => Ok(Upserted::Deactivated),
+                    },
+                    None => Ok(Upserted::Done),
+                },
                 Err(e) => Err(Stop::Upstream(Step::CreateUser, e)),
             }
         };
         let outcome = tokio::time::timeout(self.deadline, steps).await;
-        conclude(outcome, trace).map(|((), trace)| trace)
+        conclude(outcome, trace)
     }
 
-    /// `PUT /users/{uid}`: `false` when CometChat has no such user.
+    /// A creation found the UID taken: by an active user, or by a deactivated one, which reads
+    /// as not found but blocks re-creation ([`DeleteMode::Deactivate`] when the account was
+    /// deleted, since lifted by this newer creation; or a deactivation outside cometgate: the
+    /// account was created again, so it is reactivated too). Ends with the user active and `update`
+    /// applied, or fails: never done while the user stays deactivated.
+    async fn make_active(
+        &self,
+        trace: &mut Trace,
+        uid: &Uid,
+        update: Option<&UserUpdate>,
+    ) -> Result<(), Stop> {
+        let Some(update) = update else {
+            // Nothing to change: reactivating is all there is to do. CometChat says `notFound`
+            // for an active user, so "nothing reactivated" is done too.
+            return self.reactivate(trace, uid).await.map(drop);
+        };
+        if self.update(trace, uid, update).await?.is_ok() {
+            return Ok(());
+        }
+        // "Nothing reactivated" may still leave an active user (another replica, or a retried
+        // attempt, reactivated it): the update tells, and names the step that fell short.
+        let reactivated = self.reactivate(trace, uid).await?;
+        match self.update(trace, uid, update).await? {
+            Ok(()) => Ok(()),
+            Err(missing) if reactivated => Err(Stop::Upstream(Step::UpdateUser, missing)),
+            Err(missing) => Err(Stop::Upstream(Step::NotReactivated, missing)),
+        }
+    }
+
+    /// `PUT /users/{uid}`: the inner `Err` is CometChat's `ERR_UID_NOT_FOUND` (no such user,
+    /// or a deactivated one).
     async fn update(
         &self,
         trace: &mut Trace,
         uid: &Uid,
         update: &UserUpdate,
-    ) -> Result<bool, Stop> {
+    ) -> Result<Result<(), ClientError>, Stop> {
         match self
             .call(
                 trace,
@@ -389,10 +448,21 @@ impl Vendor {
             )
             .await?
         {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_uid_not_found() => Ok(false),
+            Ok(_) => Ok(Ok(())),
+            Err(e) if e.is_uid_not_found() => Ok(Err(e)),
             Err(e) => Err(Stop::Upstream(Step::UpdateUser, e)),
         }
+    }
+
+    /// `PUT /users` for `uid`: whether CometChat reactivated a deactivated user.
+    async fn reactivate(&self, trace: &mut Trace, uid: &Uid) -> Result<bool, Stop> {
+        self.call(
+            trace,
+            Operation::ReactivateUser,
+            self.client.reactivate_user(uid),
+        )
+        .await?
+        .map_err(|e| Stop::Upstream(Step::ReactivateUser, e))
     }
 
     /// Deletes `uid`'s user (permanently, or by deactivating); a `404` counts as done.
@@ -457,7 +527,11 @@ impl Vendor {
             .await?
         {
             Ok(created) => created.auth_token,
-            // A concurrent request (another process, or a retried create) made it first.
+            // A concurrent request (another process, or a retried create) made it first. Or
+            // the user is deactivated: then the mint below fails, and the request with it. A
+            // token request never reactivates: a deleted account was refused above, and a user
+            // deactivated outside cometgate (by a moderator, say) stays so until an event of
+            // the account (`upsert_user`) says it is live.
             Err(e) if e.is_uid_already_exists() => None,
             Err(e) => return Err(Stop::Upstream(Step::CreateUser, e)),
         };

@@ -8,7 +8,9 @@
 //!    ([`AccountRecord::apply`](crate::store::AccountRecord::apply)): an older event is
 //!    acknowledged and changes nothing;
 //! 2. `created` / `updated`: create or update the CometChat user (name, avatar); an update for
-//!    a user CometChat lacks creates it, a creation of an existing user updates it;
+//!    a user CometChat lacks creates it, a creation of an existing user updates it; a
+//!    deactivated user (its UID taken, though it reads as missing) is reactivated, then
+//!    updated, by a creation only (an update leaves it deactivated: [`Synced::Ignored`]);
 //! 3. `deleted`: the tombstone is recorded first (from then on the token route answers `403
 //!    account-deleted` and never re-creates the user), then every token of the user is revoked
 //!    and forgotten, then the user is deleted at CometChat (permanently unless
@@ -28,7 +30,7 @@ use crate::uid::Uid;
 use crate::vend::Gate;
 use crate::vend::gate::{Revoke, VendRecord};
 use crate::vend::problem::Problem;
-use crate::vend::provision::VendError;
+use crate::vend::provision::{Upserted, VendError};
 use crate::vend::tokens::to_completion;
 use crate::webhook::{Profile, UserChange};
 
@@ -91,8 +93,9 @@ impl<'a> From<&'a Uid> for Account<'a> {
 pub enum Synced {
     /// CometChat now reflects the change.
     Applied,
-    /// The change is older than what is already known (or the account is deleted): nothing
-    /// changed.
+    /// Nothing changed: the change is older than what is already known, the account is
+    /// deleted, or an update found the user deactivated at CometChat (only a creation
+    /// reactivates one).
     Ignored,
 }
 
@@ -285,7 +288,10 @@ impl<I: Send + Sync + 'static> Gate<I> {
                 .vendor
                 .upsert_user(uid, &profile, change == UserChange::Created)
                 .await
-                .map(|_| Synced::Applied)
+                .map(|(upserted, _)| match upserted {
+                    Upserted::Done => Synced::Applied,
+                    Upserted::Deactivated => Synced::Ignored,
+                })
                 .map_err(|e| SyncError::from_vend(&e)),
             Verdict::Delete => {
                 sync.tokens
