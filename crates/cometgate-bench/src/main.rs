@@ -14,7 +14,9 @@
 //! - (g) bytes per tracked device in the in-memory store, measured in a process of its own with
 //!   a counting allocator (`src/bin/store-memory.rs`), so that the counting does not slow the
 //!   other rows;
-//! - RS256 verification throughput of `cometgate-jwt` with cached keys ([`jwt`]).
+//! - RS256 verification throughput of `cometgate-jwt` with cached keys ([`jwt`]);
+//! - webhook signature verification of a 2 KiB payload against the `standardwebhooks` crate
+//!   ([`webhook`]).
 //!
 //! (a), (b) and (c) identify callers the same way (`Authorization: Bearer <uid>` checked against
 //! a table of demo sessions), so the ratio measures what cometgate adds, not a JWT library;
@@ -25,6 +27,7 @@ mod jwt;
 mod mix;
 mod reuse;
 mod subject;
+mod webhook;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -385,6 +388,13 @@ async fn main() {
         reuse::targets(&reuse);
         return;
     }
+    // `cometgate-bench webhook`: only the webhook verification row.
+    if std::env::args().nth(1).as_deref() == Some("webhook") {
+        let figures = webhook::run();
+        webhook::print(&figures);
+        webhook::targets(&figures);
+        return;
+    }
     let mut builder = FakeCometChat::builder();
     for i in 0..USERS {
         builder = builder.seed_user(FakeUser::new(format!("user_{i}"), format!("User {i}")));
@@ -435,6 +445,7 @@ async fn main() {
     let reuse = reuse::run(&fake).await;
     let mix = mix::run().await;
     let jwt = jwt::run().await;
+    let webhook = webhook::run();
 
     println!(
         "token endpoint on loopback: median of {ROUNDS} alternating rounds of {REQUESTS} requests, {CONCURRENCY} concurrent, {USERS} users, one in-process cometchat-fake"
@@ -466,6 +477,7 @@ async fn main() {
     reuse::print(&reuse);
     mix::print(&mix);
     jwt::print(&jwt);
+    webhook::print(&webhook);
     let memory = memory_rows();
 
     println!("\ntargets:");
@@ -486,6 +498,7 @@ async fn main() {
     }
     reuse::targets(&reuse);
     mix::targets(&mix);
+    webhook::targets(&webhook);
     for (name, bytes) in memory {
         match bytes {
             Some(bytes) => println!(

@@ -12,6 +12,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync + 'static {
     /// Seconds since 1970-01-01T00:00:00Z.
     fn unix_seconds(&self) -> u64;
+
+    /// Milliseconds since 1970-01-01T00:00:00Z (by default the seconds, times 1000). User
+    /// events are ordered in milliseconds, as providers date them.
+    fn unix_millis(&self) -> u64 {
+        self.unix_seconds().saturating_mul(1000)
+    }
 }
 
 /// The system's wall clock (the default).
@@ -30,6 +36,12 @@ impl Clock for SystemClock {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
+    }
+
+    fn unix_millis(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 }
 

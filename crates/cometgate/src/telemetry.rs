@@ -334,6 +334,10 @@ mod record {
             WEBHOOKS_TOTAL,
             "Webhook deliveries answered, by source and outcome."
         );
+        // Errors are rare: start their series at 0, so that a rate or an alert on them has one.
+        for backend in StoreBackend::ALL {
+            metrics::counter!(STORE_ERRORS_TOTAL, "backend" => backend.as_str()).increment(0);
+        }
     }
 }
 
@@ -354,7 +358,7 @@ mod record {
 pub(crate) use record::{headroom, rate_limited, request, store_error, tokens, upstream, webhook};
 
 /// Registers every metric's description (and unit) with the installed recorder, so an
-/// exporter can show them (Prometheus `# HELP`). Call it once after installing the recorder; a
+/// exporter can show them (Prometheus `# HELP`), and starts the store error counters at 0. Call it once after installing the recorder; a
 /// no-op without the `metrics` feature.
 ///
 /// ```
@@ -465,7 +469,10 @@ mod tests {
                 "cometgate_webhooks_total",
             ]
         );
-        assert_eq!(&WEBHOOK_OUTCOMES[..4], ["applied", "ignored", "duplicate", "bad-request"]);
+        assert_eq!(
+            &WEBHOOK_OUTCOMES[..4],
+            ["applied", "ignored", "duplicate", "bad-request"]
+        );
         assert_eq!(
             WEBHOOK_OUTCOMES.len(),
             WEBHOOK_SUCCESS_OUTCOMES.len() + ProblemType::ALL.len()

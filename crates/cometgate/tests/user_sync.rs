@@ -4,6 +4,7 @@
 mod common;
 
 use cometchat_fake::{FakeCometChat, Fault};
+use cometgate::store::ChangeTime;
 use cometgate::vend::{ProblemType, Synced};
 use cometgate::webhook::{Profile, UserChange};
 use cometgate::{Principal, Uid};
@@ -53,7 +54,7 @@ async fn late_events_older_than_the_deletion_change_nothing_and_a_newer_creation
     let cc = FakeCometChat::start().await;
     let gate = builder(fake_config(&cc)).build().unwrap();
     let uid = Uid::parse("bob").unwrap();
-    let change = |c, p: Profile, at| gate.apply_user_change(&uid, c, p, at);
+    let change = |c, p: Profile, at| gate.apply_user_change(&uid, c, p, ChangeTime::Event(at));
 
     assert_eq!(
         change(UserChange::Created, named("b1"), 1_000)
@@ -104,24 +105,39 @@ async fn an_update_for_a_user_cometchat_lacks_creates_it_and_older_updates_are_i
     let gate = builder(fake_config(&cc)).build().unwrap();
     let uid = Uid::parse("cy").unwrap();
     assert_eq!(
-        gate.apply_user_change(&uid, UserChange::Updated, named("new"), 5_000)
-            .await
-            .unwrap(),
+        gate.apply_user_change(
+            &uid,
+            UserChange::Updated,
+            named("new"),
+            ChangeTime::Event(5_000)
+        )
+        .await
+        .unwrap(),
         Synced::Applied
     );
     assert_eq!(cc.user("cy").unwrap().name, "new");
     assert_eq!(
-        gate.apply_user_change(&uid, UserChange::Updated, named("old"), 4_000)
-            .await
-            .unwrap(),
+        gate.apply_user_change(
+            &uid,
+            UserChange::Updated,
+            named("old"),
+            ChangeTime::Event(4_000)
+        )
+        .await
+        .unwrap(),
         Synced::Ignored
     );
     assert_eq!(cc.user("cy").unwrap().name, "new", "the newest event wins");
     // A creation of an existing user updates it.
     assert_eq!(
-        gate.apply_user_change(&uid, UserChange::Created, named("newest"), 6_000)
-            .await
-            .unwrap(),
+        gate.apply_user_change(
+            &uid,
+            UserChange::Created,
+            named("newest"),
+            ChangeTime::Event(6_000)
+        )
+        .await
+        .unwrap(),
         Synced::Applied
     );
     assert_eq!(cc.user("cy").unwrap().name, "newest");

@@ -16,7 +16,7 @@ use proptest::prelude::*;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const SUPABASE: &str = "a-supabase-webhook-secret-of-32-bytes-or-more";
-const AUTH0: &str = "an-auth0-event-stream-token-24+";
+const AUTH0: &str = "an-auth0-event-stream-token-of-32-bytes";
 
 fn now() -> u64 {
     SystemTime::now()
@@ -34,7 +34,7 @@ fn webhooks() -> Webhooks {
             "test",
             SupabaseTable::default(),
         )
-        .auth0(SharedSecret::bearer(AUTH0, 24).unwrap(), "test")
+        .auth0(SharedSecret::bearer(AUTH0, 32).unwrap(), "test")
 }
 
 fn endpoint(cc: &FakeCometChat) -> Endpoint<common::TestAuth> {

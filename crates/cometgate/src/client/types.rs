@@ -87,6 +87,24 @@ impl TokenValue {
     }
 }
 
+impl TokenValue {
+    /// A log-safe fingerprint of the token that holds neither the token nor its UID: the first
+    /// 8 bytes of its SHA-256, in hex. The same token always has the same fingerprint, so a log
+    /// line can be matched with the token a client shows.
+    ///
+    /// ```
+    /// use cometgate::client::TokenValue;
+    /// let t = TokenValue::new("alice_1694668129d2eca40a65abba29e6860224018ad8");
+    /// assert_eq!(t.fingerprint().len(), 16);
+    /// assert!(!t.fingerprint().contains("alice"));
+    /// ```
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.expose().as_bytes());
+        data_encoding::HEXLOWER.encode(&digest[..8])
+    }
+}
+
 impl fmt::Debug for TokenValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TokenValue({})", self.redacted())

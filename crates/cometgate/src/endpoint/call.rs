@@ -13,7 +13,6 @@ use crate::endpoint::{Endpoint, Route, origin, request, rules};
 use crate::identity::{Identity, Principal, Rejection, RequestView};
 use crate::subject_hash;
 use crate::telemetry;
-use crate::uid::Uid;
 use crate::vend::gate::VendRecord;
 use crate::vend::{Problem, ProblemType, TokenResponse};
 use crate::webhook::Source;
@@ -179,8 +178,22 @@ impl<I> Call<I> {
             settled(Problem::method_not_allowed_but(route.allow()))
         } else if declared.is_some_and(|len| len > limit) {
             settled(Problem::body_too_large(limit))
-        } else if let Route::Webhook(_) = route {
-            State::Delivery(DeliveryHead::capture(head))
+        } else if let Route::Webhook(source) = route {
+            let delivery = DeliveryHead::capture(head);
+            let checked = settings
+                .webhooks
+                .as_ref()
+                .map_or(Ok(()), |w| w.precheck(source, &delivery));
+            match checked {
+                Ok(()) => State::Delivery(delivery),
+                Err(refusal) => {
+                    let (problem, reason) = *refusal;
+                    State::Settled {
+                        problem,
+                        detail: Some(reason),
+                    }
+                }
+            }
         } else {
             State::Unidentified
         };
@@ -487,6 +500,7 @@ fn log_delivery(
     let status = answer.status();
     let event_type = record.event_type.as_deref();
     let delivery_id = record.delivery_id.as_deref();
+    let subject = record.subject.as_deref();
     let detail = record.detail.as_deref();
     macro_rules! emit {
         ($macro:ident) => {
@@ -496,6 +510,7 @@ fn log_delivery(
                 source = source.as_str(),
                 event_type,
                 outcome,
+                subject,
                 delivery_id,
                 status,
                 detail,
@@ -574,8 +589,7 @@ fn log(answer: &Answer, request_id: &str, record: &VendRecord) {
     if !wanted {
         return;
     }
-    let token = answer.token().map(|t| t.auth_token().redacted());
-    let uid = record.uid.as_ref().map(Uid::as_str);
+    let token = answer.token().map(|t| t.auth_token().fingerprint());
     let issuer = record.principal.as_ref().map(|(issuer, _)| issuer.as_str());
     let subject = record
         .principal
@@ -594,7 +608,6 @@ fn log(answer: &Answer, request_id: &str, record: &VendRecord) {
                 status,
                 issuer,
                 subject = subject.as_deref(),
-                uid,
                 device = record.device.as_deref(),
                 joined = record.joined,
                 retired = record.retired,

@@ -6,6 +6,11 @@
 //! and applies it atomically per UID ([`AccountStore::record_change`]). Times are Unix
 //! milliseconds.
 //!
+//! Each change comes with a [`ChangeTime`]: the event's own time (exact), or only when it was
+//! delivered (a retry carries a later one). A delivery-dated deletion deletes everything known
+//! so far; a delivery-dated creation never lifts a tombstone (its retry would look newer than
+//! the deletion it lost to).
+//!
 //! The rule: the account is deleted when a deletion is known and no creation newer than it;
 //! otherwise it is live with the newest profile of any `created` or `updated` event. So an
 //! update older than a deletion never brings an account back, only a newer creation does; an
@@ -21,6 +26,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::store::{StoreBackend, StoreError};
+
+fn max(a: Option<u64>, b: u64) -> Option<u64> {
+    Some(a.map_or(b, |a| a.max(b)))
+}
 use crate::uid::Uid;
 use crate::webhook::{Profile, UserChange};
 
@@ -34,6 +43,26 @@ pub struct AccountRecord {
     /// The newest profile seen (`created` or `updated`) and its time. While the account is
     /// deleted it is kept only if newer than the deletion, for a creation that may lift it.
     pub newest: Option<(u64, Profile)>,
+}
+
+/// When a change happened, as far as the gate can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeTime {
+    /// The event's own time, Unix ms: the payload's `updatedAt` / `updated_at` / CloudEvents
+    /// `time`, or the app's own call through the Rust API.
+    Event(u64),
+    /// Only when it was delivered, Unix ms (the signed delivery timestamp, or the arrival): a
+    /// retry of the same event carries a later one.
+    Delivery(u64),
+}
+
+impl ChangeTime {
+    /// The time in Unix ms.
+    pub const fn millis(self) -> u64 {
+        match self {
+            ChangeTime::Event(at) | ChangeTime::Delivery(at) => at,
+        }
+    }
 }
 
 /// What the gate must do for an event, once [`AccountRecord::apply`] has ordered it.
@@ -52,16 +81,17 @@ impl AccountRecord {
     /// than it.
     ///
     /// ```
-    /// use cometgate::store::{AccountRecord, Verdict};
+    /// use cometgate::store::{AccountRecord, ChangeTime, Verdict};
     /// use cometgate::webhook::{Profile, UserChange};
     ///
     /// let mut record = AccountRecord::default();
-    /// assert_eq!(record.apply(UserChange::Deleted, 2_000, Profile::default()), Verdict::Delete);
+    /// let at = ChangeTime::Event;
+    /// assert_eq!(record.apply(UserChange::Deleted, at(2_000), Profile::default()), Verdict::Delete);
     /// assert!(record.is_deleted());
     /// // A late update from before the deletion does not bring the account back.
-    /// assert_eq!(record.apply(UserChange::Updated, 1_000, Profile::default()), Verdict::Ignore);
+    /// assert_eq!(record.apply(UserChange::Updated, at(1_000), Profile::default()), Verdict::Ignore);
     /// // A creation after it does.
-    /// assert!(matches!(record.apply(UserChange::Created, 3_000, Profile::default()), Verdict::Upsert(_)));
+    /// assert!(matches!(record.apply(UserChange::Created, at(3_000), Profile::default()), Verdict::Upsert(_)));
     /// assert!(!record.is_deleted());
     /// ```
     pub fn is_deleted(&self) -> bool {
@@ -69,19 +99,28 @@ impl AccountRecord {
             .is_some_and(|d| self.created_at.is_none_or(|c| c <= d))
     }
 
-    /// Orders `change` at `at` (Unix ms) with `profile` against the record, updates the record,
-    /// and says what to do. The rule is in the [module docs](crate::store::accounts).
-    pub fn apply(&mut self, change: UserChange, at: u64, profile: Profile) -> Verdict {
+    /// Orders `change` at `time` with `profile` against the record, updates the record, and
+    /// says what to do. The rule is in the [module docs](crate::store::accounts).
+    pub fn apply(&mut self, change: UserChange, time: ChangeTime, profile: Profile) -> Verdict {
         let was_live = !self.is_deleted();
-        match change {
-            UserChange::Deleted => {
-                self.deleted_at = Some(self.deleted_at.map_or(at, |d| d.max(at)));
+        let at = time.millis();
+        match (change, time) {
+            (UserChange::Deleted, ChangeTime::Event(_)) => {
+                self.deleted_at = max(self.deleted_at, at)
             }
-            UserChange::Created => {
-                self.created_at = Some(self.created_at.map_or(at, |c| c.max(at)));
+            (UserChange::Deleted, ChangeTime::Delivery(_)) => {
+                // Only its delivery is dated: it deletes everything known so far.
+                let known = max(self.created_at, self.newest.as_ref().map_or(0, |(t, _)| *t));
+                self.deleted_at = max(self.deleted_at, at.max(known.unwrap_or(0)));
+            }
+            (UserChange::Created, ChangeTime::Event(_)) => {
+                self.created_at = max(self.created_at, at);
                 self.offer(at, profile);
             }
-            UserChange::Updated => self.offer(at, profile),
+            // A delivery-dated creation counts as an update: it never lifts a tombstone.
+            (UserChange::Created, ChangeTime::Delivery(_)) | (UserChange::Updated, _) => {
+                self.offer(at, profile);
+            }
         }
         if self.is_deleted() {
             if let (Some(d), Some((t, _))) = (self.deleted_at, &self.newest)
@@ -96,8 +135,13 @@ impl AccountRecord {
         }
         let this_is_newest =
             change != UserChange::Deleted && self.newest.as_ref().is_some_and(|(t, _)| *t == at);
+        // A redelivered creation that lifted a tombstone must complete, though a newer update
+        // is the profile it applies.
+        let lifting_again = change == UserChange::Created && self.created_at == Some(at);
         match &self.newest {
-            Some((_, newest)) if !was_live || this_is_newest => Verdict::Upsert(newest.clone()),
+            Some((_, newest)) if !was_live || this_is_newest || lifting_again => {
+                Verdict::Upsert(newest.clone())
+            }
             _ => Verdict::Ignore,
         }
     }
@@ -115,13 +159,14 @@ impl AccountRecord {
 ///
 /// ```
 /// use cometgate::Uid;
-/// use cometgate::store::{AccountStore, MemoryAccountStore, Verdict};
+/// use cometgate::store::{AccountStore, ChangeTime, MemoryAccountStore, Verdict};
 /// use cometgate::webhook::{Profile, UserChange};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = MemoryAccountStore::new();
 /// let uid = Uid::parse("ada").unwrap();
-/// let verdict = store.record_change(&uid, UserChange::Deleted, 1_700_000_000_000, Profile::default()).await?;
+/// let at = ChangeTime::Event(1_700_000_000_000);
+/// let verdict = store.record_change(&uid, UserChange::Deleted, at, Profile::default()).await?;
 /// assert_eq!(verdict, Verdict::Delete);
 /// assert!(store.is_deleted(&uid).await?);
 /// # Ok::<(), cometgate::store::StoreError>(())
@@ -134,7 +179,7 @@ pub trait AccountStore: fmt::Debug + Send + Sync + 'static {
         &self,
         uid: &Uid,
         change: UserChange,
-        at: u64,
+        time: ChangeTime,
         profile: Profile,
     ) -> Result<Verdict, StoreError>;
 
@@ -160,10 +205,10 @@ impl<S: AccountStore> AccountStore for std::sync::Arc<S> {
         &self,
         uid: &Uid,
         change: UserChange,
-        at: u64,
+        time: ChangeTime,
         profile: Profile,
     ) -> Result<Verdict, StoreError> {
-        (**self).record_change(uid, change, at, profile).await
+        (**self).record_change(uid, change, time, profile).await
     }
 
     async fn is_deleted(&self, uid: &Uid) -> Result<bool, StoreError> {
@@ -186,13 +231,17 @@ impl<S: AccountStore> AccountStore for std::sync::Arc<S> {
 /// The embedded [`AccountStore`]: one process, lost on restart (like [`MemoryStore`](super::MemoryStore);
 /// use a shared store to keep tombstones across restarts and replicas).
 ///
-/// Records of deleted accounts are kept for good: dropping one would let the next token
-/// request re-create the account. Records of live accounts (which only order profile updates)
-/// and completed delivery ids are bounded by [`with_capacity`](Self::with_capacity); the oldest
+/// Records of accounts that were ever deleted are kept for good: dropping one would let the
+/// next token request re-create the account, or a replayed deletion delete a re-created one.
+/// Records of other accounts (which only order profile updates) and completed delivery ids
+/// (an optimisation: every change is idempotent) are bounded by [`with_capacity`](Self::with_capacity); the oldest
 /// go first.
 pub struct MemoryAccountStore {
     state: Mutex<State>,
     capacity: usize,
+    /// How many records are deleted: while none is, the token route's tombstone check takes
+    /// no lock.
+    deleted: std::sync::atomic::AtomicUsize,
 }
 
 struct State {
@@ -224,6 +273,7 @@ impl MemoryAccountStore {
                 deliveries: lru::LruCache::unbounded(),
             }),
             capacity,
+            deleted: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -267,13 +317,27 @@ impl AccountStore for MemoryAccountStore {
         &self,
         uid: &Uid,
         change: UserChange,
-        at: u64,
+        time: ChangeTime,
         profile: Profile,
     ) -> Result<Verdict, StoreError> {
         let mut state = self.lock();
         let record = state.records.entry(uid.clone()).or_default();
-        let verdict = record.apply(change, at, profile);
-        if record.is_deleted() {
+        let was_deleted = record.is_deleted();
+        let verdict = record.apply(change, time, profile);
+        let deleted = record.is_deleted();
+        match (was_deleted, deleted) {
+            (false, true) => {
+                self.deleted
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            (true, false) => {
+                self.deleted
+                    .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            _ => {}
+        }
+        // A record that ever held a deletion is history that orders later events: kept.
+        if record.deleted_at.is_some() {
             state.live_order.pop(uid);
         } else {
             state.live_order.put(uid.clone(), ());
@@ -287,6 +351,9 @@ impl AccountStore for MemoryAccountStore {
     }
 
     async fn is_deleted(&self, uid: &Uid) -> Result<bool, StoreError> {
+        if self.tombstones() == 0 {
+            return Ok(false);
+        }
         Ok(self
             .lock()
             .records
@@ -329,50 +396,194 @@ mod tests {
     }
 
     #[test]
-    fn the_table_of_the_module_docs_holds() {
+    fn delivery_dated_deletions_delete_all_known_and_delivery_dated_creations_never_lift() {
         let mut r = AccountRecord::default();
+        // Clerk dates a creation by its payload (ms) and a deletion only by its delivery
+        // (seconds): the deletion must win though its number is smaller.
+        let created = ChangeTime::Event(1_700_000_000_500);
+        assert!(matches!(
+            r.apply(UserChange::Created, created, named("a")),
+            Verdict::Upsert(_)
+        ));
+        let deleted = ChangeTime::Delivery(1_700_000_000_000);
         assert_eq!(
-            r.apply(UserChange::Updated, 10, named("a")),
-            Verdict::Upsert(named("a"))
+            r.apply(UserChange::Deleted, deleted, Profile::default()),
+            Verdict::Delete
         );
+        assert!(r.is_deleted());
+        // A creation retried with a fresh delivery timestamp does not lift the tombstone...
+        let retried = ChangeTime::Delivery(1_700_000_060_000);
         assert_eq!(
-            r.apply(UserChange::Updated, 5, named("old")),
+            r.apply(UserChange::Created, retried, named("a")),
             Verdict::Ignore
         );
+        assert!(r.is_deleted());
+        // ...an exactly dated newer one does.
+        let again = ChangeTime::Event(1_700_000_120_000);
+        assert!(matches!(
+            r.apply(UserChange::Created, again, named("b")),
+            Verdict::Upsert(_)
+        ));
+        assert!(!r.is_deleted());
+    }
+
+    #[test]
+    fn a_redelivered_lifting_creation_applies_again() {
+        let mut r = AccountRecord::default();
+        let at = ChangeTime::Event;
         assert_eq!(
-            r.apply(UserChange::Updated, 10, named("a")),
-            Verdict::Upsert(named("a"))
-        );
-        assert_eq!(
-            r.apply(UserChange::Deleted, 20, Profile::default()),
+            r.apply(UserChange::Deleted, at(20), Profile::default()),
             Verdict::Delete
         );
         assert_eq!(
-            r.apply(UserChange::Created, 20, named("tie")),
+            r.apply(UserChange::Updated, at(40), named("p40")),
             Verdict::Ignore
         );
         assert_eq!(
-            r.apply(UserChange::Created, 15, named("late")),
+            r.apply(UserChange::Created, at(30), named("p30")),
+            Verdict::Upsert(named("p40"))
+        );
+        // Its upsert failed upstream; the redelivery must complete it.
+        assert_eq!(
+            r.apply(UserChange::Created, at(30), named("p30")),
+            Verdict::Upsert(named("p40"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_replayed_old_deletion_never_deletes_a_re_created_account_past_the_capacity() {
+        let store = MemoryAccountStore::with_capacity(2);
+        let a = Uid::parse("a").unwrap();
+        let at = ChangeTime::Event;
+        store
+            .record_change(&a, UserChange::Deleted, at(20), Profile::default())
+            .await
+            .unwrap();
+        store
+            .record_change(&a, UserChange::Created, at(30), named("a"))
+            .await
+            .unwrap();
+        for other in ["b", "c", "d"] {
+            let uid = Uid::parse(other).unwrap();
+            store
+                .record_change(&uid, UserChange::Updated, at(5), named(other))
+                .await
+                .unwrap();
+        }
+        let replay = store
+            .record_change(&a, UserChange::Deleted, at(20), Profile::default())
+            .await;
+        assert_eq!(replay.unwrap(), Verdict::Ignore);
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_counts_tombstones_and_keeps_them_past_its_capacity() {
+        let store = MemoryAccountStore::with_capacity(2);
+        let gone = Uid::parse("gone").unwrap();
+        assert!(!store.is_deleted(&gone).await.unwrap());
+        store
+            .record_change(
+                &gone,
+                UserChange::Deleted,
+                ChangeTime::Event(10),
+                Profile::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.tombstones(), 1);
+        for i in 0..10 {
+            let uid = Uid::parse(&format!("live{i}")).unwrap();
+            store
+                .record_change(&uid, UserChange::Created, ChangeTime::Event(5), named("x"))
+                .await
+                .unwrap();
+        }
+        assert!(
+            store.is_deleted(&gone).await.unwrap(),
+            "live records are evicted, tombstones never"
+        );
+        assert_eq!(store.lock().records.len(), 3);
+        store
+            .record_change(
+                &gone,
+                UserChange::Created,
+                ChangeTime::Event(20),
+                named("back"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.tombstones(), 0);
+        assert!(!store.is_deleted(&gone).await.unwrap());
+        store
+            .record_change(
+                &gone,
+                UserChange::Deleted,
+                ChangeTime::Event(30),
+                Profile::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.tombstones(), 1);
+        assert!(store.is_deleted(&gone).await.unwrap());
+    }
+
+    #[test]
+    fn the_table_of_the_module_docs_holds() {
+        let mut r = AccountRecord::default();
+        assert_eq!(
+            r.apply(UserChange::Updated, ChangeTime::Event(10), named("a")),
+            Verdict::Upsert(named("a"))
+        );
+        assert_eq!(
+            r.apply(UserChange::Updated, ChangeTime::Event(5), named("old")),
             Verdict::Ignore
         );
         assert_eq!(
-            r.apply(UserChange::Deleted, 18, Profile::default()),
+            r.apply(UserChange::Updated, ChangeTime::Event(10), named("a")),
+            Verdict::Upsert(named("a"))
+        );
+        assert_eq!(
+            r.apply(
+                UserChange::Deleted,
+                ChangeTime::Event(20),
+                Profile::default()
+            ),
+            Verdict::Delete
+        );
+        assert_eq!(
+            r.apply(UserChange::Created, ChangeTime::Event(20), named("tie")),
+            Verdict::Ignore
+        );
+        assert_eq!(
+            r.apply(UserChange::Created, ChangeTime::Event(15), named("late")),
+            Verdict::Ignore
+        );
+        assert_eq!(
+            r.apply(
+                UserChange::Deleted,
+                ChangeTime::Event(18),
+                Profile::default()
+            ),
             Verdict::Delete
         );
         assert_eq!(r.deleted_at, Some(20), "the newest deletion is kept");
         // An update newer than the deletion waits for a creation older than it.
         assert_eq!(
-            r.apply(UserChange::Updated, 40, named("new")),
+            r.apply(UserChange::Updated, ChangeTime::Event(40), named("new")),
             Verdict::Ignore
         );
         assert!(r.is_deleted());
         assert_eq!(
-            r.apply(UserChange::Created, 30, named("c")),
+            r.apply(UserChange::Created, ChangeTime::Event(30), named("c")),
             Verdict::Upsert(named("new"))
         );
         assert_eq!(r.newest, Some((40, named("new"))));
         assert_eq!(
-            r.apply(UserChange::Deleted, 25, Profile::default()),
+            r.apply(
+                UserChange::Deleted,
+                ChangeTime::Event(25),
+                Profile::default()
+            ),
             Verdict::Ignore
         );
         assert!(!r.is_deleted());
@@ -459,7 +670,7 @@ mod tests {
             let mut upstream: Option<Option<String>> = None;
             for e in &with_dup {
                 let profile = Profile { name: Some(e.name.clone()), avatar: None };
-                match record.apply(e.change, e.at, profile) {
+                match record.apply(e.change, ChangeTime::Event(e.at), profile) {
                     Verdict::Upsert(p) => upstream = Some(p.name),
                     Verdict::Delete => upstream = None,
                     Verdict::Ignore => {}

@@ -19,7 +19,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-pub use accounts::{AccountRecord, AccountStore, MemoryAccountStore, Verdict};
+pub use accounts::{AccountRecord, AccountStore, ChangeTime, MemoryAccountStore, Verdict};
 pub use memory::MemoryStore;
 
 use crate::client::TokenValue;

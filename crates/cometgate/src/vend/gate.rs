@@ -362,7 +362,7 @@ impl<I> GateBuilder<I> {
 /// Cheap to clone (one `Arc`). HTTP reaches it through the [`Endpoint`](crate::endpoint::Endpoint),
 /// which every adapter wraps; the endpoint emits one `tracing` event per request (target
 /// `cometgate::vend`) with the outcome, reason, issuer, keyed subject hash
-/// ([`subject_hash`](crate::subject_hash)), UID, upstream status and latency and the request
+/// ([`subject_hash`](crate::subject_hash); never the UID, which may be the subject itself), upstream status and latency and the request
 /// id; never the REST API key, never a whole token.
 ///
 /// ```
@@ -498,7 +498,6 @@ impl Gate {
 /// What one vend did, for the endpoint's log event.
 #[derive(Default)]
 pub(crate) struct VendRecord {
-    pub(crate) uid: Option<Uid>,
     /// The principal's issuer and subject: the log shows the issuer and a keyed hash of the
     /// pair ([`subject_hash`](crate::subject_hash)), never the subject itself.
     pub(crate) principal: Option<(String, String)>,
@@ -556,9 +555,9 @@ impl<I> Gate<I> {
         &*self.inner.vendor.accounts
     }
 
-    /// The gate's clock in Unix milliseconds (whole seconds: the clock's resolution).
+    /// The gate's clock in Unix milliseconds.
     pub(crate) fn now_millis(&self) -> u64 {
-        self.inner.tokens.now().saturating_mul(1000)
+        self.inner.tokens.clock.unix_millis()
     }
 
     pub(crate) fn sync_deadline(&self) -> std::time::Duration {
@@ -589,10 +588,7 @@ impl<I> Gate<I> {
             ));
         }
         match self.inner.mapper.map(principal) {
-            Ok(uid) => {
-                record.uid = Some(uid.clone());
-                Ok(uid)
-            }
+            Ok(uid) => Ok(uid),
             Err(e) => {
                 record.detail = Some(format!(
                     "the principal could not be mapped to a CometChat UID: {e}"

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::client::DeleteMode;
 use crate::identity::Principal;
-use crate::store::Verdict;
+use crate::store::{ChangeTime, Verdict};
 use crate::uid::Uid;
 use crate::vend::Gate;
 use crate::vend::gate::{Revoke, VendRecord};
@@ -47,7 +47,8 @@ pub(crate) struct AccountLocks {
 }
 
 impl AccountLocks {
-    const STRIPES: usize = 64;
+    /// Enough that a slow deletion rarely holds up another account.
+    const STRIPES: usize = 1024;
 
     pub(crate) fn new() -> Self {
         Self {
@@ -121,7 +122,8 @@ impl SyncError {
     fn from_vend(error: &VendError) -> Self {
         let problem = match error {
             VendError::Upstream { error, .. }
-                if error.is_retryable() && error.status() != Some(429) =>
+                if error.status() != Some(429)
+                    && (error.is_retryable() || error.is_deadline() || error.is_timeout()) =>
             {
                 Problem::upstream_unavailable(RETRY_LATER)
             }
@@ -149,7 +151,7 @@ impl<I: Send + Sync + 'static> Gate<I> {
         account: impl Into<Account<'_>>,
         profile: Profile,
     ) -> Result<Synced, SyncError> {
-        let at = self.now_millis();
+        let at = ChangeTime::Event(self.now_millis());
         self.apply_user_change(account, UserChange::Updated, profile, at)
             .await
     }
@@ -165,7 +167,7 @@ impl<I: Send + Sync + 'static> Gate<I> {
         account: impl Into<Account<'_>>,
         profile: Profile,
     ) -> Result<Synced, SyncError> {
-        let at = self.now_millis();
+        let at = ChangeTime::Event(self.now_millis());
         self.apply_user_change(account, UserChange::Created, profile, at)
             .await
     }
@@ -179,13 +181,14 @@ impl<I: Send + Sync + 'static> Gate<I> {
     /// [`SyncError`] when CometChat or the store failed; calling again completes the deletion
     /// (the tombstone already holds).
     pub async fn delete_user(&self, account: impl Into<Account<'_>>) -> Result<Synced, SyncError> {
-        let at = self.now_millis();
+        let at = ChangeTime::Event(self.now_millis());
         self.apply_user_change(account, UserChange::Deleted, Profile::default(), at)
             .await
     }
 
-    /// Applies `change` that happened at `at` (Unix milliseconds) with `profile`, ordered
-    /// against what is known of the account (see the [module docs](self)).
+    /// Applies `change` that happened at `time` with `profile`, ordered against what is known
+    /// of the account (see the [module docs](self)). A time ahead of the gate's clock counts as
+    /// now, so a future-dated event cannot make an account undeletable.
     ///
     /// # Errors
     ///
@@ -195,9 +198,14 @@ impl<I: Send + Sync + 'static> Gate<I> {
         account: impl Into<Account<'_>>,
         change: UserChange,
         profile: Profile,
-        at: u64,
+        time: ChangeTime,
     ) -> Result<Synced, SyncError> {
         let uid = self.account_uid(account.into())?;
+        let now = self.now_millis();
+        let at = match time {
+            ChangeTime::Event(at) => ChangeTime::Event(at.min(now)),
+            ChangeTime::Delivery(at) => ChangeTime::Delivery(at.min(now)),
+        };
         let gate = self.clone();
         // Its own task: a sender that hangs up does not cut a deletion half way.
         let work =
@@ -259,7 +267,7 @@ impl<I: Send + Sync + 'static> Gate<I> {
         uid: &Uid,
         change: UserChange,
         profile: Profile,
-        at: u64,
+        at: ChangeTime,
     ) -> Result<Synced, SyncError> {
         let sync = self.sync();
         let _account = sync.vendor.locks.lock(uid).await;

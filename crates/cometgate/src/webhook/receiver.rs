@@ -27,6 +27,7 @@ use bytes::Bytes;
 use crate::Principal;
 use crate::endpoint::rules;
 use crate::identity::RequestView;
+use crate::store::ChangeTime;
 use crate::vend::{Gate, Problem};
 use crate::webhook::shared_secret::{self, SharedSecret, SharedSecretError};
 use crate::webhook::signature::{HeaderNames, SecretError, SigningSecrets};
@@ -189,7 +190,7 @@ impl Webhooks {
 
     /// Every source whose variable is set: [`ENV_CLERK_SECRET`], [`ENV_STANDARD_SECRET`],
     /// [`ENV_SUPABASE_SECRET`] (Bearer, at least 32 bytes, table `auth.users`),
-    /// [`ENV_AUTH0_TOKEN`] (Bearer, at least 24 bytes). `issuer` says which issuer each
+    /// [`ENV_AUTH0_TOKEN`] (Bearer, at least 32 bytes). `issuer` says which issuer each
     /// source's subjects belong to. An empty variable counts as unset.
     ///
     /// # Errors
@@ -310,13 +311,63 @@ impl Webhooks {
     fn config(&self, source: Source) -> Option<&SourceConfig> {
         self.sources[slot(source)].as_deref()
     }
+
+    /// What can be checked before the body is read: a shared secret entirely, a signature's
+    /// headers for presence. `Err`: the problem and the reason for the log (boxed: the refusal
+    /// is the rare path); the body is then never waited for.
+    pub(crate) fn precheck(
+        &self,
+        source: Source,
+        head: &DeliveryHead,
+    ) -> Result<(), Box<(Problem, String)>> {
+        let Some(config) = self.config(source) else {
+            return Err(Box::new((
+                Problem::misconfigured(),
+                "the source is not configured".to_owned(),
+            )));
+        };
+        match &config.auth {
+            Auth::Shared(secret) => secret
+                .verify(head.get("authorization"))
+                .map_err(|e| Box::new((refusal(e.status()), e.to_string()))),
+            Auth::Signed(_, names) => {
+                let sets: &[[&str; 3]] = match names {
+                    HeaderNames::Webhook => &[WEBHOOK_HEADERS],
+                    HeaderNames::Svix => &[SVIX_HEADERS],
+                    _ => &[WEBHOOK_HEADERS, SVIX_HEADERS],
+                };
+                if sets
+                    .iter()
+                    .any(|set| set.iter().all(|h| head.get(h).is_some()))
+                {
+                    Ok(())
+                } else {
+                    Err(Box::new((
+                        Problem::invalid_signature(),
+                        "the webhook's id, timestamp or signature header is missing".to_owned(),
+                    )))
+                }
+            }
+        }
+    }
 }
 
+const WEBHOOK_HEADERS: [&str; 3] = ["webhook-id", "webhook-timestamp", "webhook-signature"];
+const SVIX_HEADERS: [&str; 3] = ["svix-id", "svix-timestamp", "svix-signature"];
+
 /// The request headers a delivery is authenticated with, copied from the head (the body
-/// arrives later).
-#[derive(Debug, Clone, Default)]
+/// arrives later). `Debug` names the headers, never their values (a shared secret, signatures).
+#[derive(Clone, Default)]
 pub(crate) struct DeliveryHead {
     headers: Vec<(&'static str, Bytes)>,
+}
+
+impl fmt::Debug for DeliveryHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.headers.iter().map(|(name, _)| name))
+            .finish()
+    }
 }
 
 const CAPTURED: [&str; 7] = [
@@ -354,6 +405,8 @@ pub(crate) struct DeliveryRecord {
     /// `applied`, `ignored` (older than known, or a type cometgate does not act on),
     /// `duplicate`; `None` on a problem.
     pub(crate) outcome: Option<&'static str>,
+    /// The keyed hash of the (issuer, subject) pair ([`crate::subject_hash`]).
+    pub(crate) subject: Option<String>,
     pub(crate) detail: Option<String>,
 }
 
@@ -387,7 +440,14 @@ async fn deliver<I: Send + Sync + 'static>(
             match secrets.verify(*names, |n| head.get(n), body, now_ms / 1000) {
                 Ok(verified) => {
                     record.delivery_id = Some(verified.id().to_owned());
-                    Some(verified.timestamp().saturating_mul(1000))
+                    // Whole seconds: the end of that second, so it never looks older than an
+                    // event dated in milliseconds within it.
+                    Some(
+                        verified
+                            .timestamp()
+                            .saturating_mul(1000)
+                            .saturating_add(999),
+                    )
                 }
                 Err(e) => return Err(refused(e.status(), e.to_string(), record)),
             }
@@ -433,7 +493,15 @@ async fn deliver<I: Send + Sync + 'static>(
         Delivery::Ignored => false,
         Delivery::User(event) => {
             let principal = Principal::new(config.issuer.clone(), event.subject);
-            let at = event.occurred_at.or(signed_at).unwrap_or(now_ms);
+            record.subject = Some(crate::subject_hash::hash(
+                &config.issuer,
+                principal.subject(),
+            ));
+            let at = match (event.occurred_at, signed_at) {
+                (Some(at), _) => ChangeTime::Event(at),
+                (None, Some(at)) => ChangeTime::Delivery(at),
+                (None, None) => ChangeTime::Delivery(now_ms),
+            };
             match gate
                 .apply_user_change(&principal, event.change, event.profile, at)
                 .await
@@ -450,6 +518,10 @@ async fn deliver<I: Send + Sync + 'static>(
             session_id,
         } => {
             let principal = Principal::new(config.issuer.clone(), subject);
+            record.subject = Some(crate::subject_hash::hash(
+                &config.issuer,
+                principal.subject(),
+            ));
             if let Err(e) = gate.end_session(&principal, &session_id).await {
                 record.detail = Some(e.to_string());
                 return Err(e.problem().clone());
@@ -473,6 +545,10 @@ async fn deliver<I: Send + Sync + 'static>(
 /// `401`; the reason goes to the log only.
 fn refused(status: u16, reason: String, record: &mut DeliveryRecord) -> Problem {
     record.detail = Some(reason);
+    refusal(status)
+}
+
+fn refusal(status: u16) -> Problem {
     if status == 400 {
         Problem::bad_request_because("A webhook header is malformed.")
     } else {

@@ -32,8 +32,8 @@ use subtle::ConstantTimeEq;
 /// The shortest Supabase webhook secret accepted: 32 bytes.
 pub const SUPABASE_MIN_LEN: usize = 32;
 
-/// The shortest Auth0 Event Stream token (or Basic password) accepted: 24 bytes.
-pub const AUTH0_MIN_LEN: usize = 24;
+/// The shortest Auth0 Event Stream token (or Basic password) accepted: 32 bytes (checklist item 27: a shared secret of an unsigned source is at least 32 bytes).
+pub const AUTH0_MIN_LEN: usize = 32;
 
 /// The longest `Authorization` header read (4 KiB); a longer one is refused unread.
 pub const MAX_AUTHORIZATION_LEN: usize = 4 * 1024;
@@ -117,8 +117,8 @@ impl AuthorizationError {
 /// use cometgate::webhook::shared_secret::{SharedSecret, AUTH0_MIN_LEN};
 ///
 /// // Auth0 Event Streams with Basic credentials.
-/// let expected = SharedSecret::basic("auth0", "an event stream password, 24+", AUTH0_MIN_LEN)?;
-/// let header = "Basic YXV0aDA6YW4gZXZlbnQgc3RyZWFtIHBhc3N3b3JkLCAyNCs=";
+/// let expected = SharedSecret::basic("auth0", "an event stream password of 32+ bytes", AUTH0_MIN_LEN)?;
+/// let header = "Basic YXV0aDA6YW4gZXZlbnQgc3RyZWFtIHBhc3N3b3JkIG9mIDMyKyBieXRlcw==";
 /// assert_eq!(expected.verify(Some(header.as_bytes())), Ok(()));
 /// assert_eq!(format!("{expected:?}"), "SharedSecret { scheme: Basic, digest: [REDACTED] }");
 /// # Ok::<(), cometgate::webhook::shared_secret::SharedSecretError>(())
@@ -224,6 +224,15 @@ impl SharedSecret {
             Ok(())
         } else {
             Err(AuthorizationError::Mismatch)
+        }
+    }
+}
+
+impl Clone for SharedSecret {
+    fn clone(&self) -> Self {
+        Self {
+            scheme: self.scheme,
+            digest: SecretBox::new(Box::new(*self.digest.expose_secret())),
         }
     }
 }

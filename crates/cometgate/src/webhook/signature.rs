@@ -49,7 +49,7 @@ use std::str::FromStr;
 
 use data_encoding::{BASE64, Encoding, Specification};
 use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretSlice};
+use secrecy::{ExposeSecret, ExposeSecretMut, SecretSlice};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -225,7 +225,8 @@ impl SigningSecret {
 
     /// The signature of a delivery, `v1,<base64>`: HMAC-SHA256 of `{id}.{timestamp}.{body}`
     /// under this secret. Send it in `webhook-signature` with `webhook-id: {id}` and
-    /// `webhook-timestamp: {timestamp}` (the current Unix time in seconds).
+    /// `webhook-timestamp: {timestamp}` (the current Unix time in seconds; verifiers read at
+    /// most [`MAX_TIMESTAMP_DIGITS`] digits).
     ///
     /// `body` is signed byte for byte: send exactly these bytes. Verifiers refuse an `id` that
     /// is empty, longer than [`MAX_ID_LEN`] bytes or not visible ASCII.
@@ -263,6 +264,14 @@ impl SigningSecret {
     }
 }
 
+impl Clone for SigningSecret {
+    fn clone(&self) -> Self {
+        Self {
+            key: SecretSlice::from(self.key.expose_secret().to_vec()),
+        }
+    }
+}
+
 impl fmt::Debug for SigningSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SigningSecret([REDACTED])")
@@ -277,9 +286,9 @@ impl FromStr for SigningSecret {
     }
 }
 
-/// Decodes standard base64, padded or not. Trailing bits are not checked: the reference
-/// libraries decode `whsec_` secrets leniently, and a secret is not a signature (no two
-/// spellings of one signature can be made to pass).
+/// Decodes standard base64, padded or not, with unused trailing bits allowed: the reference
+/// libraries read `whsec_` secrets as leniently (their tests use such a secret). This leniency
+/// is for configured secrets only; signatures are compared as the exact base64 text.
 fn decode_key(encoded: &[u8]) -> Option<SecretSlice<u8>> {
     let mut spec = Specification::new();
     spec.symbols
@@ -292,12 +301,7 @@ fn decode_key(encoded: &[u8]) -> Option<SecretSlice<u8>> {
     let len = encoding.decode_len(encoded.len()).ok()?;
     // Decode straight into the box, so that no copy of the key is left behind.
     let mut key = SecretSlice::from(vec![0u8; len]);
-    let written = encoding
-        .decode_mut(
-            encoded,
-            secrecy::ExposeSecretMut::expose_secret_mut(&mut key),
-        )
-        .ok()?;
+    let written = encoding.decode_mut(encoded, key.expose_secret_mut()).ok()?;
     if written == len {
         Some(key)
     } else {
@@ -327,6 +331,7 @@ fn decode_key(encoded: &[u8]) -> Option<SecretSlice<u8>> {
 /// assert!(!short.to_string().contains("MfKQ"));
 /// # Ok::<(), SecretError>(())
 /// ```
+#[derive(Clone)]
 pub struct SigningSecrets {
     // Never empty.
     secrets: Vec<SigningSecret>,
@@ -364,6 +369,33 @@ impl SigningSecrets {
     ///
     /// Returns the verified delivery id and timestamp; see the [module docs](self) for the
     /// rules and the errors.
+    ///
+    /// ```
+    /// use cometgate::clock::{Clock, ManualClock};
+    /// use cometgate::identity::{RequestView, SimpleRequest};
+    /// use cometgate::webhook::signature::{HeaderNames, SignatureError, SigningSecret, SigningSecrets};
+    ///
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let clock = ManualClock::at(1_700_000_000);
+    /// let body = br#"{"type":"user.created","data":{"id":"user_29w83sxmDNGwOuEthce5gg56FcC"}}"#;
+    /// let signature = SigningSecret::parse(secret)?.sign("msg_2", clock.unix_seconds(), body);
+    /// // What Clerk sends.
+    /// let request = SimpleRequest::post("/cometchat-webhooks/clerk")
+    ///     .with_header("svix-id", "msg_2")
+    ///     .with_header("svix-timestamp", "1700000000")
+    ///     .with_header("svix-signature", signature);
+    ///
+    /// let secrets = SigningSecrets::parse(secret)?;
+    /// let verify = |request: &SimpleRequest| {
+    ///     secrets.verify(HeaderNames::Svix, |name| request.header(name), body, clock.unix_seconds())
+    /// };
+    /// assert_eq!(verify(&request)?.id(), "msg_2");
+    /// assert_eq!(
+    ///     verify(&SimpleRequest::post("/cometchat-webhooks/clerk")),
+    ///     Err(SignatureError::MissingHeader("svix-id"))
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify<'h>(
         &self,
         names: HeaderNames,
