@@ -279,7 +279,7 @@ fn padded_body(size: usize) -> Vec<u8> {
 }
 
 /// Writes a whole request on a fresh connection and reads the answer until the server closes.
-async fn raw_request(addr: &str, request: &[u8]) -> std::io::Result<String> {
+pub(crate) async fn raw_request(addr: &str, request: &[u8]) -> std::io::Result<String> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
     // The server may answer 413 and close before reading everything: a failed write is fine,
     // the answer is what counts.

@@ -164,6 +164,16 @@ impl Env {
         tuning: Tuning,
         configure: impl FnOnce(Endpoint<JwtIdentity>) -> Endpoint<JwtIdentity>,
     ) -> Self {
+        Self::start_with_mapper::<A>(tuning, None, configure).await
+    }
+
+    /// Like [`start_with`](Self::start_with), with the gate mapping UIDs by `mapper` instead of
+    /// the demo identity's readable one (`None`: the demo identity's).
+    pub async fn start_with_mapper<A: Adapter>(
+        tuning: Tuning,
+        mapper: Option<UidMapper>,
+        configure: impl FnOnce(Endpoint<JwtIdentity>) -> Endpoint<JwtIdentity>,
+    ) -> Self {
         let fake = start_fake().await;
         let secret = format!("suite-secret-{:032x}", rand_u128());
         let identity = AuthSettings::Demo {
@@ -172,11 +182,12 @@ impl Env {
         }
         .identity()
         .expect("demo identity");
-        let mapper = identity.uid_mapper().unwrap_or_default();
-        let gate = gate_builder(&fake, tuning)
-            .identity(identity)
-            .build()
-            .expect("gate");
+        let mut builder = gate_builder(&fake, tuning).identity(identity);
+        if let Some(mapper) = mapper {
+            builder = builder.uid_mapper(mapper);
+        }
+        let gate = builder.build().expect("gate");
+        let mapper = gate.uid_mapper().clone();
         let addr = A::serve(configure(Endpoint::new(gate))).await;
         Self::around(fake, addr, secret.into_bytes(), mapper)
     }
@@ -325,3 +336,5 @@ mod readmes;
 pub mod sdk_harness;
 #[doc(hidden)]
 pub mod suite;
+#[doc(hidden)]
+pub mod webhooks;

@@ -677,7 +677,8 @@ pub fn no_request_yields_a_500<A: Adapter>() {
 }
 
 /// Generates one `#[test]` per property for an adapter: the security properties and the
-/// endpoint's HTTP contract ([`contract`](crate::contract)).
+/// endpoint's HTTP contract ([`contract`](crate::contract)), the token lifecycle and the
+/// webhook receivers ([`webhooks`](crate::webhooks)).
 #[macro_export]
 macro_rules! security_suite {
     ($adapter:ty) => {
@@ -758,6 +759,39 @@ macro_rules! security_suite {
         #[test]
         fn bad_device_ids_are_400_without_an_upstream_call() {
             $crate::lifecycle::bad_device_ids_are_400_without_an_upstream_call::<$adapter>();
+        }
+        #[test]
+        fn webhook_each_source_creates_updates_and_deletes() {
+            $crate::webhooks::each_source_creates_updates_and_deletes::<$adapter>();
+        }
+        #[test]
+        fn webhook_redeliveries_have_no_second_side_effect() {
+            $crate::webhooks::redeliveries_have_no_second_side_effect::<$adapter>();
+        }
+        #[test]
+        fn webhook_refused_deliveries_are_problems_without_an_upstream_call() {
+            $crate::webhooks::refused_deliveries_are_problems_without_an_upstream_call::<$adapter>(
+            );
+        }
+        #[test]
+        fn webhook_a_deleted_account_stays_deleted() {
+            $crate::webhooks::a_deleted_account_stays_deleted::<$adapter>();
+        }
+        #[test]
+        fn webhook_clerk_webhook_uid_is_the_token_uid() {
+            $crate::webhooks::clerk_webhook_uid_is_the_token_uid::<$adapter>();
+        }
+        #[test]
+        fn webhook_standard_webhook_uid_is_the_token_uid() {
+            $crate::webhooks::standard_webhook_uid_is_the_token_uid::<$adapter>();
+        }
+        #[test]
+        fn webhook_supabase_webhook_uid_is_the_token_uid() {
+            $crate::webhooks::supabase_webhook_uid_is_the_token_uid::<$adapter>();
+        }
+        #[test]
+        fn webhook_auth0_webhook_uid_is_the_token_uid() {
+            $crate::webhooks::auth0_webhook_uid_is_the_token_uid::<$adapter>();
         }
     };
 }
