@@ -45,6 +45,8 @@ struct Stored {
     created_at: Option<u64>,
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     newest: Option<(u64, Option<String>, Option<String>)>,
+    #[serde(rename = "u", default, skip_serializing_if = "std::ops::Not::not")]
+    unsettled: bool,
 }
 
 impl From<&AccountRecord> for Stored {
@@ -56,6 +58,7 @@ impl From<&AccountRecord> for Stored {
                 .newest
                 .as_ref()
                 .map(|(at, p)| (*at, p.name.clone(), p.avatar.clone())),
+            unsettled: r.unsettled,
         }
     }
 }
@@ -68,6 +71,7 @@ impl From<Stored> for AccountRecord {
             newest: s
                 .newest
                 .map(|(at, name, avatar)| (at, Profile { name, avatar })),
+            unsettled: s.unsettled,
         }
     }
 }
@@ -104,17 +108,19 @@ impl RedisStore {
 }
 
 impl RedisStore {
-    /// One read-apply-write; `None` if another writer changed the record in between.
-    async fn try_change(
+    /// One read-update-write of the record; `None` if another writer changed it in between.
+    /// `update` says whether it changed the record (nothing is written when not).
+    async fn try_update<T>(
         &self,
         keys: &UserKeys,
         uid: &Uid,
-        change: UserChange,
-        time: ChangeTime,
-        profile: &Profile,
-    ) -> Result<Option<Verdict>, StoreError> {
+        update: impl FnOnce(&mut AccountRecord) -> (T, bool),
+    ) -> Result<Option<T>, StoreError> {
         let (read, mut record) = self.read_record(keys, uid).await?;
-        let verdict = record.apply(change, time, profile.clone());
+        let (verdict, changed) = update(&mut record);
+        if !changed {
+            return Ok(Some(verdict));
+        }
         let plain = serde_json::to_vec(&Stored::from(&record))
             .map_err(|e| StoreError::with_source("redis: an account record", e))?;
         let sealed = self
@@ -137,6 +143,37 @@ impl RedisStore {
         let (stored,): (i64,) = self.query("record_change", &pipe).await?;
         Ok((stored == 1).then_some(verdict))
     }
+
+    /// [`try_update`](Self::try_update) until it wins a quiet moment, within the response
+    /// timeout.
+    async fn update_record<T>(
+        &self,
+        uid: &Uid,
+        what: &str,
+        update: impl Fn(&mut AccountRecord) -> (T, bool),
+    ) -> Result<T, StoreError> {
+        let keys = self.inner.layout.user(uid);
+        let attempts = async {
+            let mut lost = 0u64;
+            loop {
+                if let Some(done) = self.try_update(&keys, uid, &update).await? {
+                    return Ok(done);
+                }
+                // Lost a race: step aside a random moment (longer each time, up to 2 ms), so
+                // contenders spread out.
+                lost = (lost + 1).min(10);
+                tokio::time::sleep(Duration::from_micros(rand::random_range(0..200 * lost))).await;
+            }
+        };
+        tokio::time::timeout(self.inner.timeout, attempts)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::new(format!(
+                    "redis: {what} found no quiet moment within {} ms",
+                    self.inner.timeout.as_millis()
+                )))
+            })
+    }
 }
 
 fn millis(d: Duration) -> u64 {
@@ -156,27 +193,15 @@ impl AccountStore for RedisStore {
         time: ChangeTime,
         profile: Profile,
     ) -> Result<Verdict, StoreError> {
-        let keys = self.inner.layout.user(uid);
-        let attempts = async {
-            let mut lost = 0u64;
-            loop {
-                if let Some(verdict) = self.try_change(&keys, uid, change, time, &profile).await? {
-                    return Ok(verdict);
-                }
-                // Lost a race: step aside a random moment (longer each time, up to 2 ms), so
-                // contenders spread out.
-                lost = (lost + 1).min(10);
-                tokio::time::sleep(Duration::from_micros(rand::random_range(0..200 * lost))).await;
-            }
-        };
-        tokio::time::timeout(self.inner.timeout, attempts)
+        self.update_record(uid, "record_change", |record| {
+            (record.apply(change, time, profile.clone()), true)
+        })
+        .await
+    }
+
+    async fn settle(&self, uid: &Uid, applied: &Verdict) -> Result<(), StoreError> {
+        self.update_record(uid, "settle", |record| ((), record.settle(applied)))
             .await
-            .unwrap_or_else(|_| {
-                Err(StoreError::new(format!(
-                    "redis: record_change found no quiet moment within {} ms",
-                    self.inner.timeout.as_millis()
-                )))
-            })
     }
 
     async fn is_deleted(&self, uid: &Uid) -> Result<bool, StoreError> {
@@ -225,6 +250,7 @@ mod tests {
                     avatar: None,
                 },
             )),
+            unsettled: true,
         };
         let json = serde_json::to_vec(&Stored::from(&record)).unwrap();
         let back: AccountRecord = serde_json::from_slice::<Stored>(&json).unwrap().into();

@@ -29,6 +29,8 @@
 //! model says and nothing outside the sync's routes was called.
 //!
 //! The sender signs each attempt of one id no earlier than its last attempt (as Svix does).
+//! A sender that does not is covered by the test at the end,
+//! `a_failed_delivery_completes_when_its_id_comes_again_signed_earlier`.
 //!
 //! One fake serves the whole property (reset between cases); each case has a fresh gate and
 //! clock, so no account record or delivery id leaks from one case to the next.
@@ -382,7 +384,7 @@ async fn run_case(cc: &FakeCometChat, case: &Case, seen: &mut Seen) -> Result<()
             format!("evt_{}", step.event)
         };
         // The sender signs each attempt of one id no earlier than the last (Svix signs every
-        // attempt when it sends it), in a
+        // attempt when it sends it; the test below covers a sender that does not), in a
         // second no other id was signed in, so two delivery-dated profiles never tie (a tie
         // has no documented winner).
         let mut ts = clock.unix_seconds().saturating_add_signed(-step.skew);
@@ -494,4 +496,50 @@ fn the_fake_ends_as_the_newest_events_say_and_deleted_users_stay_deleted() {
     let seen = seen.into_inner().expect("not poisoned");
     eprintln!("{seen:?}");
     assert!(seen.all_met(), "a situation was never met: {seen:?}");
+}
+
+/// A delivery-dated change whose CometChat call failed completes when the same delivery id
+/// comes again signed earlier than the failed attempt: the record is unsettled until CometChat
+/// reflects it, so the earlier-signed attempt, ordered as older, re-applies the record's state
+/// instead of being acknowledged with nothing done (and its id remembered as complete, which
+/// used to leave the profile lost: the sender stops at the `204`). Svix signs each attempt
+/// when it sends it, so one sender does this only with a clock that went back; two gate
+/// replicas whose clocks differ by more than the retry interval do it too (the second
+/// attempt's time is clamped to the slower clock).
+#[tokio::test]
+async fn a_failed_delivery_completes_when_its_id_comes_again_signed_earlier() {
+    let cc = FakeCometChat::start().await;
+    let clock = ManualClock::at(START);
+    let endpoint = endpoint(&cc, &clock);
+    let event = Event {
+        user: 0,
+        change: UserChange::Updated,
+        name: "Bea",
+        updated_at: None,
+    };
+    cc.push_faults("PUT /users/{uid}", [Fault::status(503)]);
+    let first = deliver(&endpoint, &event, "msg_1", START).await;
+    assert_eq!(first.status(), 503, "{first:?}");
+    clock.advance(Duration::from_secs(TICK));
+    let earlier = deliver(&endpoint, &event, "msg_1", START - 1).await;
+    assert_eq!(earlier.status(), 204, "{earlier:?}");
+    assert_eq!(
+        cc.user(USERS[0]).map(|u| u.name).as_deref(),
+        Some("Bea"),
+        "the sender stops at this 204: the profile must be at CometChat now"
+    );
+    let puts = cc.count("PUT /users/{uid}");
+    clock.advance(Duration::from_secs(TICK));
+    let later = deliver(&endpoint, &event, "msg_1", START + 2 * TICK).await;
+    assert_eq!(later.status(), 204, "{later:?}");
+    assert_eq!(
+        cc.user(USERS[0]).map(|u| u.name).as_deref(),
+        Some("Bea"),
+        "every attempt of msg_1 was answered, the last 204, yet CometChat never got its profile"
+    );
+    assert_eq!(
+        cc.count("PUT /users/{uid}"),
+        puts,
+        "the last attempt is a duplicate"
+    );
 }

@@ -18,6 +18,11 @@
 //! for each event is what moves CometChat from the state before it to the state after it; an
 //! event equal to the newest is applied again (a redelivery after a failure must complete), a
 //! deletion of a deleted account is run again (idempotent at CometChat).
+//!
+//! Nothing is lost when CometChat fails: a record stays *unsettled* from a verdict until the
+//! gate [settles](AccountStore::settle) it once CometChat reflects it, and meanwhile every
+//! change of the account, even one the rule would ignore, re-applies the record's state. So a
+//! failed change completes with the account's next delivery, whatever that delivery's date.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -43,6 +48,11 @@ pub struct AccountRecord {
     /// The newest profile seen (`created` or `updated`) and its time. While the account is
     /// deleted it is kept only if newer than the deletion, for a creation that may lift it.
     pub newest: Option<(u64, Profile)>,
+    /// A verdict was handed out and not yet [settled](Self::settle): CometChat may not reflect
+    /// the record (its call failed). Until it is settled, even an older event gets the verdict
+    /// of the record's state, so a failed change completes with the next delivery for the
+    /// account, whatever that delivery's date.
+    pub unsettled: bool,
 }
 
 /// When a change happened, as far as the gate can tell.
@@ -88,6 +98,7 @@ impl AccountRecord {
     /// let at = ChangeTime::Event;
     /// assert_eq!(record.apply(UserChange::Deleted, at(2_000), Profile::default()), Verdict::Delete);
     /// assert!(record.is_deleted());
+    /// record.settle(&Verdict::Delete); // CometChat deleted the user
     /// // A late update from before the deletion does not bring the account back.
     /// assert_eq!(record.apply(UserChange::Updated, at(1_000), Profile::default()), Verdict::Ignore);
     /// // A creation after it does.
@@ -100,8 +111,16 @@ impl AccountRecord {
     }
 
     /// Orders `change` at `time` with `profile` against the record, updates the record, and
-    /// says what to do. The rule is in the [module docs](crate::store::accounts).
+    /// says what to do. The rule is in the [module docs](crate::store::accounts); on an
+    /// unsettled record an event that would change nothing re-applies the record's state
+    /// (see [`unsettled`](Self::unsettled)).
     pub fn apply(&mut self, change: UserChange, time: ChangeTime, profile: Profile) -> Verdict {
+        let verdict = self.apply_ordered(change, time, profile);
+        self.settle_aware(verdict)
+    }
+
+    /// The ordering rule alone.
+    fn apply_ordered(&mut self, change: UserChange, time: ChangeTime, profile: Profile) -> Verdict {
         let was_live = !self.is_deleted();
         let at = time.millis();
         match (change, time) {
@@ -146,6 +165,55 @@ impl AccountRecord {
         }
     }
 
+    /// [`apply_ordered`](Self::apply_ordered), then: an event that changes nothing on an
+    /// unsettled record gets the verdict of the record's state (the earlier change it stands
+    /// behind may have failed at CometChat), and any verdict but `Ignore` leaves the record
+    /// unsettled until [`settle`](Self::settle).
+    fn settle_aware(&mut self, verdict: Verdict) -> Verdict {
+        let verdict = match verdict {
+            Verdict::Ignore if self.unsettled => self.state(),
+            verdict => verdict,
+        };
+        if verdict != Verdict::Ignore {
+            self.unsettled = true;
+        }
+        verdict
+    }
+
+    /// What CometChat must hold for the record: the user deleted, the newest profile, or
+    /// nothing known.
+    fn state(&self) -> Verdict {
+        match &self.newest {
+            _ if self.is_deleted() => Verdict::Delete,
+            Some((_, profile)) => Verdict::Upsert(profile.clone()),
+            None => Verdict::Ignore,
+        }
+    }
+
+    /// CometChat now reflects `applied` (a verdict of [`apply`](Self::apply)): the record is
+    /// settled if that is still its state (a newer change handed out since settles itself).
+    /// Returns whether the record changed.
+    ///
+    /// ```
+    /// use cometgate::store::{AccountRecord, ChangeTime, Verdict};
+    /// use cometgate::webhook::{Profile, UserChange};
+    ///
+    /// let mut record = AccountRecord::default();
+    /// let named = |n: &str| Profile { name: Some(n.into()), avatar: None };
+    /// let verdict = record.apply(UserChange::Updated, ChangeTime::Event(2_000), named("new"));
+    /// // Its CometChat call failed: an older event now re-applies the newest state.
+    /// assert_eq!(record.apply(UserChange::Updated, ChangeTime::Event(1_000), named("old")), verdict);
+    /// assert!(record.settle(&verdict));
+    /// assert_eq!(record.apply(UserChange::Updated, ChangeTime::Event(1_000), named("old")), Verdict::Ignore);
+    /// ```
+    pub fn settle(&mut self, applied: &Verdict) -> bool {
+        if self.unsettled && self.state() == *applied {
+            self.unsettled = false;
+            return true;
+        }
+        false
+    }
+
     fn offer(&mut self, at: u64, profile: Profile) {
         if self.newest.as_ref().is_none_or(|(t, _)| at >= *t) {
             self.newest = Some((at, profile));
@@ -186,6 +254,16 @@ pub trait AccountStore: fmt::Debug + Send + Sync + 'static {
     /// Whether `uid`'s account is deleted ([`AccountRecord::is_deleted`]).
     async fn is_deleted(&self, uid: &Uid) -> Result<bool, StoreError>;
 
+    /// CometChat now reflects `applied`, a verdict [`record_change`](Self::record_change)
+    /// returned: applies [`AccountRecord::settle`] to `uid`'s record atomically. Until then
+    /// every change of the account re-applies its state, so a failed change is completed by the
+    /// next delivery (the default does nothing: changes stay idempotent, but a failed one may
+    /// then wait for a newer event).
+    async fn settle(&self, uid: &Uid, applied: &Verdict) -> Result<(), StoreError> {
+        let _ = (uid, applied);
+        Ok(())
+    }
+
     /// Whether the delivery `key` (source and delivery id) was completed and is still
     /// remembered at `now` (Unix ms).
     async fn delivery_done(&self, key: &str, now: u64) -> Result<bool, StoreError>;
@@ -213,6 +291,10 @@ impl<S: AccountStore> AccountStore for std::sync::Arc<S> {
 
     async fn is_deleted(&self, uid: &Uid) -> Result<bool, StoreError> {
         (**self).is_deleted(uid).await
+    }
+
+    async fn settle(&self, uid: &Uid, applied: &Verdict) -> Result<(), StoreError> {
+        (**self).settle(uid, applied).await
     }
 
     async fn delivery_done(&self, key: &str, now: u64) -> Result<bool, StoreError> {
@@ -350,6 +432,13 @@ impl AccountStore for MemoryAccountStore {
         Ok(verdict)
     }
 
+    async fn settle(&self, uid: &Uid, applied: &Verdict) -> Result<(), StoreError> {
+        if let Some(record) = self.lock().records.get_mut(uid) {
+            record.settle(applied);
+        }
+        Ok(())
+    }
+
     async fn is_deleted(&self, uid: &Uid) -> Result<bool, StoreError> {
         if self.tombstones() == 0 {
             return Ok(false);
@@ -385,6 +474,34 @@ impl AccountStore for MemoryAccountStore {
 
 #[cfg(test)]
 mod tests {
+    /// Applies and settles at once, as after a CometChat call that succeeded: the ordering
+    /// rule alone.
+    trait Applied {
+        fn applied(&mut self, change: UserChange, time: ChangeTime, profile: Profile) -> Verdict;
+    }
+
+    impl Applied for AccountRecord {
+        fn applied(&mut self, change: UserChange, time: ChangeTime, profile: Profile) -> Verdict {
+            let verdict = self.apply(change, time, profile);
+            self.settle(&verdict);
+            verdict
+        }
+    }
+
+    impl MemoryAccountStore {
+        async fn record_settled(
+            &self,
+            uid: &Uid,
+            change: UserChange,
+            time: ChangeTime,
+            profile: Profile,
+        ) -> Result<Verdict, StoreError> {
+            let verdict = self.record_change(uid, change, time, profile).await?;
+            self.settle(uid, &verdict).await?;
+            Ok(verdict)
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 
@@ -405,26 +522,26 @@ mod tests {
         // (seconds): the deletion must win though its number is smaller.
         let created = ChangeTime::Event(1_700_000_000_500);
         assert!(matches!(
-            r.apply(UserChange::Created, created, named("a")),
+            r.applied(UserChange::Created, created, named("a")),
             Verdict::Upsert(_)
         ));
         let deleted = ChangeTime::Delivery(1_700_000_000_000);
         assert_eq!(
-            r.apply(UserChange::Deleted, deleted, Profile::default()),
+            r.applied(UserChange::Deleted, deleted, Profile::default()),
             Verdict::Delete
         );
         assert!(r.is_deleted());
         // A creation retried with a fresh delivery timestamp does not lift the tombstone...
         let retried = ChangeTime::Delivery(1_700_000_060_000);
         assert_eq!(
-            r.apply(UserChange::Created, retried, named("a")),
+            r.applied(UserChange::Created, retried, named("a")),
             Verdict::Ignore
         );
         assert!(r.is_deleted());
         // ...an exactly dated newer one does.
         let again = ChangeTime::Event(1_700_000_120_000);
         assert!(matches!(
-            r.apply(UserChange::Created, again, named("b")),
+            r.applied(UserChange::Created, again, named("b")),
             Verdict::Upsert(_)
         ));
         assert!(!r.is_deleted());
@@ -435,20 +552,20 @@ mod tests {
         let mut r = AccountRecord::default();
         let at = ChangeTime::Event;
         assert_eq!(
-            r.apply(UserChange::Deleted, at(20), Profile::default()),
+            r.applied(UserChange::Deleted, at(20), Profile::default()),
             Verdict::Delete
         );
         assert_eq!(
-            r.apply(UserChange::Updated, at(40), named("p40")),
+            r.applied(UserChange::Updated, at(40), named("p40")),
             Verdict::Ignore
         );
         assert_eq!(
-            r.apply(UserChange::Created, at(30), named("p30")),
+            r.applied(UserChange::Created, at(30), named("p30")),
             Verdict::Upsert(named("p40"))
         );
         // Its upsert failed upstream; the redelivery must complete it.
         assert_eq!(
-            r.apply(UserChange::Created, at(30), named("p30")),
+            r.applied(UserChange::Created, at(30), named("p30")),
             Verdict::Upsert(named("p40"))
         );
     }
@@ -459,22 +576,22 @@ mod tests {
         let a = Uid::parse("a").unwrap();
         let at = ChangeTime::Event;
         store
-            .record_change(&a, UserChange::Deleted, at(20), Profile::default())
+            .record_settled(&a, UserChange::Deleted, at(20), Profile::default())
             .await
             .unwrap();
         store
-            .record_change(&a, UserChange::Created, at(30), named("a"))
+            .record_settled(&a, UserChange::Created, at(30), named("a"))
             .await
             .unwrap();
         for other in ["b", "c", "d"] {
             let uid = Uid::parse(other).unwrap();
             store
-                .record_change(&uid, UserChange::Updated, at(5), named(other))
+                .record_settled(&uid, UserChange::Updated, at(5), named(other))
                 .await
                 .unwrap();
         }
         let replay = store
-            .record_change(&a, UserChange::Deleted, at(20), Profile::default())
+            .record_settled(&a, UserChange::Deleted, at(20), Profile::default())
             .await;
         assert_eq!(replay.unwrap(), Verdict::Ignore);
     }
@@ -485,7 +602,7 @@ mod tests {
         let gone = Uid::parse("gone").unwrap();
         assert!(!store.is_deleted(&gone).await.unwrap());
         store
-            .record_change(
+            .record_settled(
                 &gone,
                 UserChange::Deleted,
                 ChangeTime::Event(10),
@@ -497,7 +614,7 @@ mod tests {
         for i in 0..10 {
             let uid = Uid::parse(&format!("live{i}")).unwrap();
             store
-                .record_change(&uid, UserChange::Created, ChangeTime::Event(5), named("x"))
+                .record_settled(&uid, UserChange::Created, ChangeTime::Event(5), named("x"))
                 .await
                 .unwrap();
         }
@@ -507,7 +624,7 @@ mod tests {
         );
         assert_eq!(store.lock().records.len(), 3);
         store
-            .record_change(
+            .record_settled(
                 &gone,
                 UserChange::Created,
                 ChangeTime::Event(20),
@@ -518,7 +635,7 @@ mod tests {
         assert_eq!(store.tombstones(), 0);
         assert!(!store.is_deleted(&gone).await.unwrap());
         store
-            .record_change(
+            .record_settled(
                 &gone,
                 UserChange::Deleted,
                 ChangeTime::Event(30),
@@ -534,19 +651,19 @@ mod tests {
     fn the_table_of_the_module_docs_holds() {
         let mut r = AccountRecord::default();
         assert_eq!(
-            r.apply(UserChange::Updated, ChangeTime::Event(10), named("a")),
+            r.applied(UserChange::Updated, ChangeTime::Event(10), named("a")),
             Verdict::Upsert(named("a"))
         );
         assert_eq!(
-            r.apply(UserChange::Updated, ChangeTime::Event(5), named("old")),
+            r.applied(UserChange::Updated, ChangeTime::Event(5), named("old")),
             Verdict::Ignore
         );
         assert_eq!(
-            r.apply(UserChange::Updated, ChangeTime::Event(10), named("a")),
+            r.applied(UserChange::Updated, ChangeTime::Event(10), named("a")),
             Verdict::Upsert(named("a"))
         );
         assert_eq!(
-            r.apply(
+            r.applied(
                 UserChange::Deleted,
                 ChangeTime::Event(20),
                 Profile::default()
@@ -554,15 +671,15 @@ mod tests {
             Verdict::Delete
         );
         assert_eq!(
-            r.apply(UserChange::Created, ChangeTime::Event(20), named("tie")),
+            r.applied(UserChange::Created, ChangeTime::Event(20), named("tie")),
             Verdict::Ignore
         );
         assert_eq!(
-            r.apply(UserChange::Created, ChangeTime::Event(15), named("late")),
+            r.applied(UserChange::Created, ChangeTime::Event(15), named("late")),
             Verdict::Ignore
         );
         assert_eq!(
-            r.apply(
+            r.applied(
                 UserChange::Deleted,
                 ChangeTime::Event(18),
                 Profile::default()
@@ -572,17 +689,17 @@ mod tests {
         assert_eq!(r.deleted_at, Some(20), "the newest deletion is kept");
         // An update newer than the deletion waits for a creation older than it.
         assert_eq!(
-            r.apply(UserChange::Updated, ChangeTime::Event(40), named("new")),
+            r.applied(UserChange::Updated, ChangeTime::Event(40), named("new")),
             Verdict::Ignore
         );
         assert!(r.is_deleted());
         assert_eq!(
-            r.apply(UserChange::Created, ChangeTime::Event(30), named("c")),
+            r.applied(UserChange::Created, ChangeTime::Event(30), named("c")),
             Verdict::Upsert(named("new"))
         );
         assert_eq!(r.newest, Some((40, named("new"))));
         assert_eq!(
-            r.apply(
+            r.applied(
                 UserChange::Deleted,
                 ChangeTime::Event(25),
                 Profile::default()
@@ -673,7 +790,7 @@ mod tests {
             let mut upstream: Option<Option<String>> = None;
             for e in &with_dup {
                 let profile = Profile { name: Some(e.name.clone()), avatar: None };
-                match record.apply(e.change, ChangeTime::Event(e.at), profile) {
+                match record.applied(e.change, ChangeTime::Event(e.at), profile) {
                     Verdict::Upsert(p) => upstream = Some(p.name),
                     Verdict::Delete => upstream = None,
                     Verdict::Ignore => {}

@@ -664,7 +664,7 @@ pub mod accounts {
     /// account back, a newer creation does, and each UID is apart.
     pub fn orders_changes_per_uid<S: AccountStore>(fresh: &impl Fn() -> S) {
         block(async {
-            let store = fresh();
+            let store = Settling(fresh());
             let (ada, bob) = (uid("ada"), uid("bob"));
             let at = ChangeTime::Event;
             assert!(!store.is_deleted(&ada).await.unwrap());
@@ -685,6 +685,75 @@ pub mod accounts {
             assert_eq!(replay.await.unwrap(), Verdict::Ignore);
             let first = store.record_change(&bob, UserChange::Updated, at(10), named("bob"));
             assert_eq!(first.await.unwrap(), Verdict::Upsert(named("bob")));
+        });
+    }
+
+    /// Records each change and settles its verdict at once, as after a CometChat call that
+    /// succeeded: the pure ordering rule.
+    struct Settling<S>(S);
+
+    impl<S: AccountStore> Settling<S> {
+        async fn record_change(
+            &self,
+            uid: &Uid,
+            change: UserChange,
+            time: ChangeTime,
+            profile: Profile,
+        ) -> Result<Verdict, crate::store::StoreError> {
+            let verdict = self.0.record_change(uid, change, time, profile).await?;
+            self.0.settle(uid, &verdict).await?;
+            Ok(verdict)
+        }
+
+        async fn is_deleted(&self, uid: &Uid) -> Result<bool, crate::store::StoreError> {
+            self.0.is_deleted(uid).await
+        }
+    }
+
+    /// Until a verdict is settled (its CometChat call failed), every change of the account,
+    /// an older one too, re-applies the record's state; settling an outdated verdict settles
+    /// nothing.
+    pub fn unsettled_changes_re_apply_until_settled<S: AccountStore>(fresh: &impl Fn() -> S) {
+        block(async {
+            let store = fresh();
+            let ada = uid("ada");
+            let at = ChangeTime::Event;
+            let new = store.record_change(&ada, UserChange::Updated, at(2_000), named("new"));
+            assert_eq!(new.await.unwrap(), Verdict::Upsert(named("new")));
+            // Not settled: an older event re-applies the newest profile.
+            for _ in 0..2 {
+                let old = store.record_change(&ada, UserChange::Updated, at(1_000), named("old"));
+                assert_eq!(old.await.unwrap(), Verdict::Upsert(named("new")));
+            }
+            // A verdict that is no longer the state settles nothing.
+            store
+                .settle(&ada, &Verdict::Upsert(named("old")))
+                .await
+                .unwrap();
+            let old = store.record_change(&ada, UserChange::Updated, at(1_000), named("old"));
+            assert_eq!(old.await.unwrap(), Verdict::Upsert(named("new")));
+            store
+                .settle(&ada, &Verdict::Upsert(named("new")))
+                .await
+                .unwrap();
+            let old = store.record_change(&ada, UserChange::Updated, at(1_000), named("old"));
+            assert_eq!(old.await.unwrap(), Verdict::Ignore);
+            // A failed deletion is run again by a late update, until settled.
+            let gone =
+                store.record_change(&ada, UserChange::Deleted, at(3_000), Profile::default());
+            assert_eq!(gone.await.unwrap(), Verdict::Delete);
+            let late = store.record_change(&ada, UserChange::Updated, at(2_500), named("late"));
+            assert_eq!(late.await.unwrap(), Verdict::Delete);
+            store.settle(&ada, &Verdict::Delete).await.unwrap();
+            let late = store.record_change(&ada, UserChange::Updated, at(2_500), named("late"));
+            assert_eq!(late.await.unwrap(), Verdict::Ignore);
+            assert!(store.is_deleted(&ada).await.unwrap());
+            // Settling an account with no record is harmless.
+            store
+                .settle(&uid("nobody"), &Verdict::Delete)
+                .await
+                .unwrap();
+            assert!(!store.is_deleted(&uid("nobody")).await.unwrap());
         });
     }
 
@@ -751,6 +820,8 @@ pub mod accounts {
             // The newest event (240) is a deletion: a lost one would leave the account live.
             assert!(expected.is_deleted());
             assert!(store.is_deleted(&ada).await.unwrap());
+            // CometChat reflects it (the deletion ran): settled, so older events change nothing.
+            store.settle(&ada, &Verdict::Delete).await.unwrap();
             // The record has every change: a creation just after the newest deletion lifts
             // it, one before it does not.
             let before = store.record_change(
@@ -782,6 +853,8 @@ pub mod accounts {
             name: String,
         },
         IsDeleted(usize),
+        /// Settles the user's last verdict (its CometChat call succeeded).
+        Settle(usize),
         Complete(usize, u64),
         Done(usize, u64),
     }
@@ -796,6 +869,7 @@ pub mod accounts {
             5 => (0..USERS.len(), change, prop::bool::weighted(0.8), 0..100u64, "[a-z]{1,3}")
                 .prop_map(|(user, change, exact, at, name)| Op::Change { user, change, exact, at: at * 10, name }),
             2 => (0..USERS.len()).prop_map(Op::IsDeleted),
+            3 => (0..USERS.len()).prop_map(Op::Settle),
             1 => (0..3usize, 0..100u64).prop_map(|(d, until)| Op::Complete(d, until)),
             1 => (0..3usize, 0..100u64).prop_map(|(d, now)| Op::Done(d, now)),
         ]
@@ -804,6 +878,7 @@ pub mod accounts {
     async fn check<S: AccountStore>(store: &S, ops: Vec<Op>) -> Result<(), TestCaseError> {
         let mut records: BTreeMap<usize, AccountRecord> = BTreeMap::new();
         let mut deliveries: HashMap<usize, u64> = HashMap::new();
+        let mut last: HashMap<usize, Verdict> = HashMap::new();
         let base = T0 * 1_000;
         let delivery = |d: usize| format!("standard:msg_{d}");
         for op in ops {
@@ -832,12 +907,19 @@ pub mod accounts {
                         .entry(user)
                         .or_default()
                         .apply(change, time, profile);
-                    prop_assert_eq!(got, expected, "record_change");
+                    prop_assert_eq!(&got, &expected, "record_change");
+                    last.insert(user, got);
                 }
                 Op::IsDeleted(user) => {
                     let got = store.is_deleted(&uid(USERS[user])).await.unwrap();
                     let expected = records.get(&user).is_some_and(AccountRecord::is_deleted);
                     prop_assert_eq!(got, expected, "is_deleted");
+                }
+                Op::Settle(user) => {
+                    if let Some(verdict) = last.get(&user) {
+                        store.settle(&uid(USERS[user]), verdict).await.unwrap();
+                        records.entry(user).or_default().settle(verdict);
+                    }
                 }
                 Op::Complete(d, until) => {
                     store
@@ -959,6 +1041,10 @@ macro_rules! account_store_suite {
             #[test]
             fn concurrent_changes_are_not_lost() {
                 case::concurrent_changes_are_not_lost(&$fresh)
+            }
+            #[test]
+            fn unsettled_changes_re_apply_until_settled() {
+                case::unsettled_changes_re_apply_until_settled(&$fresh)
             }
             #[test]
             fn any_sequence_matches_the_ordering_rule() {

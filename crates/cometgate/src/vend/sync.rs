@@ -282,17 +282,17 @@ impl<I: Send + Sync + 'static> Gate<I> {
                 problem: Box::new(Problem::store_unavailable(Duration::from_secs(1))),
                 detail: e.to_string(),
             })?;
-        match verdict {
-            Verdict::Ignore => Ok(Synced::Ignored),
+        let synced = match &verdict {
+            Verdict::Ignore => return Ok(Synced::Ignored),
             Verdict::Upsert(profile) => sync
                 .vendor
-                .upsert_user(uid, &profile, change == UserChange::Created)
+                .upsert_user(uid, profile, change == UserChange::Created)
                 .await
                 .map(|(upserted, _)| match upserted {
                     Upserted::Done => Synced::Applied,
                     Upserted::Deactivated => Synced::Ignored,
                 })
-                .map_err(|e| SyncError::from_vend(&e)),
+                .map_err(|e| SyncError::from_vend(&e))?,
             Verdict::Delete => {
                 sync.tokens
                     .revoke_all(uid)
@@ -302,9 +302,15 @@ impl<I: Send + Sync + 'static> Gate<I> {
                     .delete_user(uid, sync.vendor.deletion)
                     .await
                     .map(|_| Synced::Applied)
-                    .map_err(|e| SyncError::from_vend(&e))
+                    .map_err(|e| SyncError::from_vend(&e))?
             }
+        };
+        // Done at CometChat. If settling fails, the next change of the account re-applies
+        // this state once more: idempotent, so only logged.
+        if let Err(error) = sync.vendor.accounts.settle(uid, &verdict).await {
+            tracing::warn!(target: "cometgate::sync", "an account record could not be settled: {error}");
         }
+        Ok(synced)
     }
 }
 
