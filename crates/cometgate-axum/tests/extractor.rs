@@ -220,6 +220,11 @@ async fn missing_auth_layer_is_named_with_where_it_goes() {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
+    // tracing caches a callsite's interest process-wide, from the first thread to reach it
+    // while one dispatcher is registered: a second one, kept for the run, stops a sibling
+    // test's thread (no subscriber) from caching `never` for this test's events.
+    static ANCHOR: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    ANCHOR.get_or_init(|| tracing::Dispatch::new(tracing_subscriber::registry()));
     // The test runtime is single-threaded, so the server task logs under this default.
     let _guard = tracing::subscriber::set_default(subscriber);
 

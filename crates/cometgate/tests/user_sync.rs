@@ -203,3 +203,45 @@ async fn a_refused_change_is_a_502_and_not_retryable() {
     assert!(!error.is_retryable());
     assert_eq!(error.problem().status(), 502);
 }
+
+/// Two replicas share the account store but not their in-process locks: a deletion recorded by
+/// one while the other is creating the user just in time must not leave the user behind, nor
+/// hand out a token for the deleted account.
+#[tokio::test]
+async fn a_deletion_on_another_replica_during_a_just_in_time_create_wins() {
+    let cc = FakeCometChat::start().await;
+    let accounts = std::sync::Arc::new(cometgate::store::MemoryAccountStore::new());
+    let minting = builder(fake_config(&cc))
+        .account_store(std::sync::Arc::clone(&accounts))
+        .build()
+        .unwrap();
+    let deleting = builder(fake_config(&cc))
+        .account_store(accounts)
+        .build()
+        .unwrap();
+    // The create is slow: the other replica's whole deletion runs inside it.
+    cc.push_faults(CREATE, [Fault::Delay { ms: 1_500 }]);
+    let asked = tokio::spawn({
+        let minting = minting.clone();
+        async move { minting.answer_on(&request("good:fay"), "phone").await }
+    });
+    // The journal records an answered request: the mint's 404 comes just before the create.
+    while cc.count("POST /users/{uid}/auth_tokens") == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(cc.count(CREATE), 0, "the create is still under way");
+    let principal = Principal::new("test", "fay");
+    assert_eq!(
+        deleting.delete_user(&principal).await.unwrap(),
+        Synced::Applied
+    );
+    let answer = asked.await.unwrap();
+    assert_eq!(answer.status(), 403, "no token for a deleted account");
+    assert_eq!(problem_type(&answer), Some(ProblemType::AccountDeleted));
+    assert!(
+        cc.user("fay").is_none(),
+        "the user created meanwhile is deleted again"
+    );
+    assert!(cc.tokens("fay").is_empty());
+}

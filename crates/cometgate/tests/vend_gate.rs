@@ -482,6 +482,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Collect {
 
 #[tokio::test]
 async fn each_request_emits_one_event_without_key_or_token() {
+    common::logs::pin_interest();
     let events = Events::default();
     let subscriber = tracing_subscriber::registry().with(Collect(events.clone()));
     let _guard = tracing::subscriber::set_default(subscriber);
@@ -565,6 +566,7 @@ proptest! {
     ) {
         let runtime = runtime();
         // Capture every event of the case: the key must not be logged either.
+        common::logs::pin_interest();
         let events = Events::default();
         let subscriber = tracing_subscriber::registry().with(Collect(events.clone()));
         let _logs = tracing::subscriber::set_default(subscriber);

@@ -3,7 +3,8 @@
 //! A tiny actix-web app with its own authentication (HS256 JWT bearer tokens, see
 //! [`demo_auth`]) and one ordinary route (`GET /todos`), plus the one line that adds CometChat
 //! sign-in: `.configure(endpoint.configure())` with a [`TokenEndpoint`], which answers
-//! `POST /cometchat-token`.
+//! `POST /cometchat-token` (and, with `.map_endpoint(|e| e.with_webhooks(webhooks))`, the
+//! webhooks that keep CometChat users in step with the app's accounts).
 //!
 //! `cargo run -p actix-quickstart` runs it with no CometChat account: without
 //! `COMETCHAT_APP_ID` it starts an embedded `cometchat-fake` and prints a `curl` command with a
@@ -20,9 +21,13 @@
 //! | `COMETCHAT_API_BASE` | another CometChat API base, e.g. a separately started `cometchat-fake` binary (then set the three above to its app id, region and key) | the app's region |
 //! | `COMETGATE_PER_USER_LIMIT` | new token mints per user: `<n>/<s\|min\|h>` with an optional `,burst=<b>`, or `off` | `10/min,burst=5` |
 //! | `COMETGATE_UPSTREAM_BUDGET` | calls to CometChat for the whole app, same syntax | `1000/min,burst=100` |
+//! | `CLERK_WEBHOOK_SIGNING_SECRET` | serve `POST /cometchat-webhooks/clerk`: Clerk's Svix signing secret (`whsec_…`) | unset: not served |
+//! | `COMETGATE_WEBHOOK_SECRET` | serve `POST /cometchat-webhooks/standard` (cometgate's own event, from any relay): Standard Webhooks secret(s) (`whsec_…`, space-separated to rotate) | unset: not served |
+//! | `SUPABASE_WEBHOOK_SECRET` | serve `POST /cometchat-webhooks/supabase`: the `Authorization: Bearer` secret of the Database Webhook (at least 32 bytes) | unset: not served |
+//! | `AUTH0_EVENT_STREAM_TOKEN` | serve `POST /cometchat-webhooks/auth0`: the Event Stream's bearer token (at least 32 bytes) | unset: not served |
 //! | `METRICS_ADDR` | serve Prometheus metrics on `http://{METRICS_ADDR}/metrics`, a listener of its own (never the app's port), e.g. `127.0.0.1:9464` | unset: no metrics listener |
 //!
-//! A malformed limit stops the start with an error naming the variable. Demo tokens are HS256
+//! A malformed limit or webhook secret stops the start with an error naming the variable. Demo tokens are HS256
 //! JWTs with `iss` = `https://quickstart.cometgate.example` and `aud` = `cometgate-quickstart`
 //! ([`demo_auth::ISSUER`], [`demo_auth::AUDIENCE`]), a `sub` (the UID) and an `exp`.
 //!
@@ -126,7 +131,10 @@ impl Running {
 pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let (listener, addr) = settings.bind()?;
     let (config, fake, cometchat) = quickstart_common::cometchat(&settings.upstream).await?;
-    let endpoint = TokenEndpoint::new(quickstart_common::gate(config, &settings)?);
+    let webhooks = settings.webhooks.clone();
+    // The webhook routes are among the endpoint's `route_paths`, which `configure` registers.
+    let endpoint = TokenEndpoint::new(quickstart_common::gate(config, &settings)?)
+        .map_endpoint(|endpoint| endpoint.with_webhooks(webhooks));
 
     let server = HttpServer::new(move || App::new().configure(routes(&endpoint)))
         // Ctrl-C is handled by `main`, which then calls `Running::shutdown`.

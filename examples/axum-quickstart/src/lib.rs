@@ -3,7 +3,8 @@
 //! A tiny axum app with its own authentication (HS256 JWT bearer tokens verified by
 //! `cometgate-jwt`, see [`demo_auth`]) and one ordinary route (`GET /todos`), plus the one line
 //! that adds CometChat sign-in: `.layer(TokenLayer::new(gate))`, which answers
-//! `POST /cometchat-token`.
+//! `POST /cometchat-token` (and, with `.map_endpoint(|e| e.with_webhooks(webhooks))`, the
+//! webhooks that keep CometChat users in step with the app's accounts).
 //!
 //! `cargo run -p axum-quickstart` runs it with no CometChat account: without `COMETCHAT_APP_ID`
 //! it starts an embedded `cometchat-fake` and prints a `curl` command with a valid demo token.
@@ -18,9 +19,13 @@
 //! | `COMETCHAT_API_BASE` | another CometChat API base, e.g. a separately started `cometchat-fake` binary (then set the three above to its app id, region and key) | the app's region |
 //! | `COMETGATE_PER_USER_LIMIT` | new token mints per user: `<n>/<s\|min\|h>` with an optional `,burst=<b>`, or `off` | `10/min,burst=5` |
 //! | `COMETGATE_UPSTREAM_BUDGET` | calls to CometChat for the whole app, same syntax | `1000/min,burst=100` |
+//! | `CLERK_WEBHOOK_SIGNING_SECRET` | serve `POST /cometchat-webhooks/clerk`: Clerk's Svix signing secret (`whsec_…`) | unset: not served |
+//! | `COMETGATE_WEBHOOK_SECRET` | serve `POST /cometchat-webhooks/standard` (cometgate's own event, from any relay): Standard Webhooks secret(s) (`whsec_…`, space-separated to rotate) | unset: not served |
+//! | `SUPABASE_WEBHOOK_SECRET` | serve `POST /cometchat-webhooks/supabase`: the `Authorization: Bearer` secret of the Database Webhook (at least 32 bytes) | unset: not served |
+//! | `AUTH0_EVENT_STREAM_TOKEN` | serve `POST /cometchat-webhooks/auth0`: the Event Stream's bearer token (at least 32 bytes) | unset: not served |
 //! | `METRICS_ADDR` | serve Prometheus metrics on `http://{METRICS_ADDR}/metrics`, a listener of its own (never the app's port), e.g. `127.0.0.1:9464` | unset: no metrics listener |
 //!
-//! A malformed limit stops the start with an error naming the variable. Demo tokens are HS256
+//! A malformed limit or webhook secret stops the start with an error naming the variable. Demo tokens are HS256
 //! JWTs with `iss` = `https://quickstart.cometgate.example` and `aud` = `cometgate-quickstart`
 //! ([`demo_auth::ISSUER`], [`demo_auth::AUDIENCE`]), a `sub` (the UID) and an `exp`.
 //!
@@ -37,6 +42,7 @@ use axum::{Json, Router};
 use cometchat_fake::FakeCometChat;
 use cometgate::Identity;
 use cometgate::vend::Gate;
+use cometgate::webhook::Webhooks;
 use cometgate_axum::TokenLayer;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -51,11 +57,12 @@ async fn list_todos() -> Json<Vec<Todo>> {
     Json(quickstart_common::todos())
 }
 
-/// The whole app: the ordinary routes, and the token endpoint added by one layer.
-pub fn app<I: Identity>(gate: Gate<I>) -> Router {
+/// The whole app: the ordinary routes, and the token endpoint added by one layer, which also
+/// serves the configured webhook sources (`POST /cometchat-webhooks/{source}`).
+pub fn app<I: Identity>(gate: Gate<I>, webhooks: Webhooks) -> Router {
     Router::new()
         .route("/todos", get(list_todos))
-        .layer(TokenLayer::new(gate))
+        .layer(TokenLayer::new(gate).map_endpoint(|endpoint| endpoint.with_webhooks(webhooks)))
 }
 
 /// A running quickstart.
@@ -126,7 +133,8 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let listener = tokio::net::TcpListener::from_std(listener).map_err(bind_error)?;
 
     let (stop, stopped) = oneshot::channel::<()>();
-    let service = app(gate).into_make_service_with_connect_info::<SocketAddr>();
+    let service =
+        app(gate, settings.webhooks.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         axum::serve(listener, service)
             .with_graceful_shutdown(async {

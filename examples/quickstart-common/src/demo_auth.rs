@@ -57,6 +57,24 @@ pub enum AuthSettings {
 }
 
 impl AuthSettings {
+    /// The issuer whose users sign in: [`ISSUER`] for demo tokens, `AUTH_ISSUER` otherwise.
+    /// The webhook sources are configured with it, so their subjects map to UIDs exactly as
+    /// the identity maps token subjects.
+    ///
+    /// ```
+    /// use quickstart_common::demo_auth::{AuthSettings, ISSUER, random_secret};
+    ///
+    /// let demo = AuthSettings::Demo { secret: random_secret(), generated: true };
+    /// assert_eq!(demo.issuer(), ISSUER);
+    /// assert_eq!(demo.issuer(), demo.identity().unwrap().issuer());
+    /// ```
+    pub fn issuer(&self) -> &str {
+        match self {
+            Self::Demo { .. } => ISSUER,
+            Self::Oidc { issuer, .. } => issuer,
+        }
+    }
+
     /// The identity these settings describe.
     ///
     /// Demo subjects are lower-case ids (`alice`), so they are used as UIDs as they are; OIDC

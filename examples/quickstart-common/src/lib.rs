@@ -6,7 +6,9 @@
 //! `AUTH_AUDIENCE` and optionally `AUTH_JWKS_URL`), the environment ([`Settings`]: `PORT`, the
 //! auth variables, the core's `COMETCHAT_*`, its limits `COMETGATE_PER_USER_LIMIT` and
 //! `COMETGATE_UPSTREAM_BUDGET` and its token policy `COMETGATE_TOKENS_PER_USER`,
-//! `COMETGATE_TOKEN_MAX_AGE` and `COMETGATE_TOKEN_RECHECK`), where CometChat is ([`cometchat`]: an embedded
+//! `COMETGATE_TOKEN_MAX_AGE` and `COMETGATE_TOKEN_RECHECK`, the webhook secrets
+//! `CLERK_WEBHOOK_SIGNING_SECRET`, `COMETGATE_WEBHOOK_SECRET`, `SUPABASE_WEBHOOK_SECRET` and
+//! `AUTH0_EVENT_STREAM_TOKEN`), where CometChat is ([`cometchat`]: an embedded
 //! `cometchat-fake` when no app is configured), the gate ([`gate`]) and the printed `curl`
 //! flow ([`banner`]). Only the few lines that plug cometgate into a framework differ.
 #![forbid(unsafe_code)]
@@ -24,6 +26,7 @@ use cometgate::vend::{
     ENV_PER_USER_LIMIT, ENV_UPSTREAM_BUDGET, FromEnvError, Gate, GateBuildError, RateLimit,
     TokenPolicy,
 };
+use cometgate::webhook::{Source, WebhookEnvError, Webhooks, receiver};
 use cometgate::{Config, ConfigError};
 use cometgate_jwt::JwtIdentity;
 use secrecy::SecretString;
@@ -84,6 +87,10 @@ pub enum StartError {
     /// message starts with the variable's name).
     #[error("{0} (or unset it for the default)")]
     Limit(#[source] FromEnvError),
+    /// A webhook secret variable is malformed or too short (the message starts with the
+    /// variable's name, never its value).
+    #[error("{0} (or unset it to leave that webhook source off)")]
+    Webhook(#[from] WebhookEnvError),
     /// The authentication settings are invalid.
     #[error(
         "invalid authentication settings: {0} (check DEMO_JWT_SECRET, or AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL)"
@@ -191,16 +198,21 @@ pub struct Settings {
     pub limits: Limits,
     /// Where to serve `/metrics` (`METRICS_ADDR`); `None`: no metrics listener.
     pub metrics_addr: Option<SocketAddr>,
+    /// The webhook sources whose secret is set, each configured with the issuer of
+    /// [`auth`](Self::auth), so that a webhook's subject maps to the very UID a token of the same
+    /// user gets (demo: UID = subject).
+    pub webhooks: Webhooks,
 }
 
 impl Settings {
     /// Reads `PORT`, `DEMO_JWT_SECRET` (or `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_JWKS_URL`),
     /// the `COMETCHAT_*` variables, `COMETGATE_PER_USER_LIMIT`, `COMETGATE_UPSTREAM_BUDGET`, the
-    /// token policy and `METRICS_ADDR`.
+    /// token policy, `METRICS_ADDR` and the webhook secrets (`CLERK_WEBHOOK_SIGNING_SECRET`,
+    /// `COMETGATE_WEBHOOK_SECRET`, `SUPABASE_WEBHOOK_SECRET`, `AUTH0_EVENT_STREAM_TOKEN`).
     ///
     /// # Errors
-    /// [`StartError::Port`], [`StartError::MetricsAddr`], [`StartError::PartialOidc`], [`StartError::Config`] or
-    /// [`StartError::Limit`] with what to fix.
+    /// [`StartError::Port`], [`StartError::MetricsAddr`], [`StartError::PartialOidc`], [`StartError::Config`],
+    /// [`StartError::Limit`] or [`StartError::Webhook`] with what to fix.
     pub fn from_env() -> Result<Self, StartError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -231,6 +243,13 @@ impl Settings {
     /// .unwrap();
     /// assert!(matches!(oidc.auth, AuthSettings::Oidc { jwks_url: None, .. }));
     /// assert!(Settings::from_lookup(|n| (n == "AUTH_ISSUER").then(|| "https://id.example".into())).is_err());
+    ///
+    /// let hooks = Settings::from_lookup(|n| {
+    ///     (n == "COMETGATE_WEBHOOK_SECRET").then(|| "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into())
+    /// });
+    /// assert_eq!(hooks.unwrap().webhooks.paths(), ["/cometchat-webhooks/standard"]);
+    /// let short = Settings::from_lookup(|n| (n == "AUTH0_EVENT_STREAM_TOKEN").then(|| "short".into()));
+    /// assert!(short.unwrap_err().to_string().starts_with("AUTH0_EVENT_STREAM_TOKEN: "));
     /// ```
     ///
     /// # Errors
@@ -273,12 +292,17 @@ impl Settings {
                     .map_err(|_| StartError::MetricsAddr(raw))?,
             ),
         };
+        // Every source's subjects are the users of the issuer the app signs its callers in
+        // with, so a webhook and a token of one user name one CometChat UID.
+        let issuer = auth.issuer().to_owned();
+        let webhooks = Webhooks::from_lookup(&lookup, |_| issuer.clone())?;
         Ok(Self {
             port,
             auth,
             upstream,
             limits: Limits::from_lookup(&lookup)?,
             metrics_addr,
+            webhooks,
         })
     }
 
@@ -412,6 +436,7 @@ pub fn banner(framework: &str, addr: SocketAddr, cometchat: &str, settings: &Set
              curl -i -X POST http://{addr}{TOKEN_PATH} -H \"Authorization: Bearer $ACCESS_TOKEN\"\n"
         ),
     };
+    let webhooks = webhook_banner(addr, &settings.webhooks);
     format!(
         "cometgate {framework} quickstart listening on http://{addr}\n\
          {cometchat}\n\
@@ -419,6 +444,63 @@ pub fn banner(framework: &str, addr: SocketAddr, cometchat: &str, settings: &Set
          Without a token it answers 401 (application/problem+json):\n\n\
          curl -i -X POST http://{addr}{TOKEN_PATH}\n\n\
          An ordinary route of the app, untouched by cometgate:\n\n\
-         curl -i http://{addr}/todos\n"
+         curl -i http://{addr}/todos\n\n\
+         {webhooks}"
     )
+}
+
+/// The banner's webhook paragraph: each enabled source and its URL, or which variables enable
+/// them. Names sources and variables only, never a secret.
+///
+/// ```
+/// use cometgate::webhook::Webhooks;
+/// use quickstart_common::webhook_banner;
+///
+/// let addr = "127.0.0.1:3000".parse().unwrap();
+/// assert!(webhook_banner(addr, &Webhooks::new()).contains("Webhooks: none enabled"));
+/// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".parse().unwrap();
+/// let text = webhook_banner(addr, &Webhooks::new().standard(secret, "demo"));
+/// assert!(text.contains("standard (COMETGATE_WEBHOOK_SECRET): POST http://127.0.0.1:3000/cometchat-webhooks/standard"));
+/// assert!(!text.contains("MfKQ9"));
+/// ```
+pub fn webhook_banner(addr: SocketAddr, webhooks: &Webhooks) -> String {
+    let enabled: Vec<String> = webhooks
+        .configured()
+        .map(|source| {
+            format!(
+                "  {source} ({}): POST http://{addr}{}/{source}\n",
+                webhook_variable(source),
+                webhooks.prefix()
+            )
+        })
+        .collect();
+    if enabled.is_empty() {
+        let vars: Vec<&str> = Source::ALL.into_iter().map(webhook_variable).collect();
+        format!(
+            "Webhooks: none enabled (set {} to keep CometChat users in step with your accounts).\n",
+            vars.join(", ")
+        )
+    } else {
+        format!(
+            "Webhooks enabled (CometChat users follow your accounts):\n{}",
+            enabled.concat()
+        )
+    }
+}
+
+/// The variable that enables `source` in the quickstarts.
+pub fn webhook_variable(source: Source) -> &'static str {
+    match source {
+        Source::Clerk => receiver::ENV_CLERK_SECRET,
+        Source::Standard => receiver::ENV_STANDARD_SECRET,
+        Source::Supabase => receiver::ENV_SUPABASE_SECRET,
+        Source::Auth0 => receiver::ENV_AUTH0_TOKEN,
+    }
+}
+
+/// What the test macros ([`webhook_tests!`]) reach through `$crate`, so that the quickstarts'
+/// tests need no dependency of their own on it.
+#[doc(hidden)]
+pub mod __private {
+    pub use cometgate;
 }

@@ -352,6 +352,14 @@ impl<I> Endpoint<I> {
     /// ```
     #[must_use]
     pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
+        if self.gate.account_store().backend() == crate::store::StoreBackend::Memory {
+            // Fine for one process; with several replicas a tombstone or a completed delivery
+            // is known to one of them only, and a restart forgets both.
+            tracing::warn!(
+                target: "cometgate::webhook",
+                "webhooks with the in-memory account store: tombstones and delivery ids are per process and lost on restart; several replicas need a shared store (cometgate-redis)"
+            );
+        }
         let settings = self.settings_mut();
         settings.webhook_paths = webhooks.paths().into_iter().map(Into::into).collect();
         settings.webhooks = Some(Arc::new(webhooks));

@@ -388,6 +388,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    // The cases every account store passes; below, the rule itself and this store's own.
+    crate::account_store_suite!(suite, MemoryAccountStore::new);
+
     fn named(name: &str) -> Profile {
         Profile {
             name: Some(name.to_owned()),

@@ -13,13 +13,17 @@
 
 pub mod accounts;
 mod compact;
+pub mod limits;
 mod memory;
+#[cfg(any(test, feature = "store-suite"))]
+pub mod suite;
 
 use std::fmt;
 
 use async_trait::async_trait;
 
 pub use accounts::{AccountRecord, AccountStore, ChangeTime, MemoryAccountStore, Verdict};
+pub use limits::{LimitKey, LimitStore};
 pub use memory::MemoryStore;
 
 use crate::client::TokenValue;
@@ -85,6 +89,30 @@ impl RetireReason {
             Self::Expired => "expired",
             Self::Revoked => "revoked",
         }
+    }
+}
+
+/// The right to mint for one (UID, device), held by one gate until released or until its time
+/// to live runs out (a replica that died mid-mint does not block the device for long). The
+/// value is random: a store releases a lock only for the holder that took it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MintLock(String);
+
+impl MintLock {
+    /// A new random holder value (32 hex digits).
+    pub fn generate() -> Self {
+        Self(format!("{:032x}", rand::random::<u128>()))
+    }
+
+    /// The holder value, as a store writes it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for MintLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MintLock(..)")
     }
 }
 
@@ -246,6 +274,36 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     /// Keeps tokens whose upstream delete failed, for a later [`take_due`](Self::take_due).
     async fn defer(&self, retired: Vec<Retired>) -> Result<(), StoreError>;
 
+    /// Takes the right to mint a token for (`uid`, `device`) for at most `ttl`: `Some` when
+    /// taken, `None` while another holder has it (the gate then waits for that holder's token
+    /// instead of minting a second one). Within one gate, concurrent requests for a device
+    /// already share one mint; this lock is for gates sharing the store (replicas).
+    ///
+    /// The default takes it every time: right for a store only one gate uses. A store shared
+    /// by several gates must override it (and [`unlock_mint`](Self::unlock_mint)), with an
+    /// atomic set-if-absent that expires (Redis: `SET NX PX`).
+    async fn lock_mint(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        ttl: std::time::Duration,
+    ) -> Result<Option<MintLock>, StoreError> {
+        let _ = (uid, device, ttl);
+        Ok(Some(MintLock::generate()))
+    }
+
+    /// Releases `lock` if it is still the one held for (`uid`, `device`) (compare and delete,
+    /// so a holder whose lock expired never releases the next holder's).
+    async fn unlock_mint(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        lock: &MintLock,
+    ) -> Result<(), StoreError> {
+        let _ = (uid, device, lock);
+        Ok(())
+    }
+
     /// Which kind of store this is, for metrics ([`StoreBackend::Custom`] unless overridden).
     fn backend(&self) -> StoreBackend {
         StoreBackend::Custom
@@ -298,6 +356,24 @@ impl<S: TokenStore> TokenStore for std::sync::Arc<S> {
 
     async fn defer(&self, retired: Vec<Retired>) -> Result<(), StoreError> {
         (**self).defer(retired).await
+    }
+
+    async fn lock_mint(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        ttl: std::time::Duration,
+    ) -> Result<Option<MintLock>, StoreError> {
+        (**self).lock_mint(uid, device, ttl).await
+    }
+
+    async fn unlock_mint(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        lock: &MintLock,
+    ) -> Result<(), StoreError> {
+        (**self).unlock_mint(uid, device, lock).await
     }
 
     fn backend(&self) -> StoreBackend {

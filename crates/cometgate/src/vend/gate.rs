@@ -11,12 +11,14 @@ use crate::config::{Config, ConfigError};
 use crate::device::{DeviceId, DeviceKey};
 use crate::identity::{Identity, Principal};
 use crate::retry::RetryPolicy;
-use crate::store::{AccountStore, MemoryAccountStore, MemoryStore, TokenStore};
+use crate::store::{
+    AccountStore, LimitKey, LimitStore, MemoryAccountStore, MemoryStore, TokenStore,
+};
 use crate::telemetry::{self, LimitScope, TokenEvent};
 use crate::uid::Uid;
 use crate::uid_mapper::UidMapper;
 use crate::vend::answer::TokenResponse;
-use crate::vend::limit::{RateLimit, RateLimitError, UpstreamBudget, UserLimiter};
+use crate::vend::limit::{Limits, LimitsError, MemoryLimits, RateLimit, RateLimitError};
 use crate::vend::policy::{PolicyError, TokenPolicy};
 use crate::vend::problem::{DEFAULT_REALM, Problem};
 use crate::vend::provision::{Trace, VendError, Vendor};
@@ -138,6 +140,7 @@ pub struct GateBuilder<I = NoIdentity> {
     policy: TokenPolicy,
     store: Option<Arc<dyn TokenStore>>,
     accounts: Option<Arc<dyn AccountStore>>,
+    limits: Option<Arc<dyn LimitStore>>,
     deletion: DeleteMode,
     sync_deadline: std::time::Duration,
     clock: Arc<dyn Clock>,
@@ -192,6 +195,7 @@ impl<I> GateBuilder<I> {
             policy: self.policy,
             store: self.store,
             accounts: self.accounts,
+            limits: self.limits,
             deletion: self.deletion,
             sync_deadline: self.sync_deadline,
             clock: self.clock,
@@ -271,6 +275,15 @@ impl<I> GateBuilder<I> {
         self
     }
 
+    /// Where the cells of the per-user limits and the upstream budget live (default: in the
+    /// process). Several replicas need a shared one such as `cometgate-redis`, or each replica
+    /// allows the whole budget and every user the whole limit.
+    #[must_use]
+    pub fn limit_store(mut self, store: impl LimitStore) -> Self {
+        self.limits = Some(Arc::new(store));
+        self
+    }
+
     /// How a deleted account's CometChat user is deleted (default [`DeleteMode::Permanent`],
     /// what privacy law asks; [`DeleteMode::Deactivate`] keeps its data and its UID taken).
     #[must_use]
@@ -315,19 +328,33 @@ impl<I> GateBuilder<I> {
             .as_ref()
             .unwrap_or_else(|| client.retry_policy())
             .deadline();
-        let users = UserLimiter::new(self.per_user).map_err(GateBuildError::PerUserLimit)?;
-        let revokes = UserLimiter::new(self.per_user).map_err(GateBuildError::PerUserLimit)?;
-        let budget = UpstreamBudget::new(self.upstream).map_err(GateBuildError::UpstreamBudget)?;
+        self.per_user
+            .validate()
+            .map_err(GateBuildError::PerUserLimit)?;
+        self.upstream
+            .validate()
+            .map_err(GateBuildError::UpstreamBudget)?;
+        let limit_store = match self.limits {
+            Some(store) => store,
+            None => Arc::new(MemoryLimits::new(self.per_user, self.upstream).map_err(
+                |e| match e {
+                    LimitsError::PerUser(e) => GateBuildError::PerUserLimit(e),
+                    LimitsError::Upstream(e) => GateBuildError::UpstreamBudget(e),
+                },
+            )?),
+        };
+        let limits = Arc::new(Limits::new(limit_store, self.per_user, self.upstream));
         let accounts = self
             .accounts
             .unwrap_or_else(|| Arc::new(MemoryAccountStore::new()) as Arc<dyn AccountStore>);
         let vendor = Arc::new(Vendor {
             client,
-            budget,
+            limits,
             jit: self.jit,
             deadline,
             accounts,
             locks: Arc::new(AccountLocks::new()),
+            deletion: self.deletion,
         });
         let store = self
             .store
@@ -336,8 +363,6 @@ impl<I> GateBuilder<I> {
             inner: Arc::new(Inner {
                 mapper: self.mapper.or(self.suggested_mapper).unwrap_or_default(),
                 identity: self.identity,
-                users,
-                revokes,
                 flights: SingleFlight::new(),
                 tokens: Arc::new(Tokens::new(
                     store,
@@ -349,7 +374,6 @@ impl<I> GateBuilder<I> {
                 realm: self.realm,
                 per_user: self.per_user,
                 upstream: self.upstream,
-                deletion: self.deletion,
                 sync_deadline: self.sync_deadline,
             }),
         })
@@ -384,17 +408,12 @@ pub struct Gate<I = NoIdentity> {
 struct Inner<I> {
     identity: I,
     mapper: UidMapper,
-    users: UserLimiter,
-    /// The revoke route's own per-user limit (same rate as mints, counted apart), so a user
-    /// cannot spend the upstream budget on flushes and a logout is never refused for mints.
-    revokes: UserLimiter,
     flights: SingleFlight<(Uid, DeviceKey), FlightResult>,
     tokens: Arc<Tokens>,
     vendor: Arc<Vendor>,
     realm: String,
     per_user: RateLimit,
     upstream: RateLimit,
-    deletion: DeleteMode,
     sync_deadline: std::time::Duration,
 }
 
@@ -439,6 +458,7 @@ impl Gate {
             policy: TokenPolicy::default(),
             store: None,
             accounts: None,
+            limits: None,
             deletion: DeleteMode::Permanent,
             sync_deadline: DEFAULT_SYNC_DEADLINE,
             clock: Arc::new(SystemClock),
@@ -568,7 +588,6 @@ impl<I> Gate<I> {
         SyncParts {
             vendor: &self.inner.vendor,
             tokens: &self.inner.tokens,
-            deletion: self.inner.deletion,
         }
     }
 
@@ -580,13 +599,12 @@ impl<I> Gate<I> {
     }
 
     fn map_uid(&self, principal: &Principal, record: &mut VendRecord) -> Result<Uid, Problem> {
-        // Only for the log event: no copies on the token route when nobody listens.
-        if tracing::enabled!(target: "cometgate::vend", tracing::Level::ERROR) {
-            record.principal = Some((
-                principal.issuer().to_owned(),
-                principal.subject().to_owned(),
-            ));
-        }
+        // For the log event. Always copied: `tracing::enabled!` here raced with callsite
+        // interest being rebuilt for a subscriber set on another thread, and dropped the field.
+        record.principal = Some((
+            principal.issuer().to_owned(),
+            principal.subject().to_owned(),
+        ));
         match self.inner.mapper.map(principal) {
             Ok(uid) => Ok(uid),
             Err(e) => {
@@ -655,25 +673,25 @@ impl<I> Gate<I> {
             name: principal.name().map(str::to_owned),
             avatar: principal.avatar().map(str::to_owned),
         };
-        self.inner.users.housekeeping();
-        let flight = self.inner.flights.join_or_start(
-            &(uid.clone(), key),
-            || self.inner.users.check(&uid),
-            || {
-                let (tokens, uid) = (Arc::clone(tokens), uid.clone());
-                let refresh = request.refresh;
-                to_completion(
-                    async move { tokens.mint(uid, key, profile, refresh, stale, gone).await },
-                )
-            },
-        );
-        let flight = match flight {
-            Ok(flight) => flight,
-            Err(wait) => {
-                telemetry::rate_limited(LimitScope::User);
-                return (Err(Problem::rate_limited(wait)), record);
-            }
-        };
+        let flight = self.inner.flights.join_or_start(&(uid.clone(), key), || {
+            let (tokens, uid) = (Arc::clone(tokens), uid.clone());
+            let limits = Arc::clone(&self.inner.vendor.limits);
+            let refresh = request.refresh;
+            to_completion(async move {
+                // The flight's cell: requests that join it cost nothing.
+                match limits.take(LimitKey::Mint(&uid)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(wait)) => {
+                        return Err(VendError::UserLimited {
+                            wait,
+                            trace: Trace::default(),
+                        });
+                    }
+                    Err(error) => return Err(VendError::store(error, Trace::default())),
+                }
+                tokens.mint(uid, key, profile, refresh, stale, gone).await
+            })
+        });
         record.joined = flight.joined();
         match flight.await {
             Ok(issued) => {
@@ -689,7 +707,12 @@ impl<I> Gate<I> {
                 });
                 (Ok(respond(issued.tracked)), record)
             }
-            Err(error) => fail(error, record),
+            Err(error) => {
+                if matches!(error, VendError::UserLimited { .. }) {
+                    telemetry::rate_limited(LimitScope::User);
+                }
+                fail(error, record)
+            }
         }
     }
 
@@ -736,10 +759,23 @@ impl<I> Gate<I> {
                 to_completion(async move { tokens.revoke_device(&uid, key).await }).await
             }
             Revoke::All => {
-                self.inner.revokes.housekeeping();
-                if limited && let Err(wait) = self.inner.revokes.check(&uid) {
-                    telemetry::rate_limited(LimitScope::User);
-                    return (Err(Problem::rate_limited(wait)), record);
+                if limited {
+                    match self
+                        .inner
+                        .vendor
+                        .limits
+                        .take(LimitKey::RevokeAll(&uid))
+                        .await
+                    {
+                        Ok(Ok(())) => {}
+                        Ok(Err(wait)) => {
+                            telemetry::rate_limited(LimitScope::User);
+                            return (Err(Problem::rate_limited(wait)), record);
+                        }
+                        Err(error) => {
+                            return fail(VendError::store(error, Default::default()), record);
+                        }
+                    }
                 }
                 to_completion(async move { tokens.revoke_all(&uid).await }).await
             }

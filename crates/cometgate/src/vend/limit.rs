@@ -25,12 +25,15 @@
 //! ```
 
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 
+use crate::store::{LimitKey, LimitStore, StoreBackend, StoreError};
+use crate::telemetry;
 use crate::uid::Uid;
 
 /// How often idle per-user entries are swept.
@@ -116,6 +119,33 @@ impl RateLimit {
     pub const fn with_burst(mut self, burst: u32) -> Self {
         self.burst = burst;
         self
+    }
+
+    /// Whether this is [`RateLimit::unlimited`].
+    pub const fn is_unlimited(&self) -> bool {
+        self.unlimited
+    }
+
+    /// How many cells may be used at once.
+    pub const fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    /// How long one cell takes to refill (`period / rate`): the emission interval of GCRA, for
+    /// a [`LimitStore`] that keeps the cells itself. `None` when unlimited or zero.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cometgate::vend::RateLimit;
+    ///
+    /// assert_eq!(RateLimit::PER_USER_DEFAULT.cell_interval(), Some(Duration::from_secs(6)));
+    /// assert_eq!(RateLimit::unlimited().cell_interval(), None);
+    /// ```
+    pub fn cell_interval(&self) -> Option<Duration> {
+        if self.unlimited || self.rate == 0 {
+            return None;
+        }
+        Some(self.period / self.rate)
     }
 
     /// Checks that the limit can be built.
@@ -296,6 +326,104 @@ impl UpstreamBudget {
         limiter
             .check()
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
+/// The embedded [`LimitStore`]: governor limiters in the process, built by the gate from its
+/// limits (so the `limit` of each call is the one they were built with).
+pub(crate) struct MemoryLimits {
+    mints: UserLimiter,
+    revokes: UserLimiter,
+    budget: UpstreamBudget,
+}
+
+impl MemoryLimits {
+    pub(crate) fn new(per_user: RateLimit, upstream: RateLimit) -> Result<Self, LimitsError> {
+        Ok(Self {
+            mints: UserLimiter::new(per_user).map_err(LimitsError::PerUser)?,
+            revokes: UserLimiter::new(per_user).map_err(LimitsError::PerUser)?,
+            budget: UpstreamBudget::new(upstream).map_err(LimitsError::Upstream)?,
+        })
+    }
+
+    fn take_now(&self, key: LimitKey<'_>) -> Result<(), Duration> {
+        match key {
+            LimitKey::Upstream => self.budget.check(),
+            LimitKey::Mint(uid) => {
+                self.mints.housekeeping();
+                self.mints.check(uid)
+            }
+            LimitKey::RevokeAll(uid) => {
+                self.revokes.housekeeping();
+                self.revokes.check(uid)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for MemoryLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryLimits").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl LimitStore for MemoryLimits {
+    async fn take(
+        &self,
+        key: LimitKey<'_>,
+        _limit: RateLimit,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        Ok(self.take_now(key))
+    }
+
+    fn backend(&self) -> StoreBackend {
+        StoreBackend::Memory
+    }
+}
+
+/// Which of the gate's limits cannot be built.
+#[derive(Debug)]
+pub(crate) enum LimitsError {
+    PerUser(RateLimitError),
+    Upstream(RateLimitError),
+}
+
+/// The gate's limits and where their cells live.
+pub(crate) struct Limits {
+    store: Arc<dyn LimitStore>,
+    per_user: RateLimit,
+    upstream: RateLimit,
+}
+
+impl Limits {
+    pub(crate) fn new(
+        store: Arc<dyn LimitStore>,
+        per_user: RateLimit,
+        upstream: RateLimit,
+    ) -> Self {
+        Self {
+            store,
+            per_user,
+            upstream,
+        }
+    }
+
+    /// Takes one cell under `key`: `Ok(Err(wait))` when none is free. An unlimited limit asks
+    /// no store.
+    pub(crate) async fn take(&self, key: LimitKey<'_>) -> Result<Result<(), Duration>, StoreError> {
+        let limit = match key {
+            LimitKey::Upstream => self.upstream,
+            LimitKey::Mint(_) | LimitKey::RevokeAll(_) => self.per_user,
+        };
+        if limit.is_unlimited() {
+            return Ok(Ok(()));
+        }
+        let taken = self.store.take(key, limit).await;
+        if taken.is_err() {
+            telemetry::store_error(self.store.backend());
+        }
+        taken
     }
 }
 

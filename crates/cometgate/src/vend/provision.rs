@@ -18,9 +18,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::client::{Client, DeleteMode, Error as ClientError, NewUser, TokenValue, UserUpdate};
+use crate::store::LimitKey;
 use crate::telemetry::{self, LimitScope, Operation};
 use crate::uid::Uid;
-use crate::vend::limit::UpstreamBudget;
+use crate::vend::limit::Limits;
 use crate::vend::problem::Problem;
 use crate::webhook::Profile;
 
@@ -103,6 +104,8 @@ pub(crate) enum VendError {
     },
     /// The account is deleted (tombstoned): no token, no user.
     AccountDeleted { trace: Trace },
+    /// The user's mint limit is spent for `wait`: no call was made.
+    UserLimited { wait: Duration, trace: Trace },
 }
 
 /// Which CometChat call failed.
@@ -169,7 +172,8 @@ impl VendError {
             | Self::Deadline { trace }
             | Self::Aborted { trace }
             | Self::AccountDeleted { trace }
-            | Self::Store { trace, .. } => trace,
+            | Self::Store { trace, .. }
+            | Self::UserLimited { trace, .. } => trace,
         }
     }
 
@@ -181,6 +185,7 @@ impl VendError {
             Self::Store { .. } => Problem::store_unavailable(Duration::from_secs(1)),
             Self::Aborted { .. } => Problem::upstream_failure(),
             Self::AccountDeleted { .. } => Problem::account_deleted(),
+            Self::UserLimited { wait, .. } => Problem::rate_limited(*wait),
             Self::Upstream { error, .. } if error.status() == Some(429) && !error.is_deadline() => {
                 Problem::upstream_rate_limited(
                     error.retry_after().unwrap_or(UPSTREAM_RETRY_AFTER_FALLBACK),
@@ -206,6 +211,10 @@ impl VendError {
             Self::AccountDeleted { .. } => {
                 "the account was deleted (tombstoned); it is not re-created".into()
             }
+            Self::UserLimited { wait, .. } => format!(
+                "the user's mint limit is spent for {} ms (GateBuilder::per_user_limit)",
+                wait.as_millis()
+            ),
             Self::Upstream { step, error, .. } => {
                 let hint = match error.code() {
                     Some(crate::client::codes::APIKEY_NOT_FOUND) => {
@@ -253,13 +262,16 @@ enum Stop {
 /// Mints tokens for UIDs, creating users just in time; creates, updates and deletes users.
 pub(crate) struct Vendor {
     pub(crate) client: Client,
-    pub(crate) budget: UpstreamBudget,
+    pub(crate) limits: Arc<Limits>,
     pub(crate) jit: bool,
     pub(crate) deadline: Duration,
     /// Tombstones: a just-in-time create re-checks them under the account's lock, so a
     /// deletion running at the same time cannot be undone by a token request.
     pub(crate) accounts: Arc<dyn crate::store::AccountStore>,
     pub(crate) locks: Arc<crate::vend::sync::AccountLocks>,
+    /// How a deleted account's user is deleted: by the sync, and by a just-in-time create that
+    /// finds the account deleted once the user exists.
+    pub(crate) deletion: DeleteMode,
 }
 
 impl Vendor {
@@ -440,19 +452,25 @@ impl Vendor {
         if self.accounts.is_deleted(uid).await.map_err(Stop::Store)? {
             return Err(Stop::AccountDeleted);
         }
-        match self
+        let token = match self
             .call(trace, Operation::CreateUser, self.client.create_user(&user))
             .await?
         {
-            Ok(created) => {
-                trace.provisioned = true;
-                if let Some(token) = created.auth_token {
-                    return Ok(token);
-                }
-            }
+            Ok(created) => created.auth_token,
             // A concurrent request (another process, or a retried create) made it first.
-            Err(e) if e.is_uid_already_exists() => trace.provisioned = true,
+            Err(e) if e.is_uid_already_exists() => None,
             Err(e) => return Err(Stop::Upstream(Step::CreateUser, e)),
+        };
+        trace.provisioned = true;
+        // The lock is this process's: another replica may have recorded the deletion since the
+        // check above. Looking again now that the user exists closes that window: a deletion
+        // recorded before this look is seen here, one recorded after it deletes the user itself.
+        if self.accounts.is_deleted(uid).await.map_err(Stop::Store)? {
+            self.undo_create(trace, uid).await;
+            return Err(Stop::AccountDeleted);
+        }
+        if let Some(token) = token {
+            return Ok(token);
         }
         match self
             .call(
@@ -467,6 +485,25 @@ impl Vendor {
         }
     }
 
+    /// Deletes the user a just-in-time create made for an account deleted meanwhile. Best
+    /// effort: the request is refused either way, and a failure is logged (the account's
+    /// deletion, delivered or called again, deletes the user).
+    async fn undo_create(&self, trace: &mut Trace, uid: &Uid) {
+        let deleted = self
+            .call(
+                trace,
+                Operation::DeleteUser,
+                self.client.delete_user(uid, self.deletion),
+            )
+            .await;
+        if !matches!(deleted, Ok(Ok(()))) {
+            tracing::warn!(
+                target: "cometgate::sync",
+                "a user created just in time for an account deleted meanwhile could not be deleted again; deleting the account again (Gate::delete_user) does"
+            );
+        }
+    }
+
     /// Takes a budget cell, then runs one client call and records it in the trace and the
     /// metrics. The outer `Result` is the budget, the inner one the call.
     async fn call<T>(
@@ -478,10 +515,14 @@ impl Vendor {
         // Inside CometChat's 429 window the client answers without a request: that costs no
         // budget and is no upstream call.
         if self.client.rate_limit_remaining().is_none() {
-            self.budget.check().map_err(|wait| {
-                telemetry::rate_limited(LimitScope::Budget);
-                Stop::Budget(wait)
-            })?;
+            match self.limits.take(LimitKey::Upstream).await {
+                Ok(Ok(())) => {}
+                Ok(Err(wait)) => {
+                    telemetry::rate_limited(LimitScope::Budget);
+                    return Err(Stop::Budget(wait));
+                }
+                Err(error) => return Err(Stop::Store(error)),
+            }
         }
         let started = Instant::now();
         let result = call.await;

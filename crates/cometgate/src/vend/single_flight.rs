@@ -93,26 +93,19 @@ where
         }
     }
 
-    /// Joins the flight for `key` if one is running. Otherwise asks `admit` whether a new one
-    /// may start (e.g. a rate limit; it runs under the registry lock, so keep it quick and
-    /// synchronous) and, if so, starts `work()`.
-    pub(crate) fn join_or_start<E, F>(
-        &self,
-        key: &K,
-        admit: impl FnOnce() -> Result<(), E>,
-        work: impl FnOnce() -> F,
-    ) -> Result<Flight<T>, E>
+    /// Joins the flight for `key` if one is running, else starts `work()`. Whatever a flight
+    /// costs (a rate-limit cell) is spent inside `work`, so joining costs nothing.
+    pub(crate) fn join_or_start<F>(&self, key: &K, work: impl FnOnce() -> F) -> Flight<T>
     where
         F: Future<Output = T> + Send + 'static,
     {
         let mut map = lock(&self.flights);
         if let Some(shared) = map.get(key).and_then(|e| e.flight.upgrade()) {
-            return Ok(Flight {
+            return Flight {
                 shared,
                 joined: true,
-            });
+            };
         }
-        admit()?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let guard = Deregister {
             flights: Arc::downgrade(&self.flights),
@@ -129,10 +122,10 @@ where
         if let Some(flight) = shared.downgrade() {
             map.insert(key.clone(), Entry { id, flight });
         }
-        Ok(Flight {
+        Flight {
             shared,
             joined: false,
-        })
+        }
     }
 
     /// How many flights are registered.
@@ -145,13 +138,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::convert::Infallible;
     use std::sync::atomic::AtomicUsize;
     use tokio::sync::Notify;
-
-    fn ok() -> Result<(), Infallible> {
-        Ok(())
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn twenty_concurrent_callers_share_one_run() {
@@ -162,13 +150,11 @@ mod tests {
         let mut joined = 0;
         for _ in 0..20 {
             let (runs, release) = (runs.clone(), release.clone());
-            let flight = flights
-                .join_or_start(&"alice".to_owned(), ok, move || async move {
-                    runs.fetch_add(1, Ordering::SeqCst);
-                    release.notified().await;
-                    7
-                })
-                .unwrap();
+            let flight = flights.join_or_start(&"alice".to_owned(), move || async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                release.notified().await;
+                7
+            });
             joined += usize::from(flight.joined());
             tasks.push(tokio::spawn(flight));
         }
@@ -185,8 +171,8 @@ mod tests {
     #[tokio::test]
     async fn different_keys_run_separately() {
         let flights = SingleFlight::<u8, u8>::new();
-        let a = flights.join_or_start(&1, ok, || async { 1 }).unwrap();
-        let b = flights.join_or_start(&2, ok, || async { 2 }).unwrap();
+        let a = flights.join_or_start(&1, || async { 1 });
+        let b = flights.join_or_start(&2, || async { 2 });
         assert!(!a.joined() && !b.joined());
         assert_eq!((a.await, b.await), (1, 2));
     }
@@ -197,15 +183,13 @@ mod tests {
         let runs = Arc::new(AtomicUsize::new(0));
         for expected in 1..=3 {
             let runs = runs.clone();
-            let first = flights
-                .join_or_start(&0, ok, move || async move {
-                    runs.fetch_add(1, Ordering::SeqCst) + 1
-                })
-                .unwrap();
+            let first = flights.join_or_start(&0, move || async move {
+                runs.fetch_add(1, Ordering::SeqCst) + 1
+            });
             // Hold a clone of the finished flight while asking again.
             let value = first.shared.clone().await;
             assert_eq!(value, expected);
-            let again = flights.join_or_start(&0, ok, || async { 0 }).unwrap();
+            let again = flights.join_or_start(&0, || async { 0 });
             assert!(!again.joined(), "a finished flight must not be joined");
             assert_eq!(again.await, 0);
         }
@@ -226,14 +210,12 @@ mod tests {
                 "minted"
             }
         };
-        let leader = flights.join_or_start(&9, ok, work).unwrap();
+        let leader = flights.join_or_start(&9, work);
         let leader = tokio::spawn(leader);
         started.notified().await;
         let followers: Vec<_> = (0..5)
             .map(|_| {
-                let f = flights
-                    .join_or_start(&9, ok, || async { "second run" })
-                    .unwrap();
+                let f = flights.join_or_start(&9, || async { "second run" });
                 assert!(f.joined());
                 tokio::spawn(f)
             })
@@ -251,39 +233,12 @@ mod tests {
     #[tokio::test]
     async fn work_abandoned_by_every_caller_is_dropped_and_restarted() {
         let flights = SingleFlight::<u8, u8>::new();
-        let abandoned = flights
-            .join_or_start(&1, ok, std::future::pending::<u8>)
-            .unwrap();
+        let abandoned = flights.join_or_start(&1, std::future::pending::<u8>);
         assert_eq!(flights.len(), 1);
         drop(abandoned);
         assert_eq!(flights.len(), 0, "the guard deregisters dropped work");
-        let fresh = flights.join_or_start(&1, ok, || async { 5 }).unwrap();
+        let fresh = flights.join_or_start(&1, || async { 5 });
         assert!(!fresh.joined());
         assert_eq!(fresh.await, 5);
-    }
-
-    #[tokio::test]
-    async fn admission_is_asked_only_when_starting() {
-        let flights = SingleFlight::<u8, u8>::new();
-        let denied = flights.join_or_start(&1, || Err("limited"), || async { 1 });
-        assert!(matches!(denied, Err("limited")));
-        assert_eq!(flights.len(), 0);
-
-        let running = flights
-            .join_or_start(&1, ok, std::future::pending::<u8>)
-            .unwrap();
-        let mut asked = false;
-        let joined = flights
-            .join_or_start(
-                &1,
-                || {
-                    asked = true;
-                    Err("limited")
-                },
-                || async { 2 },
-            )
-            .unwrap();
-        assert!(joined.joined() && !asked, "joining costs no admission");
-        drop((running, joined));
     }
 }

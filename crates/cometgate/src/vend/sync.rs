@@ -22,7 +22,6 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::DeleteMode;
 use crate::identity::Principal;
 use crate::store::{ChangeTime, Verdict};
 use crate::uid::Uid;
@@ -294,7 +293,7 @@ impl<I: Send + Sync + 'static> Gate<I> {
                     .await
                     .map_err(|e| SyncError::from_vend(&e))?;
                 sync.vendor
-                    .delete_user(uid, sync.deletion)
+                    .delete_user(uid, sync.vendor.deletion)
                     .await
                     .map(|_| Synced::Applied)
                     .map_err(|e| SyncError::from_vend(&e))
@@ -307,5 +306,4 @@ impl<I: Send + Sync + 'static> Gate<I> {
 pub(crate) struct SyncParts<'a> {
     pub(crate) vendor: &'a Arc<crate::vend::provision::Vendor>,
     pub(crate) tokens: &'a Arc<crate::vend::tokens::Tokens>,
-    pub(crate) deletion: DeleteMode,
 }

@@ -16,11 +16,12 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use crate::client::TokenValue;
 use crate::clock::Clock;
 use crate::device::DeviceKey;
-use crate::store::{RetireReason, Retired, StoreError, TokenStore, TrackedToken};
+use crate::store::{MintLock, RetireReason, Retired, StoreError, TokenStore, TrackedToken};
 use crate::telemetry::{self, TokenEvent};
 use crate::uid::Uid;
 use crate::vend::policy::TokenPolicy;
@@ -194,7 +195,8 @@ impl Tokens {
         }
     }
 
-    /// One flight's work: look again (another request may have minted meanwhile), else mint,
+    /// One flight's work: take the device's mint lock in the store (gates sharing it mint
+    /// once per device), look again (another request may have minted meanwhile), else mint,
     /// track and delete what the store retired.
     pub(crate) async fn mint(
         &self,
@@ -205,25 +207,98 @@ impl Tokens {
         stale: Option<TokenValue>,
         gone: bool,
     ) -> Result<Issued, VendError> {
-        if !refresh {
-            let now = self.now();
-            let again = self
+        let lock = match self
+            .lock_mint(&uid, device, refresh, stale.as_ref())
+            .await?
+        {
+            Ok(lock) => lock,
+            Err(reused) => return Ok(reused),
+        };
+        let issued = self
+            .mint_locked(&uid, device, profile, refresh, stale, gone)
+            .await;
+        if let Err(error) = self.store.unlock_mint(&uid, device, &lock).await {
+            // The lock runs out by itself; until then the device's next mint waits.
+            self.store_failed_quietly("a mint lock could not be released", &error);
+        }
+        issued
+    }
+
+    /// Takes the store's mint lock for the device. While another gate holds it, waits for that
+    /// gate's token (`Err(issued)`: reuse it) rather than minting a second one, up to the
+    /// upstream deadline.
+    async fn lock_mint(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        refresh: bool,
+        stale: Option<&TokenValue>,
+    ) -> Result<Result<MintLock, Issued>, VendError> {
+        // Longer than the holder's work (a mint, then deletes, each within the deadline), so it
+        // expires only for a holder that died.
+        let ttl = self.vendor.deadline.saturating_mul(3);
+        let give_up = tokio::time::Instant::now() + self.vendor.deadline;
+        let mut pause = Duration::from_millis(10);
+        loop {
+            let taken = self
                 .store
-                .get(&uid, device, now)
+                .lock_mint(uid, device, ttl)
                 .await
                 .map_err(|e| self.store_failed(e, Trace::default()))?;
-            if let Some(tracked) =
-                again.filter(|t| !t.is_expired(now) && Some(&t.token) != stale.as_ref())
-            {
-                return Ok(Issued {
-                    tracked,
-                    reused: true,
+            if let Some(lock) = taken {
+                return Ok(Ok(lock));
+            }
+            if tokio::time::Instant::now() >= give_up {
+                return Err(VendError::Deadline {
                     trace: Trace::default(),
-                    retired: 0,
                 });
             }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+            if !refresh && let Some(reused) = self.reusable(uid, device, stale).await? {
+                return Ok(Err(reused));
+            }
         }
-        let minted = self.vendor.mint(&uid, &profile).await?;
+    }
+
+    /// The device's tracked token, if it may be handed out instead of `stale`.
+    async fn reusable(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        stale: Option<&TokenValue>,
+    ) -> Result<Option<Issued>, VendError> {
+        let now = self.now();
+        let tracked = self
+            .store
+            .get(uid, device, now)
+            .await
+            .map_err(|e| self.store_failed(e, Trace::default()))?;
+        Ok(tracked
+            .filter(|t| !t.is_expired(now) && Some(&t.token) != stale)
+            .map(|tracked| Issued {
+                tracked,
+                reused: true,
+                trace: Trace::default(),
+                retired: 0,
+            }))
+    }
+
+    /// [`mint`](Self::mint) under the device's lock.
+    async fn mint_locked(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        profile: Profile,
+        refresh: bool,
+        stale: Option<TokenValue>,
+        gone: bool,
+    ) -> Result<Issued, VendError> {
+        // Another request (or gate) may have minted while this one waited.
+        if !refresh && let Some(reused) = self.reusable(uid, device, stale.as_ref()).await? {
+            return Ok(reused);
+        }
+        let minted = self.vendor.mint(uid, &profile).await?;
         telemetry::tokens(TokenEvent::Minted, 1);
         let mut trace = minted.trace;
         let now = self.now();
@@ -238,7 +313,7 @@ impl Tokens {
         };
         let retired = match self
             .store
-            .track(&uid, device, tracked.clone(), self.policy.per_user_cap())
+            .track(uid, device, tracked.clone(), self.policy.per_user_cap())
             .await
         {
             Ok(retired) => retired,

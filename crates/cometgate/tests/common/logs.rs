@@ -1,7 +1,7 @@
 //! Captured `tracing` output, for the tests that check what the logs say (and do not).
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -25,8 +25,19 @@ impl<'a> MakeWriter<'a> for Captured {
     }
 }
 
+/// Call before installing a capturing subscriber with `set_default`. `tracing` caches each
+/// callsite's interest process-wide; while only one dispatcher is registered it is computed
+/// from the default of whichever thread reaches the callsite first, so a sibling test's
+/// thread without a subscriber caches `never` and the capture misses the event. A second
+/// dispatcher registered for the whole run makes the cache the union of every registered one.
+pub fn pin_interest() {
+    static ANCHOR: OnceLock<tracing::Dispatch> = OnceLock::new();
+    ANCHOR.get_or_init(|| tracing::Dispatch::new(tracing_subscriber::registry()));
+}
+
 /// Every `tracing` event of this thread, as plain text, until the guard drops.
 pub fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+    pin_interest();
     let logs = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(logs.clone())
