@@ -5,6 +5,7 @@
 //!                      # rust-crypto, and refusing both/neither backends), docs with warnings denied
 //! cargo xtask bench    # the token endpoint under load on loopback, with a baseline, and
 //!                      # `cometgate audit` throughput against ripgrep (not part of verify)
+//! cargo xtask bench metrics   # one row of the load bench only (also: reuse, webhook)
 //! ```
 //!
 //! Each step prints the command it runs; the first failing step stops the run with a message
@@ -169,7 +170,11 @@ const BENCH: &[Step] = &[
     },
 ];
 
-fn run(step: &Step) -> Result<(), String> {
+/// The rows of the load bench that `cargo xtask bench <row>` runs alone (`cometgate-bench <row>`).
+const BENCH_ROWS: &[&str] = &["reuse", "webhook", "metrics"];
+
+/// Runs `step`, with `extra` after its arguments.
+fn run(step: &Step, extra: &[&str]) -> Result<(), String> {
     let shown_env: String = step
         .env
         .iter()
@@ -179,11 +184,19 @@ fn run(step: &Step) -> Result<(), String> {
         "==> [{}] {shown_env}{} {}",
         step.name,
         step.program,
-        step.args.join(" ")
+        step.args
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     let started = Instant::now();
     let mut command = Command::new(step.program);
-    command.args(step.args).envs(step.env.iter().copied());
+    command
+        .args(step.args)
+        .args(extra)
+        .envs(step.env.iter().copied());
     let could_not_start = |e: std::io::Error| {
         format!(
             "step '{}': could not start {}: {e}",
@@ -222,20 +235,31 @@ fn run(step: &Step) -> Result<(), String> {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: cargo xtask <verify|bench>");
+    eprintln!("usage: cargo xtask <verify|bench [row]>");
     eprintln!(
         "  verify   formatting, clippy (-D warnings), all tests (the JS client's too), docs (warnings denied)"
     );
     eprintln!("  bench    the token endpoint under load on loopback, against a baseline;");
-    eprintln!("           cometgate audit throughput against ripgrep (needs rg)");
+    eprintln!("           cometgate audit throughput against ripgrep (needs rg);");
+    eprintln!(
+        "           with a row ({}), that row of the load bench only",
+        BENCH_ROWS.join(", ")
+    );
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let steps = match args.first().map(String::as_str) {
-        Some("verify") => VERIFY,
-        Some("bench") => BENCH,
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let row_args;
+    let (steps, extra): (&[Step], &[&str]) = match args[..] {
+        ["verify"] => (VERIFY, &[]),
+        ["bench"] => (BENCH, &[]),
+        // The load bench's step alone, told which row.
+        ["bench", row] if BENCH_ROWS.contains(&row) => {
+            row_args = ["--", row];
+            (&BENCH[..1], &row_args)
+        }
         _ => return usage(),
     };
     // Steps name files from the workspace root (the JS tests); cargo runs us from anywhere below.
@@ -249,7 +273,7 @@ fn main() -> ExitCode {
     }
     let started = Instant::now();
     for step in steps {
-        if let Err(message) = run(step) {
+        if let Err(message) = run(step, extra) {
             eprintln!("xtask: {message}");
             return ExitCode::FAILURE;
         }

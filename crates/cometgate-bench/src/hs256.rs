@@ -2,6 +2,8 @@
 //! signed with it. The gate verifies them with `cometgate-jwt`'s [`SharedSecret`] provider,
 //! the hand-written baseline with bare `jsonwebtoken` under the same rules.
 
+use std::time::Duration;
+
 use cometchat_fake::FakeCometChat;
 use cometgate::vend::{Gate, RateLimit, TokenPolicy};
 use cometgate::{Identity, Principal, Uid};
@@ -13,6 +15,9 @@ use crate::subject::firebase_like;
 
 pub const ISSUER: &str = "https://api.bench.example";
 pub const AUDIENCE: &str = "chat";
+/// The reuse path's recheck: long (an hour; the rounds last seconds), so that no stored token
+/// is due during the run.
+const RECHECK: Duration = Duration::from_secs(3_600);
 
 /// A secret and one signed JWT per user.
 pub struct Hs256 {
@@ -27,7 +32,11 @@ impl Hs256 {
     pub fn new(users: usize) -> Self {
         let mut key = [0u8; 32];
         aws_lc_rs::rand::fill(&mut key).expect("random key");
-        let secret = data_encoding::HEXLOWER.encode(&key);
+        Self::with_secret(data_encoding::HEXLOWER.encode(&key), users)
+    }
+
+    /// `secret` and `users` tokens signed with it, valid for an hour.
+    pub fn with_secret(secret: String, users: usize) -> Self {
         let signing = EncodingKey::from_secret(secret.as_bytes());
         let now = jsonwebtoken::get_current_timestamp();
         let subjects: Vec<String> = (0..users).map(firebase_like).collect();
@@ -48,6 +57,11 @@ impl Hs256 {
             subjects,
             tokens,
         }
+    }
+
+    /// The secret, for a server in a process of its own (the metrics row).
+    pub fn secret(&self) -> &str {
+        &self.secret
     }
 
     /// User `user`'s JWT.
@@ -71,13 +85,19 @@ impl Hs256 {
     /// upstream budget relaxed as in (b).
     pub fn gate(&self, fake: &FakeCometChat, policy: TokenPolicy) -> Gate<JwtIdentity> {
         Gate::builder()
-            .config(crate::fake_config(fake))
+            .config(crate::serve::fake_config(fake))
             .identity(self.identity())
             .token_policy(policy)
             .per_user_limit(RateLimit::unlimited())
             .upstream_budget(RateLimit::unlimited())
             .build()
             .expect("gate")
+    }
+
+    /// The reuse path's gate, in (d) and the metrics row: [`gate`](Self::gate) with a recheck
+    /// long enough that no stored token is due during the run.
+    pub fn reuse_gate(&self, fake: &FakeCometChat) -> Gate<JwtIdentity> {
+        self.gate(fake, TokenPolicy::default().recheck(Some(RECHECK)))
     }
 
     /// The UID of each user, as a gate with [`identity`](Self::identity)'s suggested mapping

@@ -16,7 +16,11 @@
 //!   other rows;
 //! - RS256 verification throughput of `cometgate-jwt` with cached keys ([`jwt`]);
 //! - webhook signature verification of a 2 KiB payload against the `standardwebhooks` crate
-//!   ([`webhook`]).
+//!   ([`webhook`]);
+//! - (h) the reuse path of (d) served by a build of cometgate without its `metrics` feature
+//!   against (h') one with it and the quickstarts' Prometheus recorder: two builds of
+//!   `src/bin/token-server.rs`, each in a process of its own, measured alternately
+//!   ([`metrics_row`]).
 //!
 //! (a), (b) and (c) identify callers the same way (`Authorization: Bearer <uid>` checked against
 //! a table of demo sessions), so the ratio measures what cometgate adds, not a JWT library;
@@ -24,8 +28,10 @@
 
 mod hs256;
 mod jwt;
+mod metrics_row;
 mod mix;
 mod reuse;
+mod serve;
 mod subject;
 mod webhook;
 
@@ -40,13 +46,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use cometchat_fake::{FakeCometChat, FakeUser};
 use cometgate::vend::{Gate, RateLimit};
-use cometgate::{
-    Config, Identity, Principal, Region, Rejection, RequestView, UidMapper, UidMapping,
-};
-use cometgate_axum::TokenLayer;
+use cometgate::{Identity, Principal, Rejection, RequestView, UidMapper, UidMapping};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+
+pub(crate) use crate::serve::{axum_app, fake_config, serve};
 
 const USERS: usize = 500;
 const CONCURRENCY: usize = 16;
@@ -104,17 +108,6 @@ async fn baseline_handler(State(s): State<Baseline>, headers: HeaderMap) -> (Sta
         Some(token) => (StatusCode::OK, json!({ "authToken": token }).to_string()),
         None => (StatusCode::BAD_GATEWAY, "{}".into()),
     }
-}
-
-/// Serves `app` on a loopback port; returns the token URL and the server task (abort it to
-/// stop the server).
-async fn serve(app: Router) -> (String, JoinHandle<std::io::Result<()>>) {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}/cometchat-token"), server)
 }
 
 pub(crate) struct Figures {
@@ -215,17 +208,6 @@ impl Identity for Sessions {
     }
 }
 
-/// CometChat's settings for the fake.
-pub(crate) fn fake_config(fake: &FakeCometChat) -> Config {
-    Config::builder()
-        .app_id(fake.app_id())
-        .region(Region::Us)
-        .rest_api_key(fake.api_key())
-        .api_base(fake.base_url())
-        .build()
-        .expect("config for the fake")
-}
-
 /// The gate both adapters serve in (b), (b') and (c): limits relaxed, readable UIDs, the default
 /// token policy.
 fn bench_gate(fake: &FakeCometChat, sessions: Arc<HashMap<String, String>>) -> Gate<Sessions> {
@@ -237,13 +219,6 @@ fn bench_gate(fake: &FakeCometChat, sessions: Arc<HashMap<String, String>>) -> G
         .upstream_budget(RateLimit::unlimited())
         .build()
         .expect("gate")
-}
-
-/// (b), (d) The cometgate layer on an axum router with one ordinary route.
-pub(crate) fn axum_app<I: Identity>(gate: Gate<I>) -> Router {
-    Router::new()
-        .route("/todos", axum::routing::get(|| async { "[]" }))
-        .layer(TokenLayer::new(gate))
 }
 
 /// (b') The same gate as actix-web middleware; actix serves on its own worker threads.
@@ -395,6 +370,13 @@ async fn main() {
         webhook::targets(&figures);
         return;
     }
+    // `cometgate-bench metrics`: only (h) and (h').
+    if std::env::args().nth(1).as_deref() == Some("metrics") {
+        let metrics = metrics_row::run().await;
+        metrics_row::print(&metrics);
+        metrics_row::targets(&metrics);
+        return;
+    }
     let mut builder = FakeCometChat::builder();
     for i in 0..USERS {
         builder = builder.seed_user(FakeUser::new(format!("user_{i}"), format!("User {i}")));
@@ -446,6 +428,7 @@ async fn main() {
     let mix = mix::run().await;
     let jwt = jwt::run().await;
     let webhook = webhook::run();
+    let metrics = metrics_row::run().await;
 
     println!(
         "token endpoint on loopback: median of {ROUNDS} alternating rounds of {REQUESTS} requests, {CONCURRENCY} concurrent, {USERS} users, one in-process cometchat-fake"
@@ -478,6 +461,7 @@ async fn main() {
     mix::print(&mix);
     jwt::print(&jwt);
     webhook::print(&webhook);
+    metrics_row::print(&metrics);
     let memory = memory_rows();
 
     println!("\ntargets:");
@@ -499,6 +483,7 @@ async fn main() {
     reuse::targets(&reuse);
     mix::targets(&mix);
     webhook::targets(&webhook);
+    metrics_row::targets(&metrics);
     for (name, bytes) in memory {
         match bytes {
             Some(bytes) => println!(

@@ -8,7 +8,6 @@
 //! (d)/(e) is what cometgate adds to the verification an app does anyway.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -16,7 +15,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use cometchat_fake::FakeCometChat;
-use cometgate::vend::TokenPolicy;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::Value;
 
@@ -24,13 +22,11 @@ use crate::hs256::Hs256;
 use crate::{Call, Figures, USERS, load, median, median_figures, serve};
 
 /// Devices each user has; all are tracked before the rounds.
-const DEVICES: usize = 3;
+pub(crate) const DEVICES: usize = 3;
 /// Rounds of each row, and requests per round: the reuse path is fast, so rounds are longer
 /// and more numerous than (a)'s to keep the shared machine's noise out of the median.
 const ROUNDS: usize = 15;
-const REQUESTS: usize = 10_000;
-/// The recheck in force: long, so that no stored token is due during the run.
-const RECHECK: Duration = Duration::from_secs(3_600);
+pub(crate) const REQUESTS: usize = 10_000;
 /// What the baseline answers: the shape of cometgate's answer, with a token of CometChat's
 /// form.
 const FIXED_BODY: &str = r#"{"authToken":"ab3xnumfqx2k6mzvqcr4vq6swuhn5cbxyg2krdbxfdfvbxn7c6c6r3sg_1694668129d2eca40a65abba29e6860224018ad8","uid":"ab3xnumfqx2k6mzvqcr4vq6swuhn5cbxyg2krdbxfdfvbxn7c6c6r3sg","deviceId":"u123-d1","expiresAt":1695272929}"#;
@@ -72,7 +68,7 @@ async fn verify_handler(State(v): State<Arc<Verifier>>, headers: HeaderMap) -> i
 }
 
 /// Request `i`: user `i % USERS` on one of its devices.
-fn known_device(jwts: &Arc<Hs256>) -> impl Fn(usize) -> Call + Send + Sync + 'static {
+pub(crate) fn known_device(jwts: &Arc<Hs256>) -> impl Fn(usize) -> Call + Send + Sync + 'static {
     let jwts = Arc::clone(jwts);
     move |i| {
         let (user, device) = (i % jwts.users(), (i / jwts.users()) % DEVICES);
@@ -96,8 +92,7 @@ pub async fn run(fake: &FakeCometChat) -> ReuseFigures {
             .with_state(Arc::new(Verifier { key, validation })),
     )
     .await;
-    let policy = TokenPolicy::default().recheck(Some(RECHECK));
-    let gate = jwts.gate(fake, policy);
+    let gate = jwts.reuse_gate(fake);
     let (gated, _gated_server) = serve(crate::axum_app(gate)).await;
 
     // Track every device (first sign-ins: the users are new to CometChat), then warm both up.
@@ -106,23 +101,36 @@ pub async fn run(fake: &FakeCometChat) -> ReuseFigures {
     load(&baseline, crate::WARMUP, known_device(&jwts)).await;
     load(&gated, crate::WARMUP, known_device(&jwts)).await;
 
-    // Each round runs e, d, d, e (half the requests each): drift during a round then weighs
-    // on both rows alike.
     let before = upstream_calls(fake);
-    let (mut e, mut d) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        let e1 = load(&baseline, REQUESTS / 2, known_device(&jwts)).await;
-        let d1 = load(&gated, REQUESTS / 2, known_device(&jwts)).await;
-        let d2 = load(&gated, REQUESTS / 2, known_device(&jwts)).await;
-        let e2 = load(&baseline, REQUESTS / 2, known_device(&jwts)).await;
-        e.push(combine(&e1, &e2));
-        d.push(combine(&d1, &d2));
-    }
+    let (e, d) = alternate(&baseline, &gated, &jwts, ROUNDS).await;
     ReuseFigures {
         baseline: e,
         gated: d,
         upstream_calls: upstream_calls(fake) - before,
     }
+}
+
+/// `rounds` rounds of `REQUESTS` requests to each of `baseline` and `measured`, every request
+/// naming a tracked device; returns the figures of each row, per round.
+///
+/// Each round runs baseline, measured, measured, baseline (half the requests each): drift
+/// during a round then weighs on both rows alike.
+pub(crate) async fn alternate(
+    baseline: &str,
+    measured: &str,
+    jwts: &Arc<Hs256>,
+    rounds: usize,
+) -> (Vec<Figures>, Vec<Figures>) {
+    let (mut base, mut rows) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let b1 = load(baseline, REQUESTS / 2, known_device(jwts)).await;
+        let m1 = load(measured, REQUESTS / 2, known_device(jwts)).await;
+        let m2 = load(measured, REQUESTS / 2, known_device(jwts)).await;
+        let b2 = load(baseline, REQUESTS / 2, known_device(jwts)).await;
+        base.push(combine(&b1, &b2));
+        rows.push(combine(&m1, &m2));
+    }
+    (base, rows)
 }
 
 /// Two equal halves of a round as one: requests over the total time, and the mean of the
@@ -136,13 +144,35 @@ fn combine(x: &Figures, y: &Figures) -> Figures {
     }
 }
 
-/// The req/s ratio (d)/(e) of each round.
-fn round_ratios(f: &ReuseFigures) -> Vec<f64> {
-    f.gated
+/// The req/s ratio measured/baseline of each round.
+pub(crate) fn round_ratios(measured: &[Figures], baseline: &[Figures]) -> Vec<f64> {
+    measured
         .iter()
-        .zip(&f.baseline)
-        .map(|(d, e)| d.rps / e.rps)
+        .zip(baseline)
+        .map(|(m, b)| m.rps / b.rps)
         .collect()
+}
+
+/// A row pair's table: the medians of `baseline` and `measured` (named by their letters) and
+/// their ratio, then the per-round ratios and their median, which is returned.
+pub(crate) fn print_pair(
+    (base_letter, base_name, baseline): (&str, &str, &[Figures]),
+    (letter, name, measured): (&str, &str, &[Figures]),
+) -> f64 {
+    println!("| | req/s | p50 ms | p99 ms | errors |");
+    println!("|---|---|---|---|---|");
+    let (b, m) = (median_figures(baseline), median_figures(measured));
+    crate::print_row(&format!("({base_letter}) {base_name}"), &b);
+    crate::print_row(&format!("({letter}) {name}"), &m);
+    crate::print_ratio(&format!("ratio {letter}/{base_letter}"), &m, &b);
+    let ratios = round_ratios(measured, baseline);
+    let per_round: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    let ratio = median(ratios);
+    print!(
+        "({letter})/({base_letter}) req/s per round: {}; median {ratio:.2}",
+        per_round.join(", ")
+    );
+    ratio
 }
 
 pub fn print(f: &ReuseFigures) {
@@ -150,23 +180,19 @@ pub fn print(f: &ReuseFigures) {
         "\nreuse path on loopback: median of {ROUNDS} rounds of {REQUESTS} requests per row (e, d, d, e: half each), {} concurrent, {USERS} users with {DEVICES} tracked devices each, HS256 JWTs",
         crate::CONCURRENCY
     );
-    println!("| | req/s | p50 ms | p99 ms | errors |");
-    println!("|---|---|---|---|---|");
-    let (e, d) = (median_figures(&f.baseline), median_figures(&f.gated));
-    crate::print_row("(e) hand-written axum handler verifying the JWT", &e);
-    crate::print_row("(d) cometgate on axum, known device (reuse)", &d);
-    crate::print_ratio("ratio d/e", &d, &e);
-    let per_round: Vec<String> = round_ratios(f).iter().map(|r| format!("{r:.2}")).collect();
-    println!(
-        "(d)/(e) req/s per round: {}; median {:.2}; upstream calls during (d): {}",
-        per_round.join(", "),
-        median(round_ratios(f)),
-        f.upstream_calls
+    print_pair(
+        (
+            "e",
+            "hand-written axum handler verifying the JWT",
+            &f.baseline,
+        ),
+        ("d", "cometgate on axum, known device (reuse)", &f.gated),
     );
+    println!("; upstream calls during (d): {}", f.upstream_calls);
 }
 
 pub fn targets(f: &ReuseFigures) {
-    let ratio = median(round_ratios(f));
+    let ratio = median(round_ratios(&f.gated, &f.baseline));
     println!(
         "- (d)/(e) req/s ratio >= 0.8 (median of the rounds' ratios): {ratio:.3}, {}",
         crate::verdict(ratio >= 0.8 && f.upstream_calls == 0)

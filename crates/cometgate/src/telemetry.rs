@@ -256,7 +256,65 @@ pub(crate) fn request_outcome(
 
 #[cfg(feature = "metrics")]
 mod record {
+    use std::sync::OnceLock;
+
+    use metrics::{Key, Label, Level, Metadata};
+
     use super::*;
+
+    /// What the facade's macros say of a call site here (`target`, level, module).
+    static METADATA: Metadata<'static> =
+        Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+    /// The token route's series, recorded on every request, built once per process. The
+    /// macros, given labels that are not literals, allocate and hash a key on every call and
+    /// the recorder copies it once more; a key over `'static` labels is hashed once, never
+    /// copied. Same names, labels and label order, so the same series.
+    struct HotKeys {
+        /// [`REQUESTS_TOTAL`] by route, then outcome in [`REQUEST_OUTCOMES`]' order.
+        requests: Vec<Key>,
+        /// [`REQUEST_DURATION_SECONDS`] by route.
+        durations: Vec<Key>,
+        /// [`TOKENS_TOTAL`] by event.
+        tokens: Vec<Key>,
+    }
+
+    fn hot_keys() -> &'static HotKeys {
+        static KEYS: OnceLock<HotKeys> = OnceLock::new();
+        KEYS.get_or_init(|| {
+            // Leaked once: a few dozen label pairs, kept for the life of the process.
+            let key = |name: &'static str, labels: Vec<Label>| {
+                Key::from_static_labels(name, labels.leak())
+            };
+            let route = |route: &RouteLabel| Label::from_static_parts("route", route.as_str());
+            HotKeys {
+                requests: RouteLabel::ALL
+                    .iter()
+                    .flat_map(|r| {
+                        REQUEST_OUTCOMES.iter().map(move |outcome| {
+                            key(
+                                REQUESTS_TOTAL,
+                                vec![route(r), Label::from_static_parts("outcome", outcome)],
+                            )
+                        })
+                    })
+                    .collect(),
+                durations: RouteLabel::ALL
+                    .iter()
+                    .map(|r| key(REQUEST_DURATION_SECONDS, vec![route(r)]))
+                    .collect(),
+                tokens: TokenEvent::ALL
+                    .iter()
+                    .map(|e| {
+                        key(
+                            TOKENS_TOTAL,
+                            vec![Label::from_static_parts("event", e.as_str())],
+                        )
+                    })
+                    .collect(),
+            }
+        })
+    }
 
     pub(crate) fn webhook(source: crate::webhook::Source, outcome: &'static str) {
         metrics::counter!(WEBHOOKS_TOTAL, "source" => source.as_str(), "outcome" => outcome)
@@ -264,10 +322,27 @@ mod record {
     }
 
     pub(crate) fn request(route: RouteLabel, outcome: &'static str, elapsed: Duration) {
-        metrics::counter!(REQUESTS_TOTAL, "route" => route.as_str(), "outcome" => outcome)
-            .increment(1);
-        metrics::histogram!(REQUEST_DURATION_SECONDS, "route" => route.as_str())
-            .record(elapsed.as_secs_f64());
+        let keys = hot_keys();
+        // A label enum's variant is its place in `ALL` (`label_enum!` lists them in order).
+        let requests = REQUEST_OUTCOMES
+            .iter()
+            .position(|o| *o == outcome)
+            .and_then(|o| {
+                keys.requests
+                    .get(route as usize * REQUEST_OUTCOMES.len() + o)
+            });
+        match requests {
+            Some(key) => metrics::with_recorder(|r| r.register_counter(key, &METADATA)),
+            // Not an outcome of the contract (a bug elsewhere): recorded all the same.
+            None => {
+                metrics::counter!(REQUESTS_TOTAL, "route" => route.as_str(), "outcome" => outcome)
+            }
+        }
+        .increment(1);
+        metrics::with_recorder(|r| {
+            r.register_histogram(&keys.durations[route as usize], &METADATA)
+        })
+        .record(elapsed.as_secs_f64());
     }
 
     pub(crate) fn upstream(operation: Operation, status: Option<u16>, elapsed: Duration) {
@@ -283,7 +358,8 @@ mod record {
 
     pub(crate) fn tokens(event: TokenEvent, count: u64) {
         if count > 0 {
-            metrics::counter!(TOKENS_TOTAL, "event" => event.as_str()).increment(count);
+            let key = &hot_keys().tokens[event as usize];
+            metrics::with_recorder(|r| r.register_counter(key, &METADATA)).increment(count);
         }
     }
 
@@ -480,6 +556,17 @@ mod tests {
             WEBHOOK_OUTCOMES.len(),
             WEBHOOK_SUCCESS_OUTCOMES.len() + ProblemType::ALL.len()
         );
+    }
+
+    /// The metrics' keys are looked up by `variant as usize`.
+    #[test]
+    fn a_label_variant_is_its_place_in_all() {
+        for (i, route) in RouteLabel::ALL.iter().enumerate() {
+            assert_eq!(*route as usize, i);
+        }
+        for (i, event) in TokenEvent::ALL.iter().enumerate() {
+            assert_eq!(*event as usize, i);
+        }
     }
 
     #[test]
