@@ -184,3 +184,34 @@ async fn revoking_all_takes_its_own_cells_and_unlimited_limits_ask_no_store() {
     assert_eq!(revoke(&gate, "good:eli", all).await.status(), 204);
     assert!(unlimited.calls.lock().unwrap().is_empty());
 }
+
+/// The per-user cell is spent by the gate that mints, not by gates waiting for its token: one
+/// cell in the shared store still serves a burst for one device spread over three gates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gates_waiting_for_another_gates_mint_spend_no_user_cell() {
+    let cc = cometchat_fake::FakeCometChat::builder()
+        .seed_user(cometchat_fake::FakeUser::new("cat", "Cat"))
+        .start()
+        .await
+        .unwrap();
+    let limits = Shared::with(&[("mint", Script::Cells(1))]);
+    let tokens = Arc::new(cometgate::store::MemoryStore::new());
+    let gates: Vec<_> = (0..3)
+        .map(|_| {
+            builder(fake_config(&cc))
+                .token_store(Arc::clone(&tokens))
+                .limit_store(Arc::clone(&limits))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    cc.push_faults(MINT, [cometchat_fake::Fault::Delay { ms: 300 }]);
+    let asks: Vec<_> = (0..30)
+        .map(|i| tokio::spawn(gates[i % 3].answer_on(&request("good:cat"), "phone")))
+        .collect();
+    for ask in asks {
+        assert_eq!(ask.await.unwrap().status(), 200);
+    }
+    assert_eq!(cc.count(MINT), 1);
+    assert_eq!(limits.calls("mint"), 1, "one cell, for the one mint");
+}

@@ -431,3 +431,48 @@ async fn a_token_request_does_not_reactivate_a_user_deactivated_elsewhere() {
     assert_eq!(cc.count("PUT /users"), 0);
     assert!(cc.tokens("lee").is_empty());
 }
+
+/// The same across replicas for a webhook's creation: a deletion run by another replica while
+/// this one writes the user does not leave the deleted account's user at CometChat.
+#[tokio::test]
+async fn a_deletion_on_another_replica_during_an_upsert_wins() {
+    let cc = FakeCometChat::start().await;
+    let accounts = std::sync::Arc::new(cometgate::store::MemoryAccountStore::new());
+    let creating = builder(fake_config(&cc))
+        .account_store(std::sync::Arc::clone(&accounts))
+        .build()
+        .unwrap();
+    let deleting = builder(fake_config(&cc))
+        .account_store(accounts)
+        .build()
+        .unwrap();
+    cc.push_faults(CREATE, [Fault::Delay { ms: 1_500 }]);
+    let uid = Uid::parse("gia").unwrap();
+    let created = tokio::spawn({
+        let (creating, uid) = (creating.clone(), uid.clone());
+        async move {
+            creating
+                .apply_user_change(
+                    &uid,
+                    UserChange::Created,
+                    named("Gia"),
+                    ChangeTime::Event(1_000),
+                )
+                .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(cc.count(CREATE), 0, "the create is still under way");
+    let deleted = deleting
+        .apply_user_change(
+            &uid,
+            UserChange::Deleted,
+            Profile::default(),
+            ChangeTime::Event(2_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted, Synced::Applied);
+    assert_eq!(created.await.unwrap().unwrap(), Synced::Ignored);
+    assert!(cc.user("gia").is_none(), "the late create is deleted again");
+}

@@ -676,22 +676,8 @@ impl<I> Gate<I> {
         };
         let flight = self.inner.flights.join_or_start(&(uid.clone(), key), || {
             let (tokens, uid) = (Arc::clone(tokens), uid.clone());
-            let limits = Arc::clone(&self.inner.vendor.limits);
             let refresh = request.refresh;
-            to_completion(async move {
-                // The flight's cell: requests that join it cost nothing.
-                match limits.take(LimitKey::Mint(&uid)).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(wait)) => {
-                        return Err(VendError::UserLimited {
-                            wait,
-                            trace: Trace::default(),
-                        });
-                    }
-                    Err(error) => return Err(VendError::store(error, Trace::default())),
-                }
-                tokens.mint(uid, key, profile, refresh, stale, gone).await
-            })
+            to_completion(async move { tokens.mint(uid, key, profile, refresh, stale, gone).await })
         });
         record.joined = flight.joined();
         match flight.await {

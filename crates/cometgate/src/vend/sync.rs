@@ -278,31 +278,36 @@ impl<I: Send + Sync + 'static> Gate<I> {
             .accounts
             .record_change(uid, change, at, profile)
             .await
-            .map_err(|e| SyncError {
-                problem: Box::new(Problem::store_unavailable(Duration::from_secs(1))),
-                detail: e.to_string(),
-            })?;
+            .map_err(store_error)?;
         let synced = match &verdict {
             Verdict::Ignore => return Ok(Synced::Ignored),
-            Verdict::Upsert(profile) => sync
-                .vendor
-                .upsert_user(uid, profile, change == UserChange::Created)
-                .await
-                .map(|(upserted, _)| match upserted {
-                    Upserted::Done => Synced::Applied,
-                    Upserted::Deactivated => Synced::Ignored,
-                })
-                .map_err(|e| SyncError::from_vend(&e))?,
-            Verdict::Delete => {
-                sync.tokens
-                    .revoke_all(uid)
+            Verdict::Upsert(profile) => {
+                let upserted = sync
+                    .vendor
+                    .upsert_user(uid, profile, change == UserChange::Created)
                     .await
                     .map_err(|e| SyncError::from_vend(&e))?;
-                sync.vendor
-                    .delete_user(uid, sync.vendor.deletion)
+                // The lock is this process's: another replica may have recorded and run a
+                // deletion while the user was being written. Looking again now that CometChat
+                // holds the user closes that window (as the just-in-time create does).
+                if sync
+                    .vendor
+                    .accounts
+                    .is_deleted(uid)
                     .await
-                    .map(|_| Synced::Applied)
-                    .map_err(|e| SyncError::from_vend(&e))?
+                    .map_err(store_error)?
+                {
+                    delete_everything(&sync, uid).await?;
+                    return Ok(Synced::Ignored);
+                }
+                match upserted.0 {
+                    Upserted::Done => Synced::Applied,
+                    Upserted::Deactivated => Synced::Ignored,
+                }
+            }
+            Verdict::Delete => {
+                delete_everything(&sync, uid).await?;
+                Synced::Applied
             }
         };
         // Done at CometChat. If settling fails, the next change of the account re-applies
@@ -311,6 +316,26 @@ impl<I: Send + Sync + 'static> Gate<I> {
             tracing::warn!(target: "cometgate::sync", "an account record could not be settled: {error}");
         }
         Ok(synced)
+    }
+}
+
+/// Revokes every token of `uid` and deletes its CometChat user (`404` is done).
+async fn delete_everything(sync: &SyncParts<'_>, uid: &Uid) -> Result<(), SyncError> {
+    sync.tokens
+        .revoke_all(uid)
+        .await
+        .map_err(|e| SyncError::from_vend(&e))?;
+    sync.vendor
+        .delete_user(uid, sync.vendor.deletion)
+        .await
+        .map(drop)
+        .map_err(|e| SyncError::from_vend(&e))
+}
+
+fn store_error(error: crate::store::StoreError) -> SyncError {
+    SyncError {
+        problem: Box::new(Problem::store_unavailable(Duration::from_secs(1))),
+        detail: error.to_string(),
     }
 }
 

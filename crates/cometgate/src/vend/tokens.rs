@@ -21,7 +21,9 @@ use std::time::Duration;
 use crate::client::TokenValue;
 use crate::clock::Clock;
 use crate::device::DeviceKey;
-use crate::store::{MintLock, RetireReason, Retired, StoreError, TokenStore, TrackedToken};
+use crate::store::{
+    LimitKey, MintLock, RetireReason, Retired, StoreError, TokenStore, TrackedToken,
+};
 use crate::telemetry::{self, TokenEvent};
 use crate::uid::Uid;
 use crate::vend::policy::TokenPolicy;
@@ -297,6 +299,18 @@ impl Tokens {
         // Another request (or gate) may have minted while this one waited.
         if !refresh && let Some(reused) = self.reusable(uid, device, stale.as_ref()).await? {
             return Ok(reused);
+        }
+        // The user's cell, spent only for a real mint: requests that joined this flight, or
+        // waited for another gate's mint and reuse its token, cost nothing.
+        match self.vendor.limits.take(LimitKey::Mint(uid)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(wait)) => {
+                return Err(VendError::UserLimited {
+                    wait,
+                    trace: Trace::default(),
+                });
+            }
+            Err(error) => return Err(VendError::store(error, Trace::default())),
         }
         let minted = self.vendor.mint(uid, &profile).await?;
         telemetry::tokens(TokenEvent::Minted, 1);
