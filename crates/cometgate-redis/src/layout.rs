@@ -1,10 +1,12 @@
 //! Where things live in Redis: the key names under the prefix (the table is in the
 //! [crate docs](crate#what-redis-holds)). Every key of one user carries the UID as its hash
 //! tag, so one user's keys share a Redis Cluster slot and each script touches one slot only.
-//! Later slices keep to the same scheme: the shared limits under `P limit:...`, the
-//! cross-replica single-flight lock under `P flight:{uid}:<device name>`.
+//! The shared limits live under `P limit:...` (a user's with the UID as hash tag), the
+//! cross-replica mint lock under `P flight:{uid}:<device name>` (the keyed name the token keys
+//! use, never the device id).
 
 use cometgate::Uid;
+use cometgate::store::LimitKey;
 use sha2::{Digest, Sha256};
 
 /// The names of the store's keys under one prefix.
@@ -49,6 +51,20 @@ impl Layout {
         }
     }
 
+    /// The GCRA cell of one limit: `P limit:upstream` (app-wide), `P limit:mint:{uid}` and
+    /// `P limit:revoke:{uid}` (one user's, in the user's slot).
+    pub(crate) fn limit(&self, key: LimitKey<'_>) -> String {
+        match key.uid() {
+            Some(uid) => format!("{}limit:{}:{{{}}}", self.prefix, key.as_str(), uid.as_str()),
+            None => format!("{}limit:{}", self.prefix, key.as_str()),
+        }
+    }
+
+    /// The mint lock of one device of `uid`, by its keyed `name` ([`crate::names`]).
+    pub(crate) fn flight(&self, uid: &Uid, name: &str) -> String {
+        format!("{}flight:{{{}}}:{name}", self.prefix, uid.as_str())
+    }
+
     /// The max-age index, so the sweep never scans. One key: in a Redis Cluster it lives on
     /// one node.
     pub(crate) fn expiry(&self) -> String {
@@ -90,6 +106,17 @@ mod tests {
                 "{key}"
             );
         }
+        let ada = Uid::parse("ada").unwrap();
+        assert_eq!(layout.limit(LimitKey::Upstream), "cometgate:limit:upstream");
+        assert_eq!(
+            layout.limit(LimitKey::Mint(&ada)),
+            "cometgate:limit:mint:{ada}"
+        );
+        assert_eq!(
+            layout.limit(LimitKey::RevokeAll(&ada)),
+            "cometgate:limit:revoke:{ada}"
+        );
+        assert_eq!(layout.flight(&ada, "ab12"), "cometgate:flight:{ada}:ab12");
         let delivery = layout.delivery("clerk:msg_1");
         assert!(delivery.starts_with("cometgate:delivery:"));
         assert!(!delivery.contains("msg_1"));

@@ -1,11 +1,17 @@
 //! Shared state for many cometgate replicas on Redis.
 //!
-//! [`RedisStore`] implements the core's two store traits, so every replica behind a load
+//! [`RedisStore`] implements the core's three store traits, so every replica behind a load
 //! balancer sees one state: [`TokenStore`](cometgate::store::TokenStore) (the token each
-//! device holds, the per-user cap with least-recently-used eviction, the max-age sweep,
-//! deferred deletes) and [`AccountStore`](cometgate::store::AccountStore) (account records and
-//! their tombstones, ordered by the core's own rule, and completed webhook deliveries). One
-//! value serves as both.
+//! device holds, one mint per device across replicas, the per-user cap with least-recently-used
+//! eviction, the max-age sweep, deferred deletes), [`AccountStore`](cometgate::store::AccountStore)
+//! (account records and their tombstones, ordered by the core's own rule, and completed webhook
+//! deliveries) and [`LimitStore`](cometgate::store::LimitStore) (the per-user limits and the
+//! upstream budget, in total over all replicas). One value serves as all three: pass it (or
+//! clones, which share one connection; an `Arc<RedisStore>` works too) to
+//! [`GateBuilder::token_store`](cometgate::GateBuilder::token_store),
+//! [`account_store`](cometgate::GateBuilder::account_store) and
+//! [`limit_store`](cometgate::GateBuilder::limit_store). Without the last, each replica keeps
+//! its own limits and N replicas allow N times the budget.
 //!
 //! ```
 //! use cometgate_redis::{RedisStore, StoreKey};
@@ -21,7 +27,12 @@
 //! // the first call does (and fails, promptly, while Redis is down).
 //! let store = RedisStore::from_lookup(env)?;
 //! assert_eq!(store.prefix(), "cometgate:");
-//! // Then: Gate::builder().token_store(store.clone()).account_store(store) ...
+//! let builder = cometgate::Gate::builder()
+//!     .token_store(store.clone())
+//!     .account_store(store.clone())
+//!     .limit_store(store);
+//! // ... .config(..).identity(..).build()
+//! # drop(builder);
 //! # Ok::<(), cometgate_redis::ConfigError>(())
 //! # }).unwrap();
 //! ```
@@ -39,6 +50,9 @@
 //! | `P expiry` | sorted set | `generation uid` by max age, so the sweep never scans |
 //! | `P deferred` | list | `uid` and a sealed token whose delete failed |
 //! | `P delivery:<hash>` | string | a completed webhook delivery, until its time |
+//! | `P limit:upstream` | string | the upstream budget's GCRA time (µs), until all cells are free |
+//! | `P limit:mint:{uid}`, `P limit:revoke:{uid}` | string | a user's GCRA time, likewise |
+//! | `P flight:{uid}:<device name>` | string | a random mint-lock holder value, for its time to live |
 //!
 //! **Tokens are credentials.** Tokens and account records (profiles) are sealed with
 //! XChaCha20-Poly1305 under a subkey of [`COMETGATE_STORE_KEY`]: a random 192-bit nonce per
@@ -57,6 +71,10 @@
 //! rotation): a value no key opens is an error (`503`), never a silent re-mint.
 //!
 //! # Across replicas
+//!
+//! The limits are GCRA on Redis's clock (`TIME` inside the script), so replicas' clocks never
+//! enter into them (see `limits`' docs); the mint lock is `SET NX PX` with a random holder
+//! value and a compare-and-delete release (see `flight`'s docs). Each costs one round trip.
 //!
 //! Each token-store method is one Lua script on one user's keys (atomic: two replicas never
 //! interleave inside it), sent in one round trip: a reused token costs two round trips (the
@@ -87,8 +105,10 @@
 
 mod accounts;
 mod config;
+mod flight;
 mod key;
 mod layout;
+mod limits;
 mod names;
 mod scripts;
 mod seal;

@@ -200,8 +200,43 @@ return 1
     )
 });
 
+/// Takes one GCRA cell of the limit at `KEYS[1]`, on Redis's own clock (`TIME`), so the
+/// replicas' clocks never enter into it. The key holds the theoretical arrival time (TAT, µs):
+/// the cell is free when `tat - now <= tolerance`, with `tat = max(stored, now)` and
+/// `tolerance = T * (burst - 1)`: `burst` cells at once, then one per `T`. A taken cell moves
+/// the TAT to `tat + T`, kept until then (`PX`: an expired key is a full bucket). Returns 0
+/// when taken, else the µs until a cell is free (`tat - now - tolerance`, at most `T`).
+/// ARGV: `T` (µs, ≥ 1), tolerance (µs).
+pub(crate) static TAKE_CELL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+if tat - now > tolerance then return tat - now - tolerance end
+local next = tat + interval
+redis.call('SET', KEYS[1], string.format('%d', next), 'PX', math.ceil((next - now) / 1000))
+return 0
+",
+    )
+});
+
+/// Deletes `KEYS[1]` if it still holds `ARGV[1]` (a mint lock released by its holder only).
+/// Returns 1 if deleted.
+pub(crate) static COMPARE_AND_DELETE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+",
+    )
+});
+
 /// Every script, for [`load_all`].
-fn all() -> [&'static Script; 8] {
+fn all() -> [&'static Script; 10] {
     [
         &GET,
         &PEEK,
@@ -211,6 +246,8 @@ fn all() -> [&'static Script; 8] {
         &FORGET_USER,
         &EXPIRE,
         &COMPARE_AND_SET,
+        &TAKE_CELL,
+        &COMPARE_AND_DELETE,
     ]
 }
 

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use cometgate::Uid;
 use cometgate::client::TokenValue;
 use cometgate::device::DeviceKey;
-use cometgate::store::{RetireReason, Retired, StoreBackend, StoreError, TokenStore, TrackedToken};
+use cometgate::store::{
+    MintLock, RetireReason, Retired, StoreBackend, StoreError, TokenStore, TrackedToken,
+};
 use redis::Pipeline;
 
 use crate::layout::UserKeys;
@@ -278,6 +280,24 @@ fn undeletable(what: &str) {
 impl TokenStore for RedisStore {
     fn backend(&self) -> StoreBackend {
         StoreBackend::Redis
+    }
+
+    async fn lock_mint(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        ttl: std::time::Duration,
+    ) -> Result<Option<MintLock>, StoreError> {
+        self.take_mint_lock(uid, device, ttl).await
+    }
+
+    async fn unlock_mint(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        lock: &MintLock,
+    ) -> Result<(), StoreError> {
+        self.release_mint_lock(uid, device, lock).await
     }
 
     async fn get(

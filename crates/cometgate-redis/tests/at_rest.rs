@@ -1,6 +1,6 @@
 //! What Redis holds after a run of the gate on the Redis store (mints, reuse, refresh, cap
 //! evictions, a revoke whose delete failed and waits in the deferred list, expiry, webhook
-//! deliveries, a tombstone): every key name, value, member, field, score and `DUMP` is free
+//! deliveries, a tombstone, the shared limits): every key name, value, member, field, score and `DUMP` is free
 //! of the tokens minted, the device ids (in clear or as the core's unkeyed device key), the
 //! REST key and the store key.
 
@@ -138,6 +138,7 @@ async fn redis_holds_no_token_device_id_or_key_after_a_run() {
         "expiry",
         "deferred",
         "delivery:",
+        "limit:mint:",
     ] {
         assert!(
             names.iter().any(|n| n[prefix.len()..].starts_with(kind)),

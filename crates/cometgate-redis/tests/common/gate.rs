@@ -43,7 +43,8 @@ pub fn fake_config(cc: &FakeCometChat) -> Config {
         .unwrap()
 }
 
-/// A gate on `store` (both its token and its account store), with fast retries.
+/// A gate on `store` (its token, account and limit store, as a replica is wired), with fast
+/// retries.
 pub fn builder(cc: &FakeCometChat, store: &RedisStore) -> GateBuilder<BearerIsSubject> {
     Gate::builder()
         .config(fake_config(cc))
@@ -51,6 +52,7 @@ pub fn builder(cc: &FakeCometChat, store: &RedisStore) -> GateBuilder<BearerIsSu
         .uid_mapper(UidMapper::shared_namespace(UidMapping::Readable))
         .token_store(store.clone())
         .account_store(store.clone())
+        .limit_store(store.clone())
         .retry_policy(
             RetryPolicy::builder()
                 .initial_delay(Duration::from_millis(10))
