@@ -17,6 +17,8 @@
 //! - RS256 verification throughput of `cometgate-jwt` with cached keys ([`jwt`]);
 //! - webhook signature verification of a 2 KiB payload against the `standardwebhooks` crate
 //!   ([`webhook`]);
+//! - webhook deliveries per second end to end against the fake's own round trip
+//!   ([`webhook_deliveries`]);
 //! - (h) the reuse path of (d) served by a build of cometgate without its `metrics` feature
 //!   against (h') one with it and the quickstarts' Prometheus recorder: two builds of
 //!   `src/bin/token-server.rs`, each in a process of its own, measured alternately
@@ -34,6 +36,7 @@ mod reuse;
 mod serve;
 mod subject;
 mod webhook;
+mod webhook_deliveries;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -131,20 +134,42 @@ fn session_call(i: usize) -> Call {
     }
 }
 
-/// `requests` POSTs to `url`, `CONCURRENCY` at a time, request `i` built by `call(i)`.
+/// `requests` POSTs to `url`, `CONCURRENCY` at a time, request `i` built by `call(i)`; an
+/// answer other than 2xx is an error.
 pub(crate) async fn load(
     url: &str,
     requests: usize,
     call: impl Fn(usize) -> Call + Send + Sync + 'static,
 ) -> Figures {
+    let url = url.to_owned();
+    let send = move |client: &reqwest::Client, i: usize| {
+        let Call { bearer, body } = call(i);
+        let request = client.post(&url).bearer_auth(bearer);
+        match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(body),
+            None => request,
+        }
+    };
+    load_requests(requests, send, |status| status.is_success()).await
+}
+
+/// `requests` requests, `CONCURRENCY` at a time, request `i` built by `request(client, i)`;
+/// an answer whose status `expected` refuses (or none) is an error. A request's latency is
+/// timed from its send, after it is built; the round's throughput includes the building.
+pub(crate) async fn load_requests(
+    requests: usize,
+    request: impl Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+    expected: fn(reqwest::StatusCode) -> bool,
+) -> Figures {
     let client = reqwest::Client::new();
-    let call = Arc::new(call);
+    let request = Arc::new(request);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..CONCURRENCY {
-        let (client, next, url, call) =
-            (client.clone(), next.clone(), url.to_owned(), call.clone());
+        let (client, next, request) = (client.clone(), next.clone(), request.clone());
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0;
@@ -153,15 +178,9 @@ pub(crate) async fn load(
                 if i >= requests {
                     break (latencies, errors);
                 }
-                let Call { bearer, body } = call(i);
-                let mut request = client.post(&url).bearer_auth(bearer);
-                if let Some(body) = body {
-                    request = request
-                        .header("content-type", "application/json")
-                        .body(body);
-                }
+                let built = request(&client, i);
                 let t = Instant::now();
-                let ok = request.send().await.is_ok_and(|r| r.status().is_success());
+                let ok = built.send().await.is_ok_and(|r| expected(r.status()));
                 latencies.push(t.elapsed());
                 errors += usize::from(!ok);
             }
@@ -370,6 +389,13 @@ async fn main() {
         webhook::targets(&figures);
         return;
     }
+    // `cometgate-bench webhooks`: only the webhook deliveries end to end.
+    if std::env::args().nth(1).as_deref() == Some("webhooks") {
+        let deliveries = webhook_deliveries::run().await;
+        webhook_deliveries::print(&deliveries);
+        webhook_deliveries::targets(&deliveries);
+        return;
+    }
     // `cometgate-bench metrics`: only (h) and (h').
     if std::env::args().nth(1).as_deref() == Some("metrics") {
         let metrics = metrics_row::run().await;
@@ -428,6 +454,7 @@ async fn main() {
     let mix = mix::run().await;
     let jwt = jwt::run().await;
     let webhook = webhook::run();
+    let deliveries = webhook_deliveries::run().await;
     let metrics = metrics_row::run().await;
 
     println!(
@@ -461,6 +488,7 @@ async fn main() {
     mix::print(&mix);
     jwt::print(&jwt);
     webhook::print(&webhook);
+    webhook_deliveries::print(&deliveries);
     metrics_row::print(&metrics);
     let memory = memory_rows();
 
@@ -483,6 +511,7 @@ async fn main() {
     reuse::targets(&reuse);
     mix::targets(&mix);
     webhook::targets(&webhook);
+    webhook_deliveries::targets(&deliveries);
     metrics_row::targets(&metrics);
     for (name, bytes) in memory {
         match bytes {
