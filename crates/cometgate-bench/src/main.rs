@@ -19,6 +19,8 @@
 //!   ([`webhook`]);
 //! - webhook deliveries per second end to end against the fake's own round trip
 //!   ([`webhook_deliveries`]);
+//! - the reuse and mint paths with the Redis store against the in-memory store, and Redis round
+//!   trips per request, on a `redis-server` the bench starts ([`redis_row`]);
 //! - (h) the reuse path of (d) served by a build of cometgate without its `metrics` feature
 //!   against (h') one with it and the quickstarts' Prometheus recorder: two builds of
 //!   `src/bin/token-server.rs`, each in a process of its own, measured alternately
@@ -32,6 +34,8 @@ mod hs256;
 mod jwt;
 mod metrics_row;
 mod mix;
+mod redis_row;
+mod redis_server;
 mod reuse;
 mod serve;
 mod subject;
@@ -392,8 +396,21 @@ async fn main() {
     // `cometgate-bench webhooks`: only the webhook deliveries end to end.
     if std::env::args().nth(1).as_deref() == Some("webhooks") {
         let deliveries = webhook_deliveries::run().await;
+        let redis = redis_row::run().await;
         webhook_deliveries::print(&deliveries);
+        redis_row::print(&redis);
         webhook_deliveries::targets(&deliveries);
+        redis_row::targets(&redis);
+        return;
+    }
+    // `cometgate-bench redis`: only the Redis store against the in-memory one.
+    if std::env::args().nth(1).as_deref() == Some("redis") {
+        let redis = redis_row::run().await;
+        redis_row::print(&redis);
+        redis_row::targets(&redis);
+        if redis.is_err() {
+            std::process::exit(1);
+        }
         return;
     }
     // `cometgate-bench metrics`: only (h) and (h').
@@ -455,6 +472,7 @@ async fn main() {
     let jwt = jwt::run().await;
     let webhook = webhook::run();
     let deliveries = webhook_deliveries::run().await;
+    let redis = redis_row::run().await;
     let metrics = metrics_row::run().await;
 
     println!(
@@ -489,6 +507,7 @@ async fn main() {
     jwt::print(&jwt);
     webhook::print(&webhook);
     webhook_deliveries::print(&deliveries);
+    redis_row::print(&redis);
     metrics_row::print(&metrics);
     let memory = memory_rows();
 
@@ -512,6 +531,7 @@ async fn main() {
     mix::targets(&mix);
     webhook::targets(&webhook);
     webhook_deliveries::targets(&deliveries);
+    redis_row::targets(&redis);
     metrics_row::targets(&metrics);
     for (name, bytes) in memory {
         match bytes {
@@ -521,6 +541,10 @@ async fn main() {
             ),
             None => println!("- (g) {name}: NOT measured (see above)"),
         }
+    }
+    if redis.is_err() {
+        // Every other row is printed; a missing Redis still fails the run.
+        std::process::exit(1);
     }
 }
 
