@@ -5,7 +5,8 @@
 //!                      # rust-crypto, and refusing both/neither backends), docs with warnings denied
 //! cargo xtask bench    # the token endpoint under load on loopback, with a baseline, and
 //!                      # `cometgate audit` throughput against ripgrep (not part of verify)
-//! cargo xtask bench metrics   # one row of the load bench only (also: reuse, webhook)
+//! cargo xtask bench metrics   # one row of the load bench only (also: reuse, webhook, webhooks,
+//!                             # redis)
 //! ```
 //!
 //! Each step prints the command it runs; the first failing step stops the run with a message
@@ -171,7 +172,7 @@ const BENCH: &[Step] = &[
 ];
 
 /// The rows of the load bench that `cargo xtask bench <row>` runs alone (`cometgate-bench <row>`).
-const BENCH_ROWS: &[&str] = &["reuse", "webhook", "metrics"];
+const BENCH_ROWS: &[&str] = &["reuse", "webhook", "webhooks", "redis", "metrics"];
 
 /// Runs `step`, with `extra` after its arguments.
 fn run(step: &Step, extra: &[&str]) -> Result<(), String> {

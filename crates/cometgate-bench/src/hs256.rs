@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use cometchat_fake::FakeCometChat;
-use cometgate::vend::{Gate, RateLimit, TokenPolicy};
+use cometgate::vend::{Gate, GateBuilder, RateLimit, TokenPolicy};
 use cometgate::{Identity, Principal, Uid};
 use cometgate_jwt::{DEFAULT_LEEWAY, JwtIdentity, SharedSecret};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -84,20 +84,29 @@ impl Hs256 {
     /// A gate on `fake` with [`identity`](Self::identity) and `policy`, its per-user limit and
     /// upstream budget relaxed as in (b).
     pub fn gate(&self, fake: &FakeCometChat, policy: TokenPolicy) -> Gate<JwtIdentity> {
+        self.builder(fake, policy).build().expect("gate")
+    }
+
+    /// [`gate`](Self::gate)'s builder, for a row that changes more (its stores).
+    pub fn builder(&self, fake: &FakeCometChat, policy: TokenPolicy) -> GateBuilder<JwtIdentity> {
         Gate::builder()
             .config(crate::serve::fake_config(fake))
             .identity(self.identity())
             .token_policy(policy)
             .per_user_limit(RateLimit::unlimited())
             .upstream_budget(RateLimit::unlimited())
-            .build()
-            .expect("gate")
     }
 
     /// The reuse path's gate, in (d) and the metrics row: [`gate`](Self::gate) with a recheck
     /// long enough that no stored token is due during the run.
     pub fn reuse_gate(&self, fake: &FakeCometChat) -> Gate<JwtIdentity> {
-        self.gate(fake, TokenPolicy::default().recheck(Some(RECHECK)))
+        self.gate(fake, Self::reuse_policy())
+    }
+
+    /// The reuse path's token policy: a recheck long enough that no stored token is due
+    /// during the run.
+    pub fn reuse_policy() -> TokenPolicy {
+        TokenPolicy::default().recheck(Some(RECHECK))
     }
 
     /// The UID of each user, as a gate with [`identity`](Self::identity)'s suggested mapping

@@ -17,6 +17,10 @@
 //! - RS256 verification throughput of `cometgate-jwt` with cached keys ([`jwt`]);
 //! - webhook signature verification of a 2 KiB payload against the `standardwebhooks` crate
 //!   ([`webhook`]);
+//! - webhook deliveries per second end to end against the fake's own round trip
+//!   ([`webhook_deliveries`]);
+//! - the reuse and mint paths with the Redis store against the in-memory store, and Redis round
+//!   trips per request, on a `redis-server` the bench starts ([`redis_row`]);
 //! - (h) the reuse path of (d) served by a build of cometgate without its `metrics` feature
 //!   against (h') one with it and the quickstarts' Prometheus recorder: two builds of
 //!   `src/bin/token-server.rs`, each in a process of its own, measured alternately
@@ -30,10 +34,13 @@ mod hs256;
 mod jwt;
 mod metrics_row;
 mod mix;
+mod redis_row;
+mod redis_server;
 mod reuse;
 mod serve;
 mod subject;
 mod webhook;
+mod webhook_deliveries;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -131,20 +138,42 @@ fn session_call(i: usize) -> Call {
     }
 }
 
-/// `requests` POSTs to `url`, `CONCURRENCY` at a time, request `i` built by `call(i)`.
+/// `requests` POSTs to `url`, `CONCURRENCY` at a time, request `i` built by `call(i)`; an
+/// answer other than 2xx is an error.
 pub(crate) async fn load(
     url: &str,
     requests: usize,
     call: impl Fn(usize) -> Call + Send + Sync + 'static,
 ) -> Figures {
+    let url = url.to_owned();
+    let send = move |client: &reqwest::Client, i: usize| {
+        let Call { bearer, body } = call(i);
+        let request = client.post(&url).bearer_auth(bearer);
+        match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(body),
+            None => request,
+        }
+    };
+    load_requests(requests, send, |status| status.is_success()).await
+}
+
+/// `requests` requests, `CONCURRENCY` at a time, request `i` built by `request(client, i)`;
+/// an answer whose status `expected` refuses (or none) is an error. A request's latency is
+/// timed from its send, after it is built; the round's throughput includes the building.
+pub(crate) async fn load_requests(
+    requests: usize,
+    request: impl Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+    expected: fn(reqwest::StatusCode) -> bool,
+) -> Figures {
     let client = reqwest::Client::new();
-    let call = Arc::new(call);
+    let request = Arc::new(request);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..CONCURRENCY {
-        let (client, next, url, call) =
-            (client.clone(), next.clone(), url.to_owned(), call.clone());
+        let (client, next, request) = (client.clone(), next.clone(), request.clone());
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0;
@@ -153,15 +182,9 @@ pub(crate) async fn load(
                 if i >= requests {
                     break (latencies, errors);
                 }
-                let Call { bearer, body } = call(i);
-                let mut request = client.post(&url).bearer_auth(bearer);
-                if let Some(body) = body {
-                    request = request
-                        .header("content-type", "application/json")
-                        .body(body);
-                }
+                let built = request(&client, i);
                 let t = Instant::now();
-                let ok = request.send().await.is_ok_and(|r| r.status().is_success());
+                let ok = built.send().await.is_ok_and(|r| expected(r.status()));
                 latencies.push(t.elapsed());
                 errors += usize::from(!ok);
             }
@@ -370,6 +393,26 @@ async fn main() {
         webhook::targets(&figures);
         return;
     }
+    // `cometgate-bench webhooks`: only the webhook deliveries end to end.
+    if std::env::args().nth(1).as_deref() == Some("webhooks") {
+        let deliveries = webhook_deliveries::run().await;
+        let redis = redis_row::run().await;
+        webhook_deliveries::print(&deliveries);
+        redis_row::print(&redis);
+        webhook_deliveries::targets(&deliveries);
+        redis_row::targets(&redis);
+        return;
+    }
+    // `cometgate-bench redis`: only the Redis store against the in-memory one.
+    if std::env::args().nth(1).as_deref() == Some("redis") {
+        let redis = redis_row::run().await;
+        redis_row::print(&redis);
+        redis_row::targets(&redis);
+        if redis.is_err() {
+            std::process::exit(1);
+        }
+        return;
+    }
     // `cometgate-bench metrics`: only (h) and (h').
     if std::env::args().nth(1).as_deref() == Some("metrics") {
         let metrics = metrics_row::run().await;
@@ -428,6 +471,8 @@ async fn main() {
     let mix = mix::run().await;
     let jwt = jwt::run().await;
     let webhook = webhook::run();
+    let deliveries = webhook_deliveries::run().await;
+    let redis = redis_row::run().await;
     let metrics = metrics_row::run().await;
 
     println!(
@@ -461,6 +506,8 @@ async fn main() {
     mix::print(&mix);
     jwt::print(&jwt);
     webhook::print(&webhook);
+    webhook_deliveries::print(&deliveries);
+    redis_row::print(&redis);
     metrics_row::print(&metrics);
     let memory = memory_rows();
 
@@ -483,6 +530,8 @@ async fn main() {
     reuse::targets(&reuse);
     mix::targets(&mix);
     webhook::targets(&webhook);
+    webhook_deliveries::targets(&deliveries);
+    redis_row::targets(&redis);
     metrics_row::targets(&metrics);
     for (name, bytes) in memory {
         match bytes {
@@ -492,6 +541,10 @@ async fn main() {
             ),
             None => println!("- (g) {name}: NOT measured (see above)"),
         }
+    }
+    if redis.is_err() {
+        // Every other row is printed; a missing Redis still fails the run.
+        std::process::exit(1);
     }
 }
 
