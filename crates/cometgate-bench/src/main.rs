@@ -396,11 +396,8 @@ async fn main() {
     // `cometgate-bench webhooks`: only the webhook deliveries end to end.
     if std::env::args().nth(1).as_deref() == Some("webhooks") {
         let deliveries = webhook_deliveries::run().await;
-        let redis = redis_row::run().await;
         webhook_deliveries::print(&deliveries);
-        redis_row::print(&redis);
         webhook_deliveries::targets(&deliveries);
-        redis_row::targets(&redis);
         return;
     }
     // `cometgate-bench redis`: only the Redis store against the in-memory one.
