@@ -600,12 +600,15 @@ impl<I> Gate<I> {
     }
 
     fn map_uid(&self, principal: &Principal, record: &mut VendRecord) -> Result<Uid, Problem> {
-        // For the log event. Always copied: `tracing::enabled!` here raced with callsite
-        // interest being rebuilt for a subscriber set on another thread, and dropped the field.
-        record.principal = Some((
-            principal.issuer().to_owned(),
-            principal.subject().to_owned(),
-        ));
+        // Only for the log event: no copies on the token route when nobody listens. (Tests
+        // that capture logs with a thread-local subscriber pin a second dispatcher first, so
+        // a sibling thread cannot cache this callsite as never enabled.)
+        if tracing::enabled!(target: "cometgate::vend", tracing::Level::ERROR) {
+            record.principal = Some((
+                principal.issuer().to_owned(),
+                principal.subject().to_owned(),
+            ));
+        }
         match self.inner.mapper.map(principal) {
             Ok(uid) => Ok(uid),
             Err(e) => {
