@@ -35,7 +35,6 @@ mod jwt;
 mod metrics_row;
 mod mix;
 mod redis_row;
-mod redis_server;
 mod reuse;
 mod serve;
 mod subject;

@@ -1,6 +1,6 @@
 //! The Redis store (`cometgate-redis`) against the in-memory store, both on axum over loopback
 //! with the same HS256 gate, in alternating rounds of one run, on a `redis-server` the bench
-//! starts ([`crate::redis_server`]):
+//! starts (`cometgate_redis::test_server`):
 //!
 //! - the reuse path, as in (d): every request names a tracked device and gets its stored token
 //!   back, no upstream call (checked); with `RedisStore::round_trips` per reused request;
@@ -13,10 +13,10 @@ use std::sync::Arc;
 use cometchat_fake::FakeCometChat;
 use cometgate::vend::{Gate, TokenPolicy};
 use cometgate_jwt::JwtIdentity;
+use cometgate_redis::test_server::{RedisServer, StartError};
 use cometgate_redis::{RedisStore, StoreKey};
 
 use crate::hs256::Hs256;
-use crate::redis_server::{RedisServer, StartError};
 use crate::reuse::{DEVICES, alternate, known_device, print_pair, round_ratios};
 use crate::{Call, DELETE_ONE, Figures, USERS, axum_app, load, median, serve};
 

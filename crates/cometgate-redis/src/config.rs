@@ -83,7 +83,7 @@ pub enum ConfigError {
 /// # Ok::<(), cometgate_redis::ConfigError>(())
 /// # }).unwrap();
 /// ```
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct RedisStoreBuilder {
     pub(crate) url: Option<SecretString>,
     pub(crate) prefix: Option<String>,

@@ -114,6 +114,9 @@ mod scripts;
 mod seal;
 mod tokens;
 
+#[cfg(feature = "test-server")]
+pub mod test_server;
+
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

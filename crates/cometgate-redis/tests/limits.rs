@@ -109,7 +109,9 @@ async fn each_limit_and_each_user_has_its_own_cells_and_keys_expire_once_full() 
             "limit:upstream"
         ]
     );
-    let mut redis = server.client();
+    let mut redis = server
+        .client()
+        .expect("a connection to the test redis-server");
     let ttl: i64 = redis::cmd("PTTL")
         .arg(format!("{prefix}limit:upstream"))
         .query(&mut redis)

@@ -102,7 +102,7 @@ async fn works_again(store: &RedisStore) -> Duration {
 
 #[tokio::test]
 async fn a_killed_redis_fails_calls_within_the_timeout_and_a_restarted_one_serves_again() {
-    let server = RedisServer::start();
+    let server = RedisServer::require();
     let port = server.port();
     let store = store_on(&server);
     store.track(&ada(), phone(), tracked(1), 20).await.unwrap();
@@ -113,7 +113,7 @@ async fn a_killed_redis_fails_calls_within_the_timeout_and_a_restarted_one_serve
     let later = every_call_fails_promptly(&store).await;
     eprintln!("killed: slowest failure {slowest:?}, {later:?} later");
 
-    let server = RedisServer::start_on(port);
+    let server = RedisServer::start_on(port).expect("redis-server restarted on its port");
     let back = works_again(&store).await;
     // A restarted Redis has lost its scripts (and, without persistence, its data): the store
     // loads them again on first use.
@@ -129,7 +129,7 @@ async fn a_killed_redis_fails_calls_within_the_timeout_and_a_restarted_one_serve
 
 #[tokio::test]
 async fn a_redis_that_accepts_and_does_not_answer_fails_calls_within_the_timeout() {
-    let server = RedisServer::start();
+    let server = RedisServer::require();
     let store = store_on(&server);
     store.track(&ada(), phone(), tracked(1), 20).await.unwrap();
     server.pause();
@@ -161,7 +161,7 @@ async fn a_store_built_while_redis_is_down_fails_promptly_then_serves_once_it_is
         .build()
         .expect("building does not connect");
     every_call_fails_promptly(&store).await;
-    let _server = RedisServer::start_on(port);
+    let _server = RedisServer::start_on(port).expect("redis-server restarted on its port");
     works_again(&store).await;
     store.track(&ada(), phone(), tracked(1), 20).await.unwrap();
 }
@@ -209,7 +209,7 @@ async fn the_token_route_is_unavailable(
 #[tokio::test]
 async fn the_token_route_answers_503_with_retry_after_while_redis_is_down_and_200_after() {
     let cc = FakeCometChat::start().await;
-    let server = RedisServer::start();
+    let server = RedisServer::require();
     let port = server.port();
     let store = store_on(&server);
     let endpoint = Endpoint::new(builder(&cc, &store).build().unwrap());
@@ -222,7 +222,7 @@ async fn the_token_route_answers_503_with_retry_after_while_redis_is_down_and_20
 
     drop(server);
     the_token_route_is_unavailable(&endpoint, &cc, "killed").await;
-    let server = RedisServer::start_on(port);
+    let server = RedisServer::start_on(port).expect("redis-server restarted on its port");
     works_again(&store).await;
     // The restarted Redis has no data (no persistence): the device gets a new token.
     let second = token(&token_for(&endpoint, "ada", "phone").await);

@@ -12,7 +12,11 @@ use common::gate::{builder, token, token_for};
 fn calls(server: &RedisServer, command: &str) -> u64 {
     let stats: String = redis::cmd("INFO")
         .arg("commandstats")
-        .query(&mut server.client())
+        .query(
+            &mut server
+                .client()
+                .expect("a connection to the test redis-server"),
+        )
         .unwrap();
     stats
         .lines()
@@ -24,7 +28,7 @@ fn calls(server: &RedisServer, command: &str) -> u64 {
 #[tokio::test]
 async fn a_reused_token_costs_two_round_trips() {
     let cc = FakeCometChat::start().await;
-    let server = RedisServer::start();
+    let server = RedisServer::require();
     let store = common::store(&server);
     let endpoint = Endpoint::new(builder(&cc, &store).build().unwrap());
     let first = token(&token_for(&endpoint, "ada", "phone").await);

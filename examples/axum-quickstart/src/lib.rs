@@ -19,6 +19,9 @@
 //! | `COMETCHAT_API_BASE` | another CometChat API base, e.g. a separately started `cometchat-fake` binary (then set the three above to its app id, region and key) | the app's region |
 //! | `COMETGATE_PER_USER_LIMIT` | new token mints per user: `<n>/<s\|min\|h>` with an optional `,burst=<b>`, or `off` | `10/min,burst=5` |
 //! | `COMETGATE_UPSTREAM_BUDGET` | calls to CometChat for the whole app, same syntax | `1000/min,burst=100` |
+//! | `REDIS_URL` | keep tokens, accounts and limits in Redis (`redis://`, `rediss://`, `unix://`), shared by every replica ([`quickstart_common::state`]) | unset: in memory |
+//! | `COMETGATE_STORE_KEY` | with `REDIS_URL`, required: 32 random bytes, standard base64, encrypting tokens and accounts at rest | none |
+//! | `COMETGATE_STORE_KEY_PREVIOUS`, `COMETGATE_REDIS_PREFIX` | with `REDIS_URL`: the key before a rotation; the key prefix | unset; `cometgate:` |
 //! | `CLERK_WEBHOOK_SIGNING_SECRET` | serve `POST /cometchat-webhooks/clerk`: Clerk's Svix signing secret (`whsec_…`) | unset: not served |
 //! | `COMETGATE_WEBHOOK_SECRET` | serve `POST /cometchat-webhooks/standard` (cometgate's own event, from any relay): Standard Webhooks secret(s) (`whsec_…`, space-separated to rotate) | unset: not served |
 //! | `SUPABASE_WEBHOOK_SECRET` | serve `POST /cometchat-webhooks/supabase`: the `Authorization: Bearer` secret of the Database Webhook (at least 32 bytes) | unset: not served |
@@ -121,8 +124,7 @@ impl Running {
 /// # Errors
 /// [`StartError`] says what failed and what to do.
 pub async fn start(settings: Settings) -> Result<Running, StartError> {
-    let (config, fake, cometchat) = quickstart_common::cometchat(&settings.upstream).await?;
-    let gate = quickstart_common::gate(config, &settings)?;
+    let setup = quickstart_common::setup(&settings).await?;
 
     let (listener, addr) = settings.bind()?;
     let bind_error = |source| StartError::Bind {
@@ -133,8 +135,8 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let listener = tokio::net::TcpListener::from_std(listener).map_err(bind_error)?;
 
     let (stop, stopped) = oneshot::channel::<()>();
-    let service =
-        app(gate, settings.webhooks.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let service = app(setup.gate, settings.webhooks.clone())
+        .into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         axum::serve(listener, service)
             .with_graceful_shutdown(async {
@@ -143,12 +145,12 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             .await
     });
 
-    let mut banner = quickstart_common::banner("axum", addr, &cometchat, &settings);
+    let mut banner = quickstart_common::banner("axum", addr, &setup.description, &settings);
     let metrics = quickstart_common::serve_metrics(&settings, &mut banner).await?;
     Ok(Running {
         addr,
         banner,
-        fake,
+        fake: setup.fake,
         metrics,
         stop,
         server,

@@ -897,7 +897,7 @@ macro_rules! webhook_tests {
                         .rest_api_key("key")
                         .build()
                         .unwrap();
-                    let gate = $crate::gate(config, &settings_with(&vars(issuer))).unwrap();
+                    let gate = $crate::gate(config, &settings_with(&vars(issuer)), None).unwrap();
                     (running.unwrap(), gate)
                 })
                 .collect();

@@ -8,7 +8,8 @@
 //! `COMETGATE_UPSTREAM_BUDGET` and its token policy `COMETGATE_TOKENS_PER_USER`,
 //! `COMETGATE_TOKEN_MAX_AGE` and `COMETGATE_TOKEN_RECHECK`, the webhook secrets
 //! `CLERK_WEBHOOK_SIGNING_SECRET`, `COMETGATE_WEBHOOK_SECRET`, `SUPABASE_WEBHOOK_SECRET` and
-//! `AUTH0_EVENT_STREAM_TOKEN`), where CometChat is ([`cometchat`]: an embedded
+//! `AUTH0_EVENT_STREAM_TOKEN`, and `REDIS_URL` with `COMETGATE_STORE_KEY` for state shared by
+//! replicas, see [`state`]), where CometChat is ([`cometchat`]: an embedded
 //! `cometchat-fake` when no app is configured), the gate ([`gate`]) and the printed `curl`
 //! flow ([`banner`]). Only the few lines that plug cometgate into a framework differ.
 #![forbid(unsafe_code)]
@@ -16,6 +17,8 @@
 pub mod contract;
 pub mod demo_auth;
 pub mod metrics;
+pub mod replicas;
+pub mod state;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::Duration;
@@ -29,9 +32,11 @@ use cometgate::vend::{
 use cometgate::webhook::{Source, WebhookEnvError, Webhooks, receiver};
 use cometgate::{Config, ConfigError};
 use cometgate_jwt::JwtIdentity;
+use cometgate_redis::RedisStore;
 use secrecy::SecretString;
 
 use crate::demo_auth::{AuthSettings, random_secret, sign_demo_token};
+use crate::state::StateSettings;
 
 /// The demo user the printed `curl` command signs in as.
 pub const DEMO_USER: &str = "alice";
@@ -107,6 +112,12 @@ pub enum StartError {
     /// `METRICS_ADDR` is not a socket address.
     #[error("METRICS_ADDR must be an address and port such as 127.0.0.1:9464, got {0:?}")]
     MetricsAddr(String),
+    /// `REDIS_URL` is set but the Redis store's settings are incomplete or malformed (the
+    /// message names the variable, never its value).
+    #[error(
+        "{0} (REDIS_URL is set, so cometgate keeps its state in Redis; unset it for the in-memory stores)"
+    )]
+    Redis(#[source] cometgate_redis::ConfigError),
     /// The metrics recorder could not be installed.
     #[error("could not install the Prometheus metrics recorder: {0}")]
     Metrics(String),
@@ -202,17 +213,21 @@ pub struct Settings {
     /// [`auth`](Self::auth), so that a webhook's subject maps to the very UID a token of the same
     /// user gets (demo: UID = subject).
     pub webhooks: Webhooks,
+    /// Where the gate keeps its state: memory, or Redis when `REDIS_URL` is set.
+    pub state: StateSettings,
 }
 
 impl Settings {
     /// Reads `PORT`, `DEMO_JWT_SECRET` (or `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_JWKS_URL`),
     /// the `COMETCHAT_*` variables, `COMETGATE_PER_USER_LIMIT`, `COMETGATE_UPSTREAM_BUDGET`, the
-    /// token policy, `METRICS_ADDR` and the webhook secrets (`CLERK_WEBHOOK_SIGNING_SECRET`,
-    /// `COMETGATE_WEBHOOK_SECRET`, `SUPABASE_WEBHOOK_SECRET`, `AUTH0_EVENT_STREAM_TOKEN`).
+    /// token policy, `METRICS_ADDR`, the webhook secrets (`CLERK_WEBHOOK_SIGNING_SECRET`,
+    /// `COMETGATE_WEBHOOK_SECRET`, `SUPABASE_WEBHOOK_SECRET`, `AUTH0_EVENT_STREAM_TOKEN`) and
+    /// the shared state's (`REDIS_URL`, `COMETGATE_STORE_KEY`, `COMETGATE_STORE_KEY_PREVIOUS`,
+    /// `COMETGATE_REDIS_PREFIX`).
     ///
     /// # Errors
     /// [`StartError::Port`], [`StartError::MetricsAddr`], [`StartError::PartialOidc`], [`StartError::Config`],
-    /// [`StartError::Limit`] or [`StartError::Webhook`] with what to fix.
+    /// [`StartError::Limit`], [`StartError::Webhook`] or [`StartError::Redis`] with what to fix.
     pub fn from_env() -> Result<Self, StartError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -228,6 +243,7 @@ impl Settings {
     /// assert!(matches!(settings.auth, AuthSettings::Demo { generated: true, .. }));
     /// assert!(matches!(settings.upstream, Upstream::EmbeddedFake));
     /// assert_eq!(settings.metrics_addr, None);
+    /// assert!(matches!(settings.state, quickstart_common::state::StateSettings::Memory));
     ///
     /// let metrics = Settings::from_lookup(|n| (n == "METRICS_ADDR").then(|| "127.0.0.1:9464".into()));
     /// assert_eq!(metrics.unwrap().metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
@@ -303,6 +319,7 @@ impl Settings {
             limits: Limits::from_lookup(&lookup)?,
             metrics_addr,
             webhooks,
+            state: StateSettings::from_lookup(&lookup)?,
         })
     }
 
@@ -360,16 +377,29 @@ pub async fn cometchat(
 
 /// The quickstarts' gate: CometChat at `config`, callers identified as `settings.auth` says
 /// (the UID mapping is the identity's own: readable demo ids, encoded OIDC subjects), under
-/// `settings.limits`.
+/// `settings.limits`, its tokens, accounts and limits in `redis` when given (from
+/// [`state::connect`]), in memory otherwise.
 ///
 /// # Errors
 /// [`StartError::Auth`] for bad auth settings, [`StartError::Gate`] when the client cannot be
 /// built.
-pub fn gate(config: Config, settings: &Settings) -> Result<Gate<JwtIdentity>, StartError> {
+pub fn gate(
+    config: Config,
+    settings: &Settings,
+    redis: Option<RedisStore>,
+) -> Result<Gate<JwtIdentity>, StartError> {
     let mut builder = Gate::builder()
         .config(config)
         .identity(settings.auth.identity()?)
         .token_policy(settings.limits.tokens);
+    if let Some(store) = redis {
+        // One store, three roles: without the limit store each replica would keep its own
+        // limits, and N replicas would allow N times the budget.
+        builder = builder
+            .token_store(store.clone())
+            .account_store(store.clone())
+            .limit_store(store);
+    }
     if let Some(limit) = settings.limits.per_user {
         builder = builder.per_user_limit(limit);
     }
@@ -377,6 +407,32 @@ pub fn gate(config: Config, settings: &Settings) -> Result<Gate<JwtIdentity>, St
         builder = builder.upstream_budget(limit);
     }
     Ok(builder.build()?)
+}
+
+/// What every quickstart starts before serving: CometChat ([`cometchat`]), the state
+/// ([`state::connect`]) and the gate on both ([`gate`]).
+#[derive(Debug)]
+pub struct Setup {
+    /// The gate to serve.
+    pub gate: Gate<JwtIdentity>,
+    /// The embedded fake, when no CometChat app is configured: keep it alive while serving.
+    pub fake: Option<FakeCometChat>,
+    /// Where CometChat and the state are, for the banner.
+    pub description: String,
+}
+
+/// Starts CometChat as the settings say, connects the state and builds the gate.
+///
+/// # Errors
+/// As [`cometchat`], [`state::connect`] and [`gate`].
+pub async fn setup(settings: &Settings) -> Result<Setup, StartError> {
+    let (config, fake, cometchat) = cometchat(&settings.upstream).await?;
+    let (redis, state) = state::connect(&settings.state).await?;
+    Ok(Setup {
+        gate: gate(config, settings, redis)?,
+        fake,
+        description: format!("{cometchat}\n{state}"),
+    })
 }
 
 /// Starts the metrics listener when the settings name one (`METRICS_ADDR`), and adds its line
