@@ -476,3 +476,40 @@ async fn a_deletion_on_another_replica_during_an_upsert_wins() {
     assert_eq!(created.await.unwrap().unwrap(), Synced::Ignored);
     assert!(cc.user("gia").is_none(), "the late create is deleted again");
 }
+
+/// The token route reads the tombstone and the device's stored token at once; the token must
+/// not be looked at (rechecked at CometChat, handed out) before the account is known to live.
+#[tokio::test]
+async fn a_tombstone_stops_a_known_device_before_its_token_is_rechecked() {
+    use cometgate::store::{AccountStore, MemoryAccountStore};
+    use cometgate::vend::TokenPolicy;
+    use std::sync::Arc;
+
+    let cc = FakeCometChat::start().await;
+    let accounts = Arc::new(MemoryAccountStore::new());
+    // Every stored token is due for a recheck at CometChat.
+    let policy = TokenPolicy::default().recheck(Some(std::time::Duration::ZERO));
+    let gate = builder(fake_config(&cc))
+        .account_store(Arc::clone(&accounts))
+        .token_policy(policy)
+        .build()
+        .unwrap();
+    token(&gate.answer_on(&request("good:ada"), "phone").await);
+
+    // Another replica recorded the deletion; this gate still tracks the phone's token.
+    let uid = Uid::parse("ada").unwrap();
+    let at = ChangeTime::Event(u64::MAX / 2);
+    accounts
+        .record_change(&uid, UserChange::Deleted, at, Profile::default())
+        .await
+        .unwrap();
+    let calls = cc.journal().len();
+    let answer = gate.answer_on(&request("good:ada"), "phone").await;
+    assert_eq!(answer.status(), 403);
+    assert_eq!(problem_type(&answer), Some(ProblemType::AccountDeleted));
+    assert_eq!(
+        cc.journal().len(),
+        calls,
+        "no recheck for a deleted account"
+    );
+}

@@ -633,16 +633,7 @@ impl<I> Gate<I> {
             Ok(uid) => uid,
             Err(problem) => return (Err(problem), record),
         };
-        match self.inner.vendor.accounts.is_deleted(&uid).await {
-            Ok(false) => {}
-            Ok(true) => {
-                record.detail = Some("the account was deleted; no token is issued".to_owned());
-                return (Err(Problem::account_deleted()), record);
-            }
-            Err(error) => return fail(VendError::store(error, Default::default()), record),
-        }
         let tokens = &self.inner.tokens;
-        tokens.ensure_sweeper();
         let (device, known) = match request
             .device_id
             .or_else(|| principal.session_id().and_then(|s| DeviceId::parse(s).ok()))
@@ -652,12 +643,37 @@ impl<I> Gate<I> {
         };
         let key = device.key();
         record.device = Some(key.short());
+        // The tombstone and the device's stored token are read at once (two independent
+        // reads: with a remote store, one wait instead of two); the token is looked at only
+        // once the account is known to be live.
+        let now = tokens.now();
+        let tombstone = self.inner.vendor.accounts.is_deleted(&uid);
+        let reuse = known && !request.refresh;
+        let (deleted, found) = if reuse {
+            let (deleted, found) = tokio::join!(tombstone, tokens.find(&uid, key, now));
+            (deleted, Some(found))
+        } else {
+            (tombstone.await, None)
+        };
+        match deleted {
+            Ok(false) => {}
+            Ok(true) => {
+                record.detail = Some("the account was deleted; no token is issued".to_owned());
+                return (Err(Problem::account_deleted()), record);
+            }
+            Err(error) => return fail(VendError::store(error, Default::default()), record),
+        }
+        tokens.ensure_sweeper();
         let respond = |tracked: crate::store::TrackedToken| {
             TokenResponse::new(tracked.token, uid.clone())
                 .with_device(device.clone(), tracked.expires_at)
         };
-        let (stale, gone) = if known && !request.refresh {
-            match tokens.lookup(&uid, key).await {
+        let (stale, gone) = if let Some(found) = found {
+            let found = match found {
+                Ok(found) => found,
+                Err(error) => return fail(error, record),
+            };
+            match tokens.lookup(&uid, key, found, now).await {
                 Ok(Lookup::Reuse(tracked, trace)) => {
                     record.event = Some("reused");
                     telemetry::tokens(TokenEvent::Reused, 1);

@@ -110,15 +110,30 @@ impl Tokens {
         tracing::error!(target: "cometgate::vend", "{what}: {error}");
     }
 
-    /// The store's token for (`uid`, `device`), if it may be handed out again.
-    pub(crate) async fn lookup(&self, uid: &Uid, device: DeviceKey) -> Result<Lookup, VendError> {
-        let now = self.now();
-        let mut trace = Trace::default();
-        let found = self
-            .store
+    /// The store's token for (`uid`, `device`) at `now`, whether or not it may be handed out
+    /// again: no upstream call, so the gate reads it while it checks the tombstone.
+    pub(crate) async fn find(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        now: u64,
+    ) -> Result<Option<TrackedToken>, VendError> {
+        self.store
             .get(uid, device, now)
             .await
-            .map_err(|e| self.store_failed(e, Trace::default()))?;
+            .map_err(|e| self.store_failed(e, Trace::default()))
+    }
+
+    /// Whether `found` (what [`find`](Self::find) read at `now`) may be handed out again,
+    /// rechecked at CometChat when the policy says it is due.
+    pub(crate) async fn lookup(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        found: Option<TrackedToken>,
+        now: u64,
+    ) -> Result<Lookup, VendError> {
+        let mut trace = Trace::default();
         let Some(tracked) = found else {
             return Ok(Lookup::Mint {
                 stale: None,
