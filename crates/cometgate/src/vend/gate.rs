@@ -749,23 +749,23 @@ impl<I> Gate<I> {
                 to_completion(async move { tokens.revoke_device(&uid, key).await }).await
             }
             Revoke::All => {
-                if limited {
-                    match self
+                let refused = |wait| {
+                    telemetry::rate_limited(LimitScope::User);
+                    Ok(Problem::rate_limited(wait))
+                };
+                let failed = |error| Err(VendError::store(error, Default::default()));
+                if limited
+                    && let Err(refused) = self
                         .inner
                         .vendor
                         .limits
-                        .take(LimitKey::RevokeAll(&uid))
+                        .take_or(LimitKey::RevokeAll(&uid), refused, failed)
                         .await
-                    {
-                        Ok(Ok(())) => {}
-                        Ok(Err(wait)) => {
-                            telemetry::rate_limited(LimitScope::User);
-                            return (Err(Problem::rate_limited(wait)), record);
-                        }
-                        Err(error) => {
-                            return fail(VendError::store(error, Default::default()), record);
-                        }
-                    }
+                {
+                    return match refused {
+                        Ok(problem) => (Err(problem), record),
+                        Err(error) => fail(error, record),
+                    };
                 }
                 to_completion(async move { tokens.revoke_all(&uid).await }).await
             }

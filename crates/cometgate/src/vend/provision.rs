@@ -589,14 +589,13 @@ impl Vendor {
         // Inside CometChat's 429 window the client answers without a request: that costs no
         // budget and is no upstream call.
         if self.client.rate_limit_remaining().is_none() {
-            match self.limits.take(LimitKey::Upstream).await {
-                Ok(Ok(())) => {}
-                Ok(Err(wait)) => {
-                    telemetry::rate_limited(LimitScope::Budget);
-                    return Err(Stop::Budget(wait));
-                }
-                Err(error) => return Err(Stop::Store(error)),
-            }
+            let budget = |wait| {
+                telemetry::rate_limited(LimitScope::Budget);
+                Stop::Budget(wait)
+            };
+            self.limits
+                .take_or(LimitKey::Upstream, budget, Stop::Store)
+                .await?;
         }
         let started = Instant::now();
         let result = call.await;

@@ -302,16 +302,15 @@ impl Tokens {
         }
         // The user's cell, spent only for a real mint: requests that joined this flight, or
         // waited for another gate's mint and reuse its token, cost nothing.
-        match self.vendor.limits.take(LimitKey::Mint(uid)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(wait)) => {
-                return Err(VendError::UserLimited {
-                    wait,
-                    trace: Trace::default(),
-                });
-            }
-            Err(error) => return Err(VendError::store(error, Trace::default())),
-        }
+        let limited = |wait| VendError::UserLimited {
+            wait,
+            trace: Trace::default(),
+        };
+        let failed = |error| VendError::store(error, Trace::default());
+        self.vendor
+            .limits
+            .take_or(LimitKey::Mint(uid), limited, failed)
+            .await?;
         let minted = self.vendor.mint(uid, &profile).await?;
         telemetry::tokens(TokenEvent::Minted, 1);
         let mut trace = minted.trace;
