@@ -24,7 +24,7 @@ use crate::vend::problem::{DEFAULT_REALM, Problem};
 use crate::vend::provision::{Trace, VendError, Vendor};
 use crate::vend::single_flight::SingleFlight;
 use crate::vend::sync::{AccountLocks, DEFAULT_SYNC_DEADLINE, SyncParts};
-use crate::vend::tokens::{Issued, Lookup, SweepReport, Tokens, to_completion};
+use crate::vend::tokens::{Issued, Lookup, SweepReport, Tokens, Want, to_completion};
 use crate::webhook::Profile;
 
 type FlightResult = Result<Issued, VendError>;
@@ -656,8 +656,11 @@ impl<I> Gate<I> {
             TokenResponse::new(tracked.token, uid.clone())
                 .with_device(device.clone(), tracked.expires_at)
         };
+        // One deadline for the whole request: a recheck, the wait for another gate's mint and
+        // this request's own mint and deletes.
+        let until = tokens.deadline_from_now();
         let (stale, gone) = if known && !request.refresh {
-            match tokens.lookup(&uid, key).await {
+            match tokens.lookup(&uid, key, until).await {
                 Ok(Lookup::Reuse(tracked, trace)) => {
                     record.event = Some("reused");
                     telemetry::tokens(TokenEvent::Reused, 1);
@@ -679,8 +682,12 @@ impl<I> Gate<I> {
         };
         let flight = self.inner.flights.join_or_start(&(uid.clone(), key), || {
             let (tokens, uid) = (Arc::clone(tokens), uid.clone());
-            let refresh = request.refresh;
-            to_completion(async move { tokens.mint(uid, key, profile, refresh, stale, gone).await })
+            let want = Want {
+                refresh: request.refresh,
+                stale,
+                gone,
+            };
+            to_completion(async move { tokens.mint(uid, key, profile, want, until).await })
         });
         record.joined = flight.joined();
         match flight.await {
