@@ -531,6 +531,7 @@ mod tests {
                 "upstream-budget-exhausted",
                 "upstream-unavailable",
                 "store-unavailable",
+                "mint-pending",
                 "upstream-timeout",
             ]
         );

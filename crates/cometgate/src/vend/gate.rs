@@ -24,7 +24,7 @@ use crate::vend::problem::{DEFAULT_REALM, Problem};
 use crate::vend::provision::{Trace, VendError, Vendor};
 use crate::vend::single_flight::SingleFlight;
 use crate::vend::sync::{AccountLocks, DEFAULT_SYNC_DEADLINE, SyncParts};
-use crate::vend::tokens::{Issued, Lookup, SweepReport, Tokens, to_completion};
+use crate::vend::tokens::{Issued, Lookup, SweepReport, Tokens, Want, to_completion};
 use crate::webhook::Profile;
 
 type FlightResult = Result<Issued, VendError>;
@@ -668,12 +668,15 @@ impl<I> Gate<I> {
             TokenResponse::new(tracked.token, uid.clone())
                 .with_device(device.clone(), tracked.expires_at)
         };
+        // One deadline for the whole request: a recheck, the wait for another gate's mint and
+        // this request's own mint and deletes.
+        let until = tokens.deadline_from_now();
         let (stale, gone) = if let Some(found) = found {
             let found = match found {
                 Ok(found) => found,
                 Err(error) => return fail(error, record),
             };
-            match tokens.lookup(&uid, key, found, now).await {
+            match tokens.lookup(&uid, key, found, now, until).await {
                 Ok(Lookup::Reuse(tracked, trace)) => {
                     record.event = Some("reused");
                     telemetry::tokens(TokenEvent::Reused, 1);
@@ -695,8 +698,12 @@ impl<I> Gate<I> {
         };
         let flight = self.inner.flights.join_or_start(&(uid.clone(), key), || {
             let (tokens, uid) = (Arc::clone(tokens), uid.clone());
-            let refresh = request.refresh;
-            to_completion(async move { tokens.mint(uid, key, profile, refresh, stale, gone).await })
+            let want = Want {
+                refresh: request.refresh,
+                stale,
+                gone,
+            };
+            to_completion(async move { tokens.mint(uid, key, profile, want, until).await })
         });
         record.joined = flight.joined();
         match flight.await {
@@ -765,23 +772,23 @@ impl<I> Gate<I> {
                 to_completion(async move { tokens.revoke_device(&uid, key).await }).await
             }
             Revoke::All => {
-                if limited {
-                    match self
+                let refused = |wait| {
+                    telemetry::rate_limited(LimitScope::User);
+                    Ok(Problem::rate_limited(wait))
+                };
+                let failed = |error| Err(VendError::store(error, Default::default()));
+                if limited
+                    && let Err(refused) = self
                         .inner
                         .vendor
                         .limits
-                        .take(LimitKey::RevokeAll(&uid))
+                        .take_or(LimitKey::RevokeAll(&uid), refused, failed)
                         .await
-                    {
-                        Ok(Ok(())) => {}
-                        Ok(Err(wait)) => {
-                            telemetry::rate_limited(LimitScope::User);
-                            return (Err(Problem::rate_limited(wait)), record);
-                        }
-                        Err(error) => {
-                            return fail(VendError::store(error, Default::default()), record);
-                        }
-                    }
+                {
+                    return match refused {
+                        Ok(problem) => (Err(problem), record),
+                        Err(error) => fail(error, record),
+                    };
                 }
                 to_completion(async move { tokens.revoke_all(&uid).await }).await
             }

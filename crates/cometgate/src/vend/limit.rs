@@ -409,9 +409,24 @@ impl Limits {
         }
     }
 
+    /// Takes one cell under `key`, else the caller's error for the refusal: `limited(wait)`
+    /// when none is free for `wait`, `failed(error)` when the store failed.
+    pub(crate) async fn take_or<E>(
+        &self,
+        key: LimitKey<'_>,
+        limited: impl FnOnce(Duration) -> E,
+        failed: impl FnOnce(StoreError) -> E,
+    ) -> Result<(), E> {
+        match self.take(key).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(wait)) => Err(limited(wait)),
+            Err(error) => Err(failed(error)),
+        }
+    }
+
     /// Takes one cell under `key`: `Ok(Err(wait))` when none is free. An unlimited limit asks
     /// no store.
-    pub(crate) async fn take(&self, key: LimitKey<'_>) -> Result<Result<(), Duration>, StoreError> {
+    async fn take(&self, key: LimitKey<'_>) -> Result<Result<(), Duration>, StoreError> {
         let limit = match key {
             LimitKey::Upstream => self.upstream,
             LimitKey::Mint(_) | LimitKey::RevokeAll(_) => self.per_user,

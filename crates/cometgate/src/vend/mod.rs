@@ -8,11 +8,13 @@
 //!          else join the mint in flight for this (UID, device), or, if none:
 //!            per-user limiter              (only new mints count)            | 429 + Retry-After
 //!            start a mint (single-flight, shared by concurrent callers):
+//!              the store's mint lock (another gate holds it: wait for its token) | 503 mint-pending
 //!              upstream budget                                               | 503 + Retry-After
 //!              create_auth_token(uid), retried on 5xx / transport           | 502, 503 on CometChat 429
 //!              ERR_UID_NOT_FOUND and JIT on: create_user withAuthToken
-//!              track it; delete what the store retired (old token, over the cap)
-//!              all within the retry policy's deadline                        | 504
+//!              track it; the account deleted meanwhile: take it back         | 403
+//!              delete what the store retired (old token, over the cap)
+//!          all of it within one deadline, the retry policy's                 | 504
 //! ```
 //!
 //! * [`Gate`] / [`GateBuilder`]: the vending logic and its settings; HTTP reaches it through

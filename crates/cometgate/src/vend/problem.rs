@@ -151,6 +151,11 @@ problem_types! {
     /// the token store (e.g. a shared Redis) failed or did not answer; `Retry-After`.
     StoreUnavailable => 503, "store-unavailable", "Chat sign-in unavailable",
         "Chat sign-in is briefly unavailable; retry after the given delay.";
+    /// another replica's mint for the same device (which this request waits for, rather than
+    /// mint a second token) did not finish within the deadline; `Retry-After` says when its
+    /// lock is gone at the latest.
+    MintPending => 503, "mint-pending", "Chat sign-in busy",
+        "A chat token for this device is still being issued; retry after the given delay.";
     /// CometChat did not answer within the deadline.
     UpstreamTimeout => 504, "upstream-timeout", "Chat service timed out",
         "The chat service did not answer in time.";
@@ -365,6 +370,11 @@ impl Problem {
         Self::with_retry(ProblemType::UpstreamUnavailable, wait)
     }
 
+    /// 503: another replica's mint for the device is still under way; retry after `wait`.
+    pub fn mint_pending(wait: Duration) -> Self {
+        Self::with_retry(ProblemType::MintPending, wait)
+    }
+
     /// 504: CometChat did not answer within the deadline.
     pub fn upstream_timeout() -> Self {
         Self::of(ProblemType::UpstreamTimeout)
@@ -504,13 +514,14 @@ mod tests {
             ProblemType::UpstreamBudgetExhausted => Problem::upstream_budget_exhausted(wait),
             ProblemType::UpstreamUnavailable => Problem::upstream_unavailable(wait),
             ProblemType::StoreUnavailable => Problem::store_unavailable(wait),
+            ProblemType::MintPending => Problem::mint_pending(wait),
             ProblemType::UpstreamTimeout => Problem::upstream_timeout(),
         }
     }
 
     #[test]
     fn every_type_renders_its_status_headers_and_body() {
-        let expected: [(ProblemType, u16); 18] = [
+        let expected: [(ProblemType, u16); 19] = [
             (ProblemType::BadRequest, 400),
             (ProblemType::MissingCredentials, 401),
             (ProblemType::InvalidCredentials, 401),
@@ -528,6 +539,7 @@ mod tests {
             (ProblemType::UpstreamBudgetExhausted, 503),
             (ProblemType::UpstreamUnavailable, 503),
             (ProblemType::StoreUnavailable, 503),
+            (ProblemType::MintPending, 503),
             (ProblemType::UpstreamTimeout, 504),
         ];
         assert_eq!(&expected.map(|(k, _)| k)[..], ProblemType::ALL);

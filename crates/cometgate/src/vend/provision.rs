@@ -107,6 +107,8 @@ pub(crate) enum VendError {
     AccountDeleted { trace: Trace },
     /// The user's mint limit is spent for `wait`: no call was made.
     UserLimited { wait: Duration, trace: Trace },
+    /// Another gate held the device's mint lock past the deadline; it is gone within `wait`.
+    MintPending { wait: Duration, trace: Trace },
 }
 
 /// Which CometChat call failed.
@@ -179,7 +181,8 @@ impl VendError {
             | Self::Aborted { trace }
             | Self::AccountDeleted { trace }
             | Self::Store { trace, .. }
-            | Self::UserLimited { trace, .. } => trace,
+            | Self::UserLimited { trace, .. }
+            | Self::MintPending { trace, .. } => trace,
         }
     }
 
@@ -192,6 +195,7 @@ impl VendError {
             Self::Aborted { .. } => Problem::upstream_failure(),
             Self::AccountDeleted { .. } => Problem::account_deleted(),
             Self::UserLimited { wait, .. } => Problem::rate_limited(*wait),
+            Self::MintPending { wait, .. } => Problem::mint_pending(*wait),
             Self::Upstream { error, .. } if error.status() == Some(429) && !error.is_deadline() => {
                 Problem::upstream_rate_limited(
                     error.retry_after().unwrap_or(UPSTREAM_RETRY_AFTER_FALLBACK),
@@ -221,6 +225,9 @@ impl VendError {
                 "the user's mint limit is spent for {} ms (GateBuilder::per_user_limit)",
                 wait.as_millis()
             ),
+            Self::MintPending { .. } => {
+                "another gate's mint for this device did not finish within the deadline".into()
+            }
             Self::Upstream { step, error, .. } => {
                 let hint = match error.code() {
                     Some(crate::client::codes::APIKEY_NOT_FOUND) => {
@@ -589,14 +596,13 @@ impl Vendor {
         // Inside CometChat's 429 window the client answers without a request: that costs no
         // budget and is no upstream call.
         if self.client.rate_limit_remaining().is_none() {
-            match self.limits.take(LimitKey::Upstream).await {
-                Ok(Ok(())) => {}
-                Ok(Err(wait)) => {
-                    telemetry::rate_limited(LimitScope::Budget);
-                    return Err(Stop::Budget(wait));
-                }
-                Err(error) => return Err(Stop::Store(error)),
-            }
+            let budget = |wait| {
+                telemetry::rate_limited(LimitScope::Budget);
+                Stop::Budget(wait)
+            };
+            self.limits
+                .take_or(LimitKey::Upstream, budget, Stop::Store)
+                .await?;
         }
         let started = Instant::now();
         let result = call.await;

@@ -11,12 +11,21 @@
 //!    device's old one, the least recently used devices over the cap) **before answering**. A
 //!    delete that fails is deferred for the sweep to retry.
 //!
+//! The whole request (a recheck, the wait for another gate's mint, its own mint and deletes) is
+//! bounded by one deadline, the retry policy's: past it the request answers (`503
+//! mint-pending` while another gate still holds the device's lock, `504` for CometChat) and a
+//! delete not yet done is deferred. A gate's mint lock lives the deadline plus
+//! [`MINT_LOCK_MARGIN`], so a gate that died mid-mint blocks its device no longer than that;
+//! a lock dropped without its release (a panic) is released by its guard.
+//!
 //! The sweep ([`Gate::sweep`](crate::Gate::sweep)) deletes expired and deferred tokens
 //! upstream; the gate runs it in the background every [`TokenPolicy::sweep_interval`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::client::TokenValue;
 use crate::clock::Clock;
@@ -32,6 +41,27 @@ use crate::webhook::Profile;
 
 /// How many due tokens one sweep round takes from the store.
 const SWEEP_BATCH: usize = 256;
+
+/// How long a mint lock outlives the request deadline: room for the store calls the holder
+/// makes outside it (track, unlock). A holder that died blocks its device at most the deadline
+/// plus this, which is also the `Retry-After` of a waiter that gives up.
+pub(crate) const MINT_LOCK_MARGIN: Duration = Duration::from_secs(1);
+
+/// `work`, cut off at `until` (the request's deadline); not started when it has passed.
+async fn by<T>(
+    until: Instant,
+    work: impl Future<Output = Result<T, VendError>>,
+) -> Result<T, VendError> {
+    let deadline = || VendError::Deadline {
+        trace: Trace::default(),
+    };
+    if Instant::now() >= until {
+        return Err(deadline());
+    }
+    tokio::time::timeout_at(until, work)
+        .await
+        .unwrap_or_else(|_| Err(deadline()))
+}
 
 /// What a flight for one (UID, device) produced.
 #[derive(Clone)]
@@ -106,8 +136,24 @@ impl Tokens {
 
     /// A store operation with no request waiting for it failed: counted, and logged.
     fn store_failed_quietly(&self, what: &str, error: &StoreError) {
-        telemetry::store_error(self.store.backend());
-        tracing::error!(target: "cometgate::vend", "{what}: {error}");
+        log_store_failure(&*self.store, what, error);
+    }
+
+    /// The deadline of a token request starting now.
+    pub(crate) fn deadline_from_now(&self) -> Instant {
+        Instant::now() + self.vendor.deadline
+    }
+
+    /// Refuses when `uid`'s account is deleted (tombstoned): another replica may have recorded
+    /// the deletion since the request looked, and revoked the tokens it found then.
+    async fn refuse_if_deleted(&self, uid: &Uid, trace: &Trace) -> Result<(), VendError> {
+        match self.vendor.accounts.is_deleted(uid).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(VendError::AccountDeleted {
+                trace: trace.clone(),
+            }),
+            Err(error) => Err(VendError::store(error, trace.clone())),
+        }
     }
 
     /// The store's token for (`uid`, `device`) at `now`, whether or not it may be handed out
@@ -125,13 +171,14 @@ impl Tokens {
     }
 
     /// Whether `found` (what [`find`](Self::find) read at `now`) may be handed out again,
-    /// rechecked at CometChat when the policy says it is due.
+    /// rechecked at CometChat when the policy says it is due (ending by `until`).
     pub(crate) async fn lookup(
         &self,
         uid: &Uid,
         device: DeviceKey,
         found: Option<TrackedToken>,
         now: u64,
+        until: Instant,
     ) -> Result<Lookup, VendError> {
         let mut trace = Trace::default();
         let Some(tracked) = found else {
@@ -171,7 +218,7 @@ impl Tokens {
         if !claimed {
             return Ok(replaced());
         }
-        match self.vendor.confirm(uid, &tracked.token).await {
+        match by(until, self.vendor.confirm(uid, &tracked.token)).await {
             Ok((true, checked)) => {
                 trace.absorb(&checked);
                 // A refresh or revoke may have replaced it while CometChat answered.
@@ -214,47 +261,38 @@ impl Tokens {
 
     /// One flight's work: take the device's mint lock in the store (gates sharing it mint
     /// once per device), look again (another request may have minted meanwhile), else mint,
-    /// track and delete what the store retired.
+    /// track and delete what the store retired; all by `until`.
     pub(crate) async fn mint(
         &self,
         uid: Uid,
         device: DeviceKey,
         profile: Profile,
-        refresh: bool,
-        stale: Option<TokenValue>,
-        gone: bool,
+        want: Want,
+        until: Instant,
     ) -> Result<Issued, VendError> {
-        let lock = match self
-            .lock_mint(&uid, device, refresh, stale.as_ref())
-            .await?
-        {
+        let lock = match self.lock_mint(&uid, device, &want, until).await? {
             Ok(lock) => lock,
             Err(reused) => return Ok(reused),
         };
-        let issued = self
-            .mint_locked(&uid, device, profile, refresh, stale, gone)
-            .await;
-        if let Err(error) = self.store.unlock_mint(&uid, device, &lock).await {
-            // The lock runs out by itself; until then the device's next mint waits.
-            self.store_failed_quietly("a mint lock could not be released", &error);
-        }
+        let issued = self.mint_locked(&uid, device, profile, want, until).await;
+        lock.release().await;
         issued
     }
 
     /// Takes the store's mint lock for the device. While another gate holds it, waits for that
-    /// gate's token (`Err(issued)`: reuse it) rather than minting a second one, up to the
-    /// upstream deadline.
+    /// gate's token (`Err(issued)`: reuse it) rather than minting a second one, up to `until`;
+    /// then answers [`VendError::MintPending`] (that gate's lock is gone within
+    /// [`MINT_LOCK_MARGIN`]).
     async fn lock_mint(
         &self,
         uid: &Uid,
         device: DeviceKey,
-        refresh: bool,
-        stale: Option<&TokenValue>,
-    ) -> Result<Result<MintLock, Issued>, VendError> {
-        // Longer than the holder's work (a mint, then deletes, each within the deadline), so it
-        // expires only for a holder that died.
-        let ttl = self.vendor.deadline.saturating_mul(3);
-        let give_up = tokio::time::Instant::now() + self.vendor.deadline;
+        want: &Want,
+        until: Instant,
+    ) -> Result<Result<HeldLock, Issued>, VendError> {
+        // The holder's work ends by its own deadline, which began before it took the lock: the
+        // lock outlives it only for the margin, or for a holder that died.
+        let ttl = self.vendor.deadline + MINT_LOCK_MARGIN;
         let mut pause = Duration::from_millis(10);
         loop {
             let taken = self
@@ -263,22 +301,32 @@ impl Tokens {
                 .await
                 .map_err(|e| self.store_failed(e, Trace::default()))?;
             if let Some(lock) = taken {
-                return Ok(Ok(lock));
+                return Ok(Ok(HeldLock {
+                    store: Arc::clone(&self.store),
+                    uid: uid.clone(),
+                    device,
+                    lock: Some(lock),
+                }));
             }
-            if tokio::time::Instant::now() >= give_up {
-                return Err(VendError::Deadline {
+            let now = Instant::now();
+            if now >= until {
+                return Err(VendError::MintPending {
+                    wait: MINT_LOCK_MARGIN,
                     trace: Trace::default(),
                 });
             }
-            tokio::time::sleep(pause).await;
+            tokio::time::sleep(pause.min(until - now)).await;
             pause = (pause * 2).min(Duration::from_millis(200));
-            if !refresh && let Some(reused) = self.reusable(uid, device, stale).await? {
+            if !want.refresh
+                && let Some(reused) = self.reusable(uid, device, want.stale.as_ref()).await?
+            {
                 return Ok(Err(reused));
             }
         }
     }
 
-    /// The device's tracked token, if it may be handed out instead of `stale`.
+    /// The device's tracked token, if it may be handed out instead of `stale` (and the account
+    /// is not deleted: the token may have been tracked after the deletion looked).
     async fn reusable(
         &self,
         uid: &Uid,
@@ -291,14 +339,17 @@ impl Tokens {
             .get(uid, device, now)
             .await
             .map_err(|e| self.store_failed(e, Trace::default()))?;
-        Ok(tracked
-            .filter(|t| !t.is_expired(now) && Some(&t.token) != stale)
-            .map(|tracked| Issued {
-                tracked,
-                reused: true,
-                trace: Trace::default(),
-                retired: 0,
-            }))
+        let Some(tracked) = tracked.filter(|t| !t.is_expired(now) && Some(&t.token) != stale)
+        else {
+            return Ok(None);
+        };
+        self.refuse_if_deleted(uid, &Trace::default()).await?;
+        Ok(Some(Issued {
+            tracked,
+            reused: true,
+            trace: Trace::default(),
+            retired: 0,
+        }))
     }
 
     /// [`mint`](Self::mint) under the device's lock.
@@ -307,27 +358,35 @@ impl Tokens {
         uid: &Uid,
         device: DeviceKey,
         profile: Profile,
-        refresh: bool,
-        stale: Option<TokenValue>,
-        gone: bool,
+        want: Want,
+        until: Instant,
     ) -> Result<Issued, VendError> {
+        let Want {
+            refresh,
+            stale,
+            gone,
+        } = want;
         // Another request (or gate) may have minted while this one waited.
         if !refresh && let Some(reused) = self.reusable(uid, device, stale.as_ref()).await? {
             return Ok(reused);
         }
+        if Instant::now() >= until {
+            return Err(VendError::Deadline {
+                trace: Trace::default(),
+            });
+        }
         // The user's cell, spent only for a real mint: requests that joined this flight, or
         // waited for another gate's mint and reuse its token, cost nothing.
-        match self.vendor.limits.take(LimitKey::Mint(uid)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(wait)) => {
-                return Err(VendError::UserLimited {
-                    wait,
-                    trace: Trace::default(),
-                });
-            }
-            Err(error) => return Err(VendError::store(error, Trace::default())),
-        }
-        let minted = self.vendor.mint(uid, &profile).await?;
+        let limited = |wait| VendError::UserLimited {
+            wait,
+            trace: Trace::default(),
+        };
+        let failed = |error| VendError::store(error, Trace::default());
+        self.vendor
+            .limits
+            .take_or(LimitKey::Mint(uid), limited, failed)
+            .await?;
+        let minted = by(until, self.vendor.mint(uid, &profile)).await?;
         telemetry::tokens(TokenEvent::Minted, 1);
         let mut trace = minted.trace;
         let now = self.now();
@@ -340,6 +399,11 @@ impl Tokens {
                 .map(|age| now.saturating_add(age.as_secs())),
             confirmed_at: now,
         };
+        let taken_back = |reason| Retired {
+            uid: uid.clone(),
+            token: tracked.token.clone(),
+            reason,
+        };
         let retired = match self
             .store
             .track(uid, device, tracked.clone(), self.policy.per_user_cap())
@@ -348,20 +412,30 @@ impl Tokens {
             Ok(retired) => retired,
             Err(error) => {
                 // Untracked, the new token would never expire: take it back (or leave it to
-                // the sweep, if the store can still hold that much).
-                let taken_back = Retired {
-                    uid: uid.clone(),
-                    token: tracked.token.clone(),
-                    reason: RetireReason::Replaced,
-                };
-                trace.absorb(&self.retire(vec![taken_back]).await);
+                // the sweep, if the store can still hold that much), past the request's
+                // deadline if need be.
+                let back = vec![taken_back(RetireReason::Replaced)];
+                trace.absorb(&self.retire(back, self.deadline_from_now()).await);
                 return Err(self.store_failed(error, trace));
             }
         };
         let already_gone = |r: &Retired| gone && Some(&r.token) == stale.as_ref();
-        let retired: Vec<Retired> = retired.into_iter().filter(|r| !already_gone(r)).collect();
+        let mut retired: Vec<Retired> = retired.into_iter().filter(|r| !already_gone(r)).collect();
+        // A deletion recorded since the request looked revoked what it found then, not this
+        // token: take it back and refuse, as the route does for a deleted account.
+        if let Err(refused) = self.refuse_if_deleted(uid, &trace).await {
+            if matches!(refused, VendError::AccountDeleted { .. }) {
+                retired.push(taken_back(RetireReason::Revoked));
+                retired.extend(self.forget_other(uid, device, &tracked.token).await);
+            }
+            trace.absorb(&self.retire(retired, self.deadline_from_now()).await);
+            return Err(match refused {
+                VendError::AccountDeleted { .. } => VendError::AccountDeleted { trace },
+                other => other,
+            });
+        }
         let count = u32::try_from(retired.len()).unwrap_or(u32::MAX);
-        trace.absorb(&self.retire(retired).await);
+        trace.absorb(&self.retire(retired, until).await);
         Ok(Issued {
             tracked,
             reused: false,
@@ -370,12 +444,38 @@ impl Tokens {
         })
     }
 
-    /// Deletes retired tokens at CometChat; those that fail are deferred for the sweep.
-    pub(crate) async fn retire(&self, retired: Vec<Retired>) -> Trace {
+    /// Forgets the device's token of a deleted account; a token other than `ours` (tracked by
+    /// another gate meanwhile) is returned to be deleted too.
+    async fn forget_other(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        ours: &TokenValue,
+    ) -> Option<Retired> {
+        match self.store.forget(uid, device).await {
+            Ok(Some(token)) if token != *ours => Some(Retired {
+                uid: uid.clone(),
+                token,
+                reason: RetireReason::Revoked,
+            }),
+            Ok(_) => None,
+            Err(error) => {
+                self.store_failed_quietly(
+                    "a deleted account's token could not be forgotten",
+                    &error,
+                );
+                None
+            }
+        }
+    }
+
+    /// Deletes retired tokens at CometChat by `until`; those that fail, or are not deleted by
+    /// then, are deferred for the sweep.
+    pub(crate) async fn retire(&self, retired: Vec<Retired>, until: Instant) -> Trace {
         let mut trace = Trace::default();
         let mut failed = Vec::new();
         for r in retired {
-            match self.vendor.delete(&r.uid, &r.token).await {
+            match by(until, self.vendor.delete(&r.uid, &r.token)).await {
                 Ok(deleted) => {
                     telemetry::tokens(TokenEvent::of_retired(r.reason), 1);
                     trace.absorb(&deleted);
@@ -551,6 +651,65 @@ impl Tokens {
             }
         });
     }
+}
+
+/// What a flight is asked to replace.
+pub(crate) struct Want {
+    /// A refresh: a new token even if the device has one.
+    pub(crate) refresh: bool,
+    /// The token the lookup refused (expired, or gone at CometChat), never handed out again.
+    pub(crate) stale: Option<TokenValue>,
+    /// Whether `stale` is already gone at CometChat (no delete needed).
+    pub(crate) gone: bool,
+}
+
+/// A mint lock this gate holds. Dropped without [`release`](Self::release) (a panic between
+/// lock and unlock, a task dropped with its runtime), it releases the lock in a task of its
+/// own, so the device is not blocked until the lock runs out.
+struct HeldLock {
+    store: Arc<dyn TokenStore>,
+    uid: Uid,
+    device: DeviceKey,
+    /// `None` once released.
+    lock: Option<MintLock>,
+}
+
+impl HeldLock {
+    async fn release(mut self) {
+        if let Some(lock) = &self.lock {
+            unlock(&*self.store, &self.uid, self.device, lock).await;
+        }
+        // Only now: a release cancelled half way is done again by the drop.
+        self.lock = None;
+    }
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        let Some(lock) = self.lock.take() else {
+            return;
+        };
+        // No runtime (it is shutting down): the lock runs out by itself.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (store, uid, device) = (Arc::clone(&self.store), self.uid.clone(), self.device);
+        runtime.spawn(async move { unlock(&*store, &uid, device, &lock).await });
+    }
+}
+
+/// Releases a mint lock; a failure is logged (the lock runs out by itself, until then the
+/// device's next mint waits).
+async fn unlock(store: &dyn TokenStore, uid: &Uid, device: DeviceKey, lock: &MintLock) {
+    if let Err(error) = store.unlock_mint(uid, device, lock).await {
+        log_store_failure(store, "a mint lock could not be released", &error);
+    }
+}
+
+/// A store operation with no request waiting for it failed: counted, and logged.
+fn log_store_failure(store: &dyn TokenStore, what: &str, error: &StoreError) {
+    telemetry::store_error(store.backend());
+    tracing::error!(target: "cometgate::vend", "{what}: {error}");
 }
 
 /// Whether a failed delete is worth another try: not when CometChat refused it for good (a

@@ -53,6 +53,15 @@ pub fn request(bearer: &str) -> SimpleRequest {
     SimpleRequest::post("/cometchat-token").with_header("Authorization", format!("Bearer {bearer}"))
 }
 
+/// The fake with one user, `uid` (named after it).
+pub async fn fake_with_user(uid: &str) -> FakeCometChat {
+    FakeCometChat::builder()
+        .seed_user(cometchat_fake::FakeUser::new(uid, uid))
+        .start()
+        .await
+        .unwrap()
+}
+
 pub fn fake_config(cc: &FakeCometChat) -> Config {
     Config::builder()
         .app_id(cc.app_id())
