@@ -203,7 +203,9 @@ fn kept_name(chars: usize) -> impl Strategy<Value = String> {
 
 /// An avatar URL already in its normalised form.
 fn kept_avatar() -> impl Strategy<Value = String> {
-    "https?://[a-z][a-z0-9-]{0,20}\\.example/[a-zA-Z0-9_~/-]{0,60}"
+    // At most one hyphen, never two in a row: a label such as `xn--` is punycode, and an
+    // invalid one is rightly not a URL (it made this test flaky).
+    "https?://[a-z][a-z0-9]{0,10}(-[a-z0-9]{1,9})?\\.example/[a-zA-Z0-9_~/-]{0,60}"
 }
 
 fn millis() -> impl Strategy<Value = u64> {
