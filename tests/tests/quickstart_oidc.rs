@@ -122,6 +122,7 @@ fn a_half_configured_oidc_switch_says_what_is_missing() {
             .build()
             .unwrap(),
         &short_secret,
+        None,
     )
     .unwrap_err()
     .to_string();
