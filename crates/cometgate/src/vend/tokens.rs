@@ -15,7 +15,7 @@
 //! bounded by one deadline, the retry policy's: past it the request answers (`503
 //! mint-pending` while another gate still holds the device's lock, `504` for CometChat) and a
 //! delete not yet done is deferred. A gate's mint lock lives the deadline plus
-//! [`MINT_LOCK_MARGIN`], so a gate that died mid-mint blocks its device no longer than that;
+//! `MINT_LOCK_MARGIN`, so a gate that died mid-mint blocks its device no longer than that;
 //! a lock dropped without its release (a panic) is released by its guard.
 //!
 //! The sweep ([`Gate::sweep`](crate::Gate::sweep)) deletes expired and deferred tokens
