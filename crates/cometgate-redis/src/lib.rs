@@ -78,7 +78,9 @@
 //!
 //! Each token-store method is one Lua script on one user's keys (atomic: two replicas never
 //! interleave inside it), sent in one round trip: a reused token costs two round trips (the
-//! tombstone check and the lookup), a mint one more (`track`), a recheck two more (`confirm`).
+//! tombstone check and the lookup), a mint of a new device six (the tombstone check, the
+//! mint lock's take, a look for a token another replica minted meanwhile, `track`, the
+//! tombstone check again and the lock's release), a recheck two more (`confirm`).
 //! An account change reads the record, applies
 //! [`AccountRecord::apply`](cometgate::store::AccountRecord::apply) and writes the result with
 //! a compare-and-set script, again on a lost race (see `accounts`' docs for why not `WATCH`).

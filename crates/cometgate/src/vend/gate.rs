@@ -643,19 +643,10 @@ impl<I> Gate<I> {
         };
         let key = device.key();
         record.device = Some(key.short());
-        // The tombstone and the device's stored token are read at once (two independent
-        // reads: with a remote store, one wait instead of two); the token is looked at only
-        // once the account is known to be live.
-        let now = tokens.now();
-        let tombstone = self.inner.vendor.accounts.is_deleted(&uid);
-        let reuse = known && !request.refresh;
-        let (deleted, found) = if reuse {
-            let (deleted, found) = tokio::join!(tombstone, tokens.find(&uid, key, now));
-            (deleted, Some(found))
-        } else {
-            (tombstone.await, None)
-        };
-        match deleted {
+        // One deadline for the whole request: a recheck, the wait for another gate's mint and
+        // this request's own mint and deletes.
+        let until = tokens.deadline_from_now();
+        match self.inner.vendor.accounts.is_deleted(&uid).await {
             Ok(false) => {}
             Ok(true) => {
                 record.detail = Some("the account was deleted; no token is issued".to_owned());
@@ -668,15 +659,8 @@ impl<I> Gate<I> {
             TokenResponse::new(tracked.token, uid.clone())
                 .with_device(device.clone(), tracked.expires_at)
         };
-        // One deadline for the whole request: a recheck, the wait for another gate's mint and
-        // this request's own mint and deletes.
-        let until = tokens.deadline_from_now();
-        let (stale, gone) = if let Some(found) = found {
-            let found = match found {
-                Ok(found) => found,
-                Err(error) => return fail(error, record),
-            };
-            match tokens.lookup(&uid, key, found, now, until).await {
+        let (stale, gone) = if known && !request.refresh {
+            match tokens.lookup(&uid, key, until).await {
                 Ok(Lookup::Reuse(tracked, trace)) => {
                     record.event = Some("reused");
                     telemetry::tokens(TokenEvent::Reused, 1);

@@ -14,8 +14,8 @@
 //! The whole request (a recheck, the wait for another gate's mint, its own mint and deletes) is
 //! bounded by one deadline, the retry policy's: past it the request answers (`503
 //! mint-pending` while another gate still holds the device's lock, `504` for CometChat) and a
-//! delete not yet done is deferred. A gate's mint lock lives the deadline plus
-//! `MINT_LOCK_MARGIN`, so a gate that died mid-mint blocks its device no longer than that;
+//! delete not yet done is deferred. A gate's mint lock lives the deadline plus a margin of
+//! 1 s, so a gate that died mid-mint blocks its device no longer than that;
 //! a lock dropped without its release (a panic) is released by its guard.
 //!
 //! The sweep ([`Gate::sweep`](crate::Gate::sweep)) deletes expired and deferred tokens
@@ -156,9 +156,8 @@ impl Tokens {
         }
     }
 
-    /// The store's token for (`uid`, `device`) at `now`, whether or not it may be handed out
-    /// again: no upstream call, so the gate reads it while it checks the tombstone.
-    pub(crate) async fn find(
+    /// What the store holds for (`uid`, `device`) at `now`; a failure is counted.
+    async fn stored(
         &self,
         uid: &Uid,
         device: DeviceKey,
@@ -170,16 +169,16 @@ impl Tokens {
             .map_err(|e| self.store_failed(e, Trace::default()))
     }
 
-    /// Whether `found` (what [`find`](Self::find) read at `now`) may be handed out again,
-    /// rechecked at CometChat when the policy says it is due (ending by `until`).
+    /// The store's token for (`uid`, `device`), if it may be handed out again; a recheck at
+    /// CometChat ends by `until`.
     pub(crate) async fn lookup(
         &self,
         uid: &Uid,
         device: DeviceKey,
-        found: Option<TrackedToken>,
-        now: u64,
         until: Instant,
     ) -> Result<Lookup, VendError> {
+        let now = self.now();
+        let found = self.stored(uid, device, now).await?;
         let mut trace = Trace::default();
         let Some(tracked) = found else {
             return Ok(Lookup::Mint {
@@ -334,11 +333,7 @@ impl Tokens {
         stale: Option<&TokenValue>,
     ) -> Result<Option<Issued>, VendError> {
         let now = self.now();
-        let tracked = self
-            .store
-            .get(uid, device, now)
-            .await
-            .map_err(|e| self.store_failed(e, Trace::default()))?;
+        let tracked = self.stored(uid, device, now).await?;
         let Some(tracked) = tracked.filter(|t| !t.is_expired(now) && Some(&t.token) != stale)
         else {
             return Ok(None);
