@@ -60,8 +60,7 @@ fn redis_gate(
     store: &RedisStore,
 ) -> Gate<JwtIdentity> {
     jwts.builder(fake, policy)
-        .token_store(store.clone())
-        .account_store(store.clone())
+        .store(store.clone())
         .build()
         .expect("gate")
 }

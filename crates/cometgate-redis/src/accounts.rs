@@ -90,20 +90,28 @@ impl RedisStore {
         let mut pipe = redis::pipe();
         pipe.cmd("GET").arg(&keys.account);
         let (sealed,): (Option<Vec<u8>>,) = self.query("account", &pipe).await?;
-        let record = match &sealed {
-            None => AccountRecord::default(),
-            Some(value) => {
-                let (plain, _) = self
-                    .inner
-                    .sealer
-                    .open(&Self::account_context(keys, uid), value)
-                    .map_err(|_| open_error("an account record"))?;
-                serde_json::from_slice::<Stored>(&plain)
-                    .map_err(|_| StoreError::new("redis: an account record is malformed"))?
-                    .into()
-            }
-        };
+        let record = self.open_record(keys, uid, sealed.as_deref())?;
         Ok((sealed, record))
+    }
+
+    /// A sealed record as read from Redis, opened (`None`: no record, the default one).
+    pub(crate) fn open_record(
+        &self,
+        keys: &UserKeys,
+        uid: &Uid,
+        sealed: Option<&[u8]>,
+    ) -> Result<AccountRecord, StoreError> {
+        let Some(value) = sealed else {
+            return Ok(AccountRecord::default());
+        };
+        let (plain, _) = self
+            .inner
+            .sealer
+            .open(&Self::account_context(keys, uid), value)
+            .map_err(|_| open_error("an account record"))?;
+        Ok(serde_json::from_slice::<Stored>(&plain)
+            .map_err(|_| StoreError::new("redis: an account record is malformed"))?
+            .into())
     }
 }
 

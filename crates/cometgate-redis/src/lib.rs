@@ -27,10 +27,9 @@
 //! // the first call does (and fails, promptly, while Redis is down).
 //! let store = RedisStore::from_lookup(env)?;
 //! assert_eq!(store.prefix(), "cometgate:");
-//! let builder = cometgate::Gate::builder()
-//!     .token_store(store.clone())
-//!     .account_store(store.clone())
-//!     .limit_store(store);
+//! // One store, three roles (tokens, account records, limits); a known device's token
+//! // request then costs one round trip.
+//! let builder = cometgate::Gate::builder().store(store);
 //! // ... .config(..).identity(..).build()
 //! # drop(builder);
 //! # Ok::<(), cometgate_redis::ConfigError>(())
@@ -77,8 +76,10 @@
 //! value and a compare-and-delete release (see `flight`'s docs). Each costs one round trip.
 //!
 //! Each token-store method is one Lua script on one user's keys (atomic: two replicas never
-//! interleave inside it), sent in one round trip: a reused token costs two round trips (the
-//! tombstone check and the lookup), a mint of a new device six (the tombstone check, the
+//! interleave inside it), sent in one round trip: a reused token costs one (the tombstone
+//! and the device's token read by one script, given the store with
+//! [`GateBuilder::store`](cometgate::vend::GateBuilder::store); two when it is passed as
+//! token and account store separately), a mint of a new device six (the tombstone check, the
 //! mint lock's take, a look for a token another replica minted meanwhile, `track`, the
 //! tombstone check again and the lock's release), a recheck two more (`confirm`).
 //! An account change reads the record, applies

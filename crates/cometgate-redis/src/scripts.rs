@@ -59,6 +59,22 @@ return {sealed, meta or ''}
     )
 });
 
+/// [`GET`] and the account record (KEYS[4]) in one step: `{sealed record or nil, sealed token
+/// or nil, meta}`; the device is marked used when it has a token. ARGV: name, previous name.
+pub(crate) static GET_WITH_ACCOUNT: LazyLock<Script> = LazyLock::new(|| {
+    token_script(
+        r"
+local account = redis.call('GET', KEYS[4])
+resolve(ARGV[1], ARGV[2])
+local sealed = redis.call('HGET', KEYS[1], ARGV[1])
+if not sealed then return {account, false, ''} end
+local meta = redis.call('HGET', KEYS[2], ARGV[1])
+touch(ARGV[1])
+return {account, sealed, meta or ''}
+",
+    )
+});
+
 /// The device's sealed token, or nil, without marking it used. ARGV: name, previous name.
 pub(crate) static PEEK: LazyLock<Script> = LazyLock::new(|| {
     token_script(
@@ -236,9 +252,10 @@ return 0
 });
 
 /// Every script, for [`load_all`].
-fn all() -> [&'static Script; 10] {
+fn all() -> [&'static Script; 11] {
     [
         &GET,
+        &GET_WITH_ACCOUNT,
         &PEEK,
         &CONFIRM,
         &TRACK,

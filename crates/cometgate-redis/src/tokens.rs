@@ -11,7 +11,8 @@ use cometgate::Uid;
 use cometgate::client::TokenValue;
 use cometgate::device::DeviceKey;
 use cometgate::store::{
-    MintLock, RetireReason, Retired, StoreBackend, StoreError, TokenStore, TrackedToken,
+    DeviceReading, MintLock, RetireReason, Retired, SharedStore, StoreBackend, StoreError,
+    TokenStore, TrackedToken,
 };
 use redis::Pipeline;
 
@@ -103,6 +104,26 @@ fn one(invocation: &redis::ScriptInvocation<'_>) -> Pipeline {
 }
 
 impl RedisStore {
+    /// A device's sealed token and meta, as the scripts return them, opened.
+    fn open_tracked(
+        &self,
+        keys: &UserKeys,
+        uid: &Uid,
+        device: DeviceKey,
+        sealed: &[u8],
+        meta: &str,
+    ) -> Result<TrackedToken, StoreError> {
+        let (token, _) = self.open_device_token(keys, uid, device, sealed)?;
+        let meta = Meta::decode(meta)
+            .ok_or_else(|| StoreError::new("redis: a device's times are malformed"))?;
+        Ok(TrackedToken {
+            token,
+            minted_at: meta.minted,
+            expires_at: meta.expires,
+            confirmed_at: meta.confirmed,
+        })
+    }
+
     fn seal_token(
         &self,
         keys: &UserKeys,
@@ -310,18 +331,9 @@ impl TokenStore for RedisStore {
         let name = self.inner.names.device(device);
         let invocation = with_name(on_user(&scripts::GET, &keys), &name);
         let (found,): (Option<(Vec<u8>, String)>,) = self.query("get", &one(&invocation)).await?;
-        let Some((sealed, meta)) = found else {
-            return Ok(None);
-        };
-        let (token, _) = self.open_device_token(&keys, uid, device, &sealed)?;
-        let meta = Meta::decode(&meta)
-            .ok_or_else(|| StoreError::new("redis: a device's times are malformed"))?;
-        Ok(Some(TrackedToken {
-            token,
-            minted_at: meta.minted,
-            expires_at: meta.expires,
-            confirmed_at: meta.confirmed,
-        }))
+        found
+            .map(|(sealed, meta)| self.open_tracked(&keys, uid, device, &sealed, &meta))
+            .transpose()
     }
 
     async fn confirm(
@@ -481,6 +493,35 @@ impl TokenStore for RedisStore {
             );
         }
         Ok(())
+    }
+}
+
+/// The reuse path's one round trip: the account record and the device's token in one script.
+#[async_trait]
+impl SharedStore for RedisStore {
+    async fn token_unless_deleted(
+        &self,
+        uid: &Uid,
+        device: DeviceKey,
+        _now: u64,
+    ) -> Result<DeviceReading, StoreError> {
+        let keys = self.inner.layout.user(uid);
+        let name = self.inner.names.device(device);
+        let mut invocation = on_user(&scripts::GET_WITH_ACCOUNT, &keys);
+        invocation.key(&keys.account);
+        let invocation = with_name(invocation, &name);
+        let ((account, sealed, meta),): ((Option<Vec<u8>>, Option<Vec<u8>>, String),) =
+            self.query("get", &one(&invocation)).await?;
+        if self
+            .open_record(&keys, uid, account.as_deref())?
+            .is_deleted()
+        {
+            return Ok(DeviceReading::Deleted);
+        }
+        let found = sealed
+            .map(|sealed| self.open_tracked(&keys, uid, device, &sealed, &meta))
+            .transpose()?;
+        Ok(DeviceReading::Live(found))
     }
 }
 

@@ -8,8 +8,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use cometchat_fake::{FakeCometChat, FakeUser, Fault};
+use cometgate::Uid;
 use cometgate::endpoint::Endpoint;
+use cometgate::store::{AccountStore, ChangeTime, Verdict};
 use cometgate::vend::RateLimit;
+use cometgate::webhook::{Profile, UserChange};
 use cometgate_redis::StoreKey;
 use common::gate::{BearerIsSubject, ask, builder, token, token_for};
 use common::{shared, store_with, unique_prefix};
@@ -192,4 +195,38 @@ async fn after_a_revoke_on_one_gate_no_gate_hands_out_the_old_token() {
         assert_eq!(token(&token_for(gate, "ada", "phone").await), new);
     }
     assert_eq!(cc.count(MINT), 2);
+}
+
+#[tokio::test]
+async fn a_deletion_recorded_by_one_replica_stops_every_gate_handing_out_a_known_devices_token() {
+    let cc = fake().await;
+    let (prefix, key) = (unique_prefix(), StoreKey::generate());
+    let gates: Vec<_> = (0..2)
+        .map(|_| {
+            Endpoint::new(
+                builder(&cc, &store_with(shared(), &prefix, key.clone(), None))
+                    .build()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let old = token(&token_for(&gates[0], "ada", "phone").await);
+    assert_eq!(token(&token_for(&gates[1], "ada", "phone").await), old);
+    // A third replica records the deletion; the device's token is still tracked (its revoke
+    // has not run yet): the tombstone alone must stop both gates.
+    let third = store_with(shared(), &prefix, key, None);
+    let ada = Uid::parse("ada").unwrap();
+    let deleted = third.record_change(
+        &ada,
+        UserChange::Deleted,
+        ChangeTime::Event(1_000),
+        Profile::default(),
+    );
+    assert_eq!(deleted.await.unwrap(), Verdict::Delete);
+    for gate in &gates {
+        let answer = token_for(gate, "ada", "phone").await;
+        assert_eq!(answer.status(), 403, "{answer:?}");
+        assert!(!String::from_utf8_lossy(answer.body()).contains(&old));
+    }
+    assert_eq!(cc.count(MINT), 1, "no mint after the deletion");
 }

@@ -393,12 +393,9 @@ pub fn gate(
         .identity(settings.auth.identity()?)
         .token_policy(settings.limits.tokens);
     if let Some(store) = redis {
-        // One store, three roles: without the limit store each replica would keep its own
-        // limits, and N replicas would allow N times the budget.
-        builder = builder
-            .token_store(store.clone())
-            .account_store(store.clone())
-            .limit_store(store);
+        // One store, three roles (tokens, account records, limits): without the limits each
+        // replica would keep its own, and N replicas would allow N times the budget.
+        builder = builder.store(store);
     }
     if let Some(limit) = settings.limits.per_user {
         builder = builder.per_user_limit(limit);

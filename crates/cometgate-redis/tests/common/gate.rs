@@ -50,9 +50,7 @@ pub fn builder(cc: &FakeCometChat, store: &RedisStore) -> GateBuilder<BearerIsSu
         .config(fake_config(cc))
         .identity(BearerIsSubject)
         .uid_mapper(UidMapper::shared_namespace(UidMapping::Readable))
-        .token_store(store.clone())
-        .account_store(store.clone())
-        .limit_store(store.clone())
+        .store(store.clone())
         .retry_policy(
             RetryPolicy::builder()
                 .initial_delay(Duration::from_millis(10))

@@ -77,6 +77,15 @@ fn sorted(tokens: impl IntoIterator<Item = TokenValue>) -> Vec<String> {
     all
 }
 
+/// Any kind of user change.
+fn user_change() -> impl Strategy<Value = UserChange> {
+    prop_oneof![
+        Just(UserChange::Created),
+        Just(UserChange::Updated),
+        Just(UserChange::Deleted)
+    ]
+}
+
 fn run_property<T: fmt::Debug + Clone>(
     name: &str,
     strategy: impl Strategy<Value = T>,
@@ -860,11 +869,7 @@ pub mod accounts {
     }
 
     fn op() -> impl Strategy<Value = Op> {
-        let change = prop_oneof![
-            Just(UserChange::Created),
-            Just(UserChange::Updated),
-            Just(UserChange::Deleted)
-        ];
+        let change = user_change();
         prop_oneof![
             5 => (0..USERS.len(), change, prop::bool::weighted(0.8), 0..100u64, "[a-z]{1,3}")
                 .prop_map(|(user, change, exact, at, name)| Op::Change { user, change, exact, at: at * 10, name }),
@@ -949,6 +954,145 @@ pub mod accounts {
             "account store model",
             prop::collection::vec(op(), 1..30),
             |ops| runtime.block_on(async { check(&fresh(), ops).await }),
+        );
+    }
+}
+
+/// The [`SharedStore`](crate::store::SharedStore) cases: its one-step read agrees with its
+/// parts. A backend calls each from a `#[test]` of its own with a factory of empty stores
+/// (`cometgate-redis` does).
+pub mod shared {
+    use super::*;
+    use crate::store::{DeviceReading, SharedStore};
+
+    const USERS: [&str; 2] = ["ada", "bob"];
+    const DEVICES: [&str; 2] = ["phone", "tablet"];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Track(usize, usize, u64),
+        Forget(usize, usize),
+        Change(usize, UserChange, u64),
+        Read(usize, usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let change = user_change();
+        prop_oneof![
+            3 => (0..2usize, 0..2usize, 0..1_000u64).prop_map(|(u, d, n)| Op::Track(u, d, n)),
+            1 => (0..2usize, 0..2usize).prop_map(|(u, d)| Op::Forget(u, d)),
+            2 => (0..2usize, change, 0..100u64).prop_map(|(u, c, at)| Op::Change(u, c, at)),
+            4 => (0..2usize, 0..2usize).prop_map(|(u, d)| Op::Read(u, d)),
+        ]
+    }
+
+    /// A deleted account's tracked token is never read, a live account's is, and an unknown
+    /// device reads as nothing.
+    pub fn reads_the_tombstone_and_the_token_together<S: SharedStore>(fresh: &impl Fn() -> S) {
+        block(async {
+            let store = fresh();
+            let (ada, bob) = (uid("ada"), uid("bob"));
+            let phone = tracked("ada", 1, T0, None);
+            store
+                .track(&ada, key("phone"), phone.clone(), 20)
+                .await
+                .unwrap();
+            let read = |u: &'static str, d: &'static str| {
+                let store = &store;
+                async move {
+                    store
+                        .token_unless_deleted(&uid(u), key(d), T0)
+                        .await
+                        .unwrap()
+                }
+            };
+            assert_eq!(read("ada", "phone").await, DeviceReading::Live(Some(phone)));
+            assert_eq!(read("ada", "tablet").await, DeviceReading::Live(None));
+            let deleted = store
+                .record_change(
+                    &ada,
+                    UserChange::Deleted,
+                    ChangeTime::Event(T0 * 1_000),
+                    Profile::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(deleted, Verdict::Delete);
+            assert_eq!(read("ada", "phone").await, DeviceReading::Deleted);
+            assert_eq!(read("ada", "tablet").await, DeviceReading::Deleted);
+            assert_eq!(read("bob", "phone").await, DeviceReading::Live(None));
+            // A profile record that is no tombstone leaves the token readable.
+            store
+                .record_change(
+                    &bob,
+                    UserChange::Updated,
+                    ChangeTime::Event(T0 * 1_000),
+                    Profile::default(),
+                )
+                .await
+                .unwrap();
+            let bobs = tracked("bob", 2, T0, Some(T0 + 60));
+            store
+                .track(&bob, key("phone"), bobs.clone(), 20)
+                .await
+                .unwrap();
+            assert_eq!(read("bob", "phone").await, DeviceReading::Live(Some(bobs)));
+        });
+    }
+
+    /// Any sequence of tracks, forgets and account changes: the one-step read answers what
+    /// [`AccountStore::is_deleted`] and then [`TokenStore::get`] answer.
+    pub fn any_sequence_agrees_with_its_parts<S: SharedStore>(fresh: &impl Fn() -> S) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("the suite's Tokio runtime");
+        run_property(
+            "shared store reads",
+            prop::collection::vec(op(), 1..30),
+            |ops| {
+                runtime.block_on(async {
+                    let store = fresh();
+                    for op in ops {
+                        match op {
+                            Op::Track(u, d, n) => {
+                                let t = tracked(USERS[u], n, T0, None);
+                                store
+                                    .track(&uid(USERS[u]), key(DEVICES[d]), t, 20)
+                                    .await
+                                    .unwrap();
+                            }
+                            Op::Forget(u, d) => {
+                                store.forget(&uid(USERS[u]), key(DEVICES[d])).await.unwrap();
+                            }
+                            Op::Change(u, change, at) => {
+                                let time = ChangeTime::Event(T0 * 1_000 + at);
+                                store
+                                    .record_change(&uid(USERS[u]), change, time, Profile::default())
+                                    .await
+                                    .unwrap();
+                            }
+                            Op::Read(u, d) => {
+                                let (who, device) = (uid(USERS[u]), key(DEVICES[d]));
+                                let got =
+                                    store.token_unless_deleted(&who, device, T0).await.unwrap();
+                                let expected = if AccountStore::is_deleted(&store, &who)
+                                    .await
+                                    .unwrap()
+                                {
+                                    DeviceReading::Deleted
+                                } else {
+                                    DeviceReading::Live(
+                                        TokenStore::get(&store, &who, device, T0).await.unwrap(),
+                                    )
+                                };
+                                prop_assert_eq!(got, expected);
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            },
         );
     }
 }

@@ -12,7 +12,8 @@ use crate::device::{DeviceId, DeviceKey};
 use crate::identity::{Identity, Principal};
 use crate::retry::RetryPolicy;
 use crate::store::{
-    AccountStore, LimitKey, LimitStore, MemoryAccountStore, MemoryStore, TokenStore,
+    AccountStore, DeviceReading, LimitKey, LimitStore, MemoryAccountStore, MemoryStore,
+    SharedStore, TokenStore,
 };
 use crate::telemetry::{self, LimitScope, TokenEvent};
 use crate::uid::Uid;
@@ -141,6 +142,9 @@ pub struct GateBuilder<I = NoIdentity> {
     store: Option<Arc<dyn TokenStore>>,
     accounts: Option<Arc<dyn AccountStore>>,
     limits: Option<Arc<dyn LimitStore>>,
+    /// Set by [`store`](GateBuilder::store) while the token and account stores are that one
+    /// store: the reuse path then reads both in one step.
+    shared: Option<Arc<dyn SharedStore>>,
     deletion: DeleteMode,
     sync_deadline: std::time::Duration,
     clock: Arc<dyn Clock>,
@@ -196,6 +200,7 @@ impl<I> GateBuilder<I> {
             store: self.store,
             accounts: self.accounts,
             limits: self.limits,
+            shared: self.shared,
             deletion: self.deletion,
             sync_deadline: self.sync_deadline,
             clock: self.clock,
@@ -263,6 +268,7 @@ impl<I> GateBuilder<I> {
     #[must_use]
     pub fn token_store(mut self, store: impl TokenStore) -> Self {
         self.store = Some(Arc::new(store));
+        self.shared = None;
         self
     }
 
@@ -272,6 +278,33 @@ impl<I> GateBuilder<I> {
     #[must_use]
     pub fn account_store(mut self, store: impl AccountStore) -> Self {
         self.accounts = Some(Arc::new(store));
+        self.shared = None;
+        self
+    }
+
+    /// One store for the tokens, the account records and the limits (a [`SharedStore`] such
+    /// as `cometgate-redis`'s `RedisStore`): what [`token_store`](Self::token_store),
+    /// [`account_store`](Self::account_store) and [`limit_store`](Self::limit_store) with the
+    /// same store would do, and a known device's request then reads the account's tombstone
+    /// and the device's token in one store step
+    /// ([`SharedStore::token_unless_deleted`]) instead of two. A later `token_store` or
+    /// `account_store` replaces that part and returns the reuse path to two steps.
+    ///
+    /// ```no_run
+    /// # // no_run: a `SharedStore` needs a backend (see cometgate-redis's docs for one).
+    /// # fn demo(store: impl cometgate::store::SharedStore, config: cometgate::Config) {
+    /// use cometgate::vend::Gate;
+    ///
+    /// let builder = Gate::builder().config(config).store(store);
+    /// # let _ = builder; }
+    /// ```
+    #[must_use]
+    pub fn store(mut self, store: impl SharedStore) -> Self {
+        let store = Arc::new(store);
+        self.store = Some(Arc::clone(&store) as Arc<dyn TokenStore>);
+        self.accounts = Some(Arc::clone(&store) as Arc<dyn AccountStore>);
+        self.limits = Some(Arc::clone(&store) as Arc<dyn LimitStore>);
+        self.shared = Some(store);
         self
     }
 
@@ -367,6 +400,7 @@ impl<I> GateBuilder<I> {
                 flights: SingleFlight::new(),
                 tokens: Arc::new(Tokens::new(
                     store,
+                    self.shared,
                     self.clock,
                     self.policy,
                     Arc::clone(&vendor),
@@ -460,6 +494,7 @@ impl Gate {
             store: None,
             accounts: None,
             limits: None,
+            shared: None,
             deletion: DeleteMode::Permanent,
             sync_deadline: DEFAULT_SYNC_DEADLINE,
             clock: Arc::new(SystemClock),
@@ -646,21 +681,25 @@ impl<I> Gate<I> {
         // One deadline for the whole request: a recheck, the wait for another gate's mint and
         // this request's own mint and deletes.
         let until = tokens.deadline_from_now();
-        match self.inner.vendor.accounts.is_deleted(&uid).await {
-            Ok(false) => {}
-            Ok(true) => {
+        // The tombstone first (the device's token with it, for a known device, in one store
+        // step when the gate has one store for both).
+        let reuse = known && !request.refresh;
+        let now = tokens.now();
+        let found = match tokens.read(&uid, reuse.then_some(key), now).await {
+            Ok(DeviceReading::Live(found)) => found,
+            Ok(DeviceReading::Deleted) => {
                 record.detail = Some("the account was deleted; no token is issued".to_owned());
                 return (Err(Problem::account_deleted()), record);
             }
-            Err(error) => return fail(VendError::store(error, Default::default()), record),
-        }
+            Err(error) => return fail(error, record),
+        };
         tokens.ensure_sweeper();
         let respond = |tracked: crate::store::TrackedToken| {
             TokenResponse::new(tracked.token, uid.clone())
                 .with_device(device.clone(), tracked.expires_at)
         };
-        let (stale, gone) = if known && !request.refresh {
-            match tokens.lookup(&uid, key, until).await {
+        let (stale, gone) = if reuse {
+            match tokens.lookup(&uid, key, found, now, until).await {
                 Ok(Lookup::Reuse(tracked, trace)) => {
                     record.event = Some("reused");
                     telemetry::tokens(TokenEvent::Reused, 1);

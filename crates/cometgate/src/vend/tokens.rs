@@ -31,7 +31,8 @@ use crate::client::TokenValue;
 use crate::clock::Clock;
 use crate::device::DeviceKey;
 use crate::store::{
-    LimitKey, MintLock, RetireReason, Retired, StoreError, TokenStore, TrackedToken,
+    DeviceReading, LimitKey, MintLock, RetireReason, Retired, SharedStore, StoreError, TokenStore,
+    TrackedToken,
 };
 use crate::telemetry::{self, TokenEvent};
 use crate::uid::Uid;
@@ -99,6 +100,9 @@ pub struct SweepReport {
 /// The lifecycle's state and policy; shared by the gate and its background sweeper.
 pub(crate) struct Tokens {
     pub(crate) store: Arc<dyn TokenStore>,
+    /// `store` and the vendor's account store, when they are one store: a known device's
+    /// tombstone and token are then read in one step.
+    shared: Option<Arc<dyn SharedStore>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) policy: TokenPolicy,
     pub(crate) vendor: Arc<Vendor>,
@@ -111,12 +115,14 @@ pub(crate) struct Tokens {
 impl Tokens {
     pub(crate) fn new(
         store: Arc<dyn TokenStore>,
+        shared: Option<Arc<dyn SharedStore>>,
         clock: Arc<dyn Clock>,
         policy: TokenPolicy,
         vendor: Arc<Vendor>,
     ) -> Self {
         Self {
             store,
+            shared,
             clock,
             policy,
             vendor,
@@ -156,6 +162,36 @@ impl Tokens {
         }
     }
 
+    /// Whether `uid`'s account is deleted and, unless it is, what the store holds for
+    /// `device` at `now` (nothing is read for `None`): in one step when the gate has one store
+    /// for both. A failure is counted.
+    pub(crate) async fn read(
+        &self,
+        uid: &Uid,
+        device: Option<DeviceKey>,
+        now: u64,
+    ) -> Result<DeviceReading, VendError> {
+        if let (Some(device), Some(shared)) = (device, &self.shared) {
+            return shared
+                .token_unless_deleted(uid, device, now)
+                .await
+                .map_err(|e| self.store_failed(e, Trace::default()));
+        }
+        let accounts = &self.vendor.accounts;
+        match accounts.is_deleted(uid).await {
+            Ok(true) => return Ok(DeviceReading::Deleted),
+            Ok(false) => {}
+            Err(error) => {
+                telemetry::store_error(accounts.backend());
+                return Err(VendError::store(error, Trace::default()));
+            }
+        }
+        Ok(DeviceReading::Live(match device {
+            Some(device) => self.stored(uid, device, now).await?,
+            None => None,
+        }))
+    }
+
     /// What the store holds for (`uid`, `device`) at `now`; a failure is counted.
     async fn stored(
         &self,
@@ -169,16 +205,16 @@ impl Tokens {
             .map_err(|e| self.store_failed(e, Trace::default()))
     }
 
-    /// The store's token for (`uid`, `device`), if it may be handed out again; a recheck at
-    /// CometChat ends by `until`.
+    /// Whether `found`, the store's token for (`uid`, `device`) read at `now`, may be handed
+    /// out again; a recheck at CometChat ends by `until`.
     pub(crate) async fn lookup(
         &self,
         uid: &Uid,
         device: DeviceKey,
+        found: Option<TrackedToken>,
+        now: u64,
         until: Instant,
     ) -> Result<Lookup, VendError> {
-        let now = self.now();
-        let found = self.stored(uid, device, now).await?;
         let mut trace = Trace::default();
         let Some(tracked) = found else {
             return Ok(Lookup::Mint {
