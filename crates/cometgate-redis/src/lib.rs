@@ -81,7 +81,8 @@
 //! [`GateBuilder::store`](cometgate::vend::GateBuilder::store); two when it is passed as
 //! token and account store separately), a mint of a new device six (the tombstone check, the
 //! mint lock's take, a look for a token another replica minted meanwhile, `track`, the
-//! tombstone check again and the lock's release), a recheck two more (`confirm`).
+//! tombstone check again and the lock's release) plus one per limit taken (the per-user
+//! limit, the upstream budget) unless it is unlimited, a recheck two more (`confirm`).
 //! An account change reads the record, applies
 //! [`AccountRecord::apply`](cometgate::store::AccountRecord::apply) and writes the result with
 //! a compare-and-set script, again on a lost race (see `accounts`' docs for why not `WATCH`).

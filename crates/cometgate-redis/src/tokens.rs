@@ -511,7 +511,7 @@ impl SharedStore for RedisStore {
         invocation.key(&keys.account);
         let invocation = with_name(invocation, &name);
         let ((account, sealed, meta),): ((Option<Vec<u8>>, Option<Vec<u8>>, String),) =
-            self.query("get", &one(&invocation)).await?;
+            self.query("get_with_account", &one(&invocation)).await?;
         if self
             .open_record(&keys, uid, account.as_deref())?
             .is_deleted()

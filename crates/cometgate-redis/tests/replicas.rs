@@ -7,7 +7,9 @@ mod common;
 use std::collections::HashSet;
 
 use cometgate::client::TokenValue;
-use cometgate::store::{AccountStore, ChangeTime, TokenStore, TrackedToken, Verdict};
+use cometgate::store::{
+    AccountStore, ChangeTime, DeviceReading, SharedStore, TokenStore, TrackedToken, Verdict,
+};
 use cometgate::webhook::{Profile, UserChange};
 use cometgate::{DeviceId, Uid};
 use cometgate_redis::{RedisStore, StoreKey};
@@ -260,13 +262,30 @@ async fn a_key_rotation_rolled_out_replica_by_replica_keeps_every_token() {
         };
         for (n, d) in devices.iter().enumerate() {
             for store in order {
-                let got = store.get(&ada, device(d), T0).await.unwrap();
+                // The reuse path's one-step read in even rounds, `get` in odd ones: each read
+                // finds the device under the other step's name and moves it.
+                let got = if round % 2 == 0 {
+                    match store
+                        .token_unless_deleted(&ada, device(d), T0)
+                        .await
+                        .unwrap()
+                    {
+                        DeviceReading::Live(found) => found,
+                        other => panic!("ada is not deleted: {other:?}"),
+                    }
+                } else {
+                    store.get(&ada, device(d), T0).await.unwrap()
+                };
                 let expected = tracked("ada", n as u64, Some(T0 + 100)).token;
                 assert_eq!(got.map(|t| t.token), Some(expected), "round {round}, {d}");
             }
         }
     }
     assert!(step2.is_deleted(&gone).await.unwrap());
+    for store in [&step1, &step2] {
+        let read = store.token_unless_deleted(&gone, device("a"), T0);
+        assert_eq!(read.await.unwrap(), DeviceReading::Deleted);
+    }
     // A confirm (a write) seals the token again under the new key; a new mint is sealed under
     // it too.
     let a_token = tracked("ada", 0, None).token;

@@ -19,6 +19,11 @@ mod shared {
     }
 
     #[test]
+    fn the_one_step_read_marks_the_device_used() {
+        case::the_one_step_read_marks_the_device_used(&|| common::store(common::shared()));
+    }
+
+    #[test]
     fn any_sequence_agrees_with_its_parts() {
         case::any_sequence_agrees_with_its_parts(&|| common::store(common::shared()));
     }

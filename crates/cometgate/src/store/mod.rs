@@ -312,6 +312,7 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
 
 /// What [`SharedStore::token_unless_deleted`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DeviceReading {
     /// The account is deleted (tombstoned): no token may be handed out, whatever is tracked.
     Deleted,

@@ -1040,6 +1040,30 @@ pub mod shared {
         });
     }
 
+    /// The one-step read marks the device used, as [`TokenStore::get`] does: the cap then
+    /// evicts a device that was not read.
+    pub fn the_one_step_read_marks_the_device_used<S: SharedStore>(fresh: &impl Fn() -> S) {
+        block(async {
+            let store = fresh();
+            let ada = uid("ada");
+            let (phone, tablet) = (tracked("ada", 1, T0, None), tracked("ada", 2, T0 + 1, None));
+            store
+                .track(&ada, key("phone"), phone.clone(), 2)
+                .await
+                .unwrap();
+            store
+                .track(&ada, key("tablet"), tablet.clone(), 2)
+                .await
+                .unwrap();
+            let read = store.token_unless_deleted(&ada, key("phone"), T0 + 2);
+            assert_eq!(read.await.unwrap(), DeviceReading::Live(Some(phone)));
+            let laptop = tracked("ada", 3, T0 + 3, None);
+            let retired = store.track(&ada, key("laptop"), laptop, 2).await.unwrap();
+            let evicted: Vec<_> = retired.iter().map(|r| (&r.token, r.reason)).collect();
+            assert_eq!(evicted, [(&tablet.token, RetireReason::Evicted)]);
+        });
+    }
+
     /// Any sequence of tracks, forgets and account changes: the one-step read answers what
     /// [`AccountStore::is_deleted`] and then [`TokenStore::get`] answer.
     pub fn any_sequence_agrees_with_its_parts<S: SharedStore>(fresh: &impl Fn() -> S) {

@@ -576,6 +576,13 @@ pub(crate) struct TokenRequest {
 }
 
 impl<I> Gate<I> {
+    /// Whether a known device's tombstone and token are read in one step (the gate has one
+    /// [`SharedStore`] for both).
+    #[cfg(test)]
+    pub(crate) fn reads_in_one_step(&self) -> bool {
+        self.inner.tokens.shared.is_some()
+    }
+
     /// The realm of the `WWW-Authenticate` challenges.
     pub fn realm(&self) -> &str {
         &self.inner.realm

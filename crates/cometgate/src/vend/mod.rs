@@ -35,6 +35,8 @@ pub mod limit;
 pub mod policy;
 pub mod problem;
 mod provision;
+#[cfg(test)]
+mod shared_store_tests;
 mod single_flight;
 pub mod sync;
 pub mod tokens;

@@ -102,7 +102,7 @@ pub(crate) struct Tokens {
     pub(crate) store: Arc<dyn TokenStore>,
     /// `store` and the vendor's account store, when they are one store: a known device's
     /// tombstone and token are then read in one step.
-    shared: Option<Arc<dyn SharedStore>>,
+    pub(crate) shared: Option<Arc<dyn SharedStore>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) policy: TokenPolicy,
     pub(crate) vendor: Arc<Vendor>,
@@ -158,8 +158,15 @@ impl Tokens {
             Ok(true) => Err(VendError::AccountDeleted {
                 trace: trace.clone(),
             }),
-            Err(error) => Err(VendError::store(error, trace.clone())),
+            Err(error) => Err(self.accounts_failed(error, trace.clone())),
         }
+    }
+
+    /// A tombstone read failed: counted (under the account store's backend), and the error
+    /// for the request.
+    fn accounts_failed(&self, error: StoreError, trace: Trace) -> VendError {
+        telemetry::store_error(self.vendor.accounts.backend());
+        VendError::store(error, trace)
     }
 
     /// Whether `uid`'s account is deleted and, unless it is, what the store holds for
@@ -177,14 +184,10 @@ impl Tokens {
                 .await
                 .map_err(|e| self.store_failed(e, Trace::default()));
         }
-        let accounts = &self.vendor.accounts;
-        match accounts.is_deleted(uid).await {
+        match self.vendor.accounts.is_deleted(uid).await {
             Ok(true) => return Ok(DeviceReading::Deleted),
             Ok(false) => {}
-            Err(error) => {
-                telemetry::store_error(accounts.backend());
-                return Err(VendError::store(error, Trace::default()));
-            }
+            Err(error) => return Err(self.accounts_failed(error, Trace::default())),
         }
         Ok(DeviceReading::Live(match device {
             Some(device) => self.stored(uid, device, now).await?,
