@@ -333,10 +333,8 @@ pub enum DeviceReading {
 ///
 /// /// Whatever the store is, a deleted account's device gets nothing.
 /// async fn may_reuse(store: &impl SharedStore, uid: &Uid, device: &DeviceId) -> bool {
-///     match store.token_unless_deleted(uid, device.key(), 1_700_000_000).await {
-///         Ok(DeviceReading::Live(Some(_))) => true,
-///         Ok(DeviceReading::Live(None) | DeviceReading::Deleted) | Err(_) => false,
-///     }
+///     let read = store.token_unless_deleted(uid, device.key(), 1_700_000_000).await;
+///     matches!(read, Ok(DeviceReading::Live(Some(_))))
 /// }
 /// ```
 #[async_trait]

@@ -315,11 +315,9 @@ impl Vendor {
         let mut trace = Trace::default();
         let steps = async {
             match self
-                .call(
-                    &mut trace,
-                    Operation::ConfirmToken,
-                    self.client.get_auth_token(uid, token),
-                )
+                .call(&mut trace, Operation::ConfirmToken, || {
+                    self.client.get_auth_token(uid, token)
+                })
                 .await?
             {
                 Ok(_) => Ok(true),
@@ -333,21 +331,17 @@ impl Vendor {
 
     /// Deletes `token` at CometChat; a `404` (already gone) counts as done.
     pub(crate) async fn delete(&self, uid: &Uid, token: &TokenValue) -> Result<Trace, VendError> {
-        self.delete_idempotent(
-            Operation::DeleteToken,
-            Step::Delete,
-            self.client.delete_auth_token(uid, token),
-        )
+        self.delete_idempotent(Operation::DeleteToken, Step::Delete, || {
+            self.client.delete_auth_token(uid, token)
+        })
         .await
     }
 
     /// Deletes every token of `uid` at CometChat; a `404` (no such user) counts as done.
     pub(crate) async fn flush(&self, uid: &Uid) -> Result<Trace, VendError> {
-        self.delete_idempotent(
-            Operation::FlushTokens,
-            Step::Flush,
-            self.client.flush_auth_tokens(uid),
-        )
+        self.delete_idempotent(Operation::FlushTokens, Step::Flush, || {
+            self.client.flush_auth_tokens(uid)
+        })
         .await
     }
 
@@ -372,6 +366,7 @@ impl Vendor {
         // Nothing to change: only make sure the user exists.
         let changes = update != UserUpdate::new();
         let changes = changes.then_some(&update);
+        let user = new_user(profile, uid);
         let steps = async {
             if let Some(update) = changes
                 && !create_first
@@ -380,11 +375,9 @@ impl Vendor {
                 return Ok(Upserted::Done);
             }
             match self
-                .call(
-                    &mut trace,
-                    Operation::CreateUser,
-                    self.client.create_user(&new_user(profile, uid)),
-                )
+                .call(&mut trace, Operation::CreateUser, || {
+                    self.client.create_user(&user)
+                })
                 .await?
             {
                 Ok(_) => Ok(Upserted::Done),
@@ -448,11 +441,9 @@ impl Vendor {
         update: &UserUpdate,
     ) -> Result<Result<(), ClientError>, Stop> {
         match self
-            .call(
-                trace,
-                Operation::UpdateUser,
-                self.client.update_user(uid, update),
-            )
+            .call(trace, Operation::UpdateUser, || {
+                self.client.update_user(uid, update)
+            })
             .await?
         {
             Ok(_) => Ok(Ok(())),
@@ -463,11 +454,9 @@ impl Vendor {
 
     /// `PUT /users` for `uid`: whether CometChat reactivated a deactivated user.
     async fn reactivate(&self, trace: &mut Trace, uid: &Uid) -> Result<bool, Stop> {
-        self.call(
-            trace,
-            Operation::ReactivateUser,
-            self.client.reactivate_user(uid),
-        )
+        self.call(trace, Operation::ReactivateUser, || {
+            self.client.reactivate_user(uid)
+        })
         .await?
         .map_err(|e| Stop::Upstream(Step::ReactivateUser, e))
     }
@@ -478,21 +467,22 @@ impl Vendor {
         uid: &Uid,
         mode: DeleteMode,
     ) -> Result<Trace, VendError> {
-        self.delete_idempotent(
-            Operation::DeleteUser,
-            Step::DeleteUser,
-            self.client.delete_user(uid, mode),
-        )
+        self.delete_idempotent(Operation::DeleteUser, Step::DeleteUser, || {
+            self.client.delete_user(uid, mode)
+        })
         .await
     }
 
     /// One delete call under the budget and the deadline, where `404` (already gone) is done.
-    async fn delete_idempotent(
+    async fn delete_idempotent<F>(
         &self,
         operation: Operation,
         step: Step,
-        call: impl Future<Output = Result<(), ClientError>>,
-    ) -> Result<Trace, VendError> {
+        call: impl FnOnce() -> F,
+    ) -> Result<Trace, VendError>
+    where
+        F: Future<Output = Result<(), ClientError>>,
+    {
         let mut trace = Trace::default();
         let steps = async {
             match self.call(&mut trace, operation, call).await? {
@@ -511,11 +501,9 @@ impl Vendor {
         trace: &mut Trace,
     ) -> Result<TokenValue, Stop> {
         let error = match self
-            .call(
-                trace,
-                Operation::MintToken,
-                self.client.create_auth_token(uid),
-            )
+            .call(trace, Operation::MintToken, || {
+                self.client.create_auth_token(uid)
+            })
             .await?
         {
             Ok(token) => return Ok(token.auth_token),
@@ -530,7 +518,9 @@ impl Vendor {
             return Err(Stop::AccountDeleted);
         }
         let token = match self
-            .call(trace, Operation::CreateUser, self.client.create_user(&user))
+            .call(trace, Operation::CreateUser, || {
+                self.client.create_user(&user)
+            })
             .await?
         {
             Ok(created) => created.auth_token,
@@ -554,11 +544,9 @@ impl Vendor {
             return Ok(token);
         }
         match self
-            .call(
-                trace,
-                Operation::MintToken,
-                self.client.create_auth_token(uid),
-            )
+            .call(trace, Operation::MintToken, || {
+                self.client.create_auth_token(uid)
+            })
             .await?
         {
             Ok(token) => Ok(token.auth_token),
@@ -571,11 +559,9 @@ impl Vendor {
     /// deletion, delivered or called again, deletes the user).
     async fn undo_create(&self, trace: &mut Trace, uid: &Uid) {
         let deleted = self
-            .call(
-                trace,
-                Operation::DeleteUser,
-                self.client.delete_user(uid, self.deletion),
-            )
+            .call(trace, Operation::DeleteUser, || {
+                self.client.delete_user(uid, self.deletion)
+            })
             .await;
         if !matches!(deleted, Ok(Ok(()))) {
             tracing::warn!(
@@ -587,12 +573,18 @@ impl Vendor {
 
     /// Takes a budget cell, then runs one client call and records it in the trace and the
     /// metrics. The outer `Result` is the budget, the inner one the call.
-    async fn call<T>(
+    ///
+    /// The call comes as a closure, made only once the budget is taken: a future passed in
+    /// would sit in this one's state next to its own awaited copy, doubling its size.
+    async fn call<T, F>(
         &self,
         trace: &mut Trace,
         operation: Operation,
-        call: impl Future<Output = Result<T, ClientError>>,
-    ) -> Result<Result<T, ClientError>, Stop> {
+        call: impl FnOnce() -> F,
+    ) -> Result<Result<T, ClientError>, Stop>
+    where
+        F: Future<Output = Result<T, ClientError>>,
+    {
         // Inside CometChat's 429 window the client answers without a request: that costs no
         // budget and is no upstream call.
         if self.client.rate_limit_remaining().is_none() {
@@ -605,7 +597,7 @@ impl Vendor {
                 .await?;
         }
         let started = Instant::now();
-        let result = call.await;
+        let result = call().await;
         if matches!(&result, Err(e) if e.is_cooldown()) {
             return Ok(result);
         }

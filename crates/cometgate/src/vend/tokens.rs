@@ -25,6 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use futures_util::future::Either;
 use tokio::time::Instant;
 
 use crate::client::TokenValue;
@@ -49,19 +51,24 @@ const SWEEP_BATCH: usize = 256;
 pub(crate) const MINT_LOCK_MARGIN: Duration = Duration::from_secs(1);
 
 /// `work`, cut off at `until` (the request's deadline); not started when it has passed.
-async fn by<T>(
-    until: Instant,
-    work: impl Future<Output = Result<T, VendError>>,
-) -> Result<T, VendError> {
-    let deadline = || VendError::Deadline {
-        trace: Trace::default(),
-    };
-    if Instant::now() >= until {
-        return Err(deadline());
+///
+/// A combinator, not an `async fn`: an `async fn` would keep `work` and the timeout around it
+/// in two slots of its state, doubling the size of every future that awaits it.
+fn by<T, F>(until: Instant, work: F) -> impl Future<Output = Result<T, VendError>>
+where
+    F: Future<Output = Result<T, VendError>>,
+{
+    fn deadline() -> VendError {
+        VendError::Deadline {
+            trace: Trace::default(),
+        }
     }
-    tokio::time::timeout_at(until, work)
-        .await
-        .unwrap_or_else(|_| Err(deadline()))
+    if Instant::now() >= until {
+        return Either::Left(std::future::ready(Err(deadline())));
+    }
+    Either::Right(
+        tokio::time::timeout_at(until, work).map(|done| done.unwrap_or_else(|_| Err(deadline()))),
+    )
 }
 
 /// What a flight for one (UID, device) produced.
@@ -509,7 +516,9 @@ impl Tokens {
         let mut trace = Trace::default();
         let mut failed = Vec::new();
         for r in retired {
-            match by(until, self.vendor.delete(&r.uid, &r.token)).await {
+            // Boxed: a delete is rare on the token route (a replaced or evicted token), and
+            // inline its future would grow every mint's by its size.
+            match by(until, Box::pin(self.vendor.delete(&r.uid, &r.token))).await {
                 Ok(deleted) => {
                     telemetry::tokens(TokenEvent::of_retired(r.reason), 1);
                     trace.absorb(&deleted);
