@@ -513,3 +513,128 @@ async fn a_tombstone_stops_a_known_device_before_its_token_is_rechecked() {
         "no recheck for a deleted account"
     );
 }
+
+/// An account store whose tombstone reads can be made to fail or to hang, for one replica.
+#[derive(Debug)]
+struct Flaky {
+    inner: std::sync::Arc<cometgate::store::MemoryAccountStore>,
+    /// 0: pass, 1: reads fail, 2: reads take 2 s.
+    mode: std::sync::atomic::AtomicU8,
+}
+
+impl Flaky {
+    fn set(&self, mode: u8) {
+        self.mode.store(mode, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl cometgate::store::AccountStore for Flaky {
+    async fn record_change(
+        &self,
+        uid: &Uid,
+        change: UserChange,
+        time: ChangeTime,
+        profile: Profile,
+    ) -> Result<cometgate::store::Verdict, cometgate::store::StoreError> {
+        self.inner.record_change(uid, change, time, profile).await
+    }
+    async fn is_deleted(&self, uid: &Uid) -> Result<bool, cometgate::store::StoreError> {
+        match self.mode.load(std::sync::atomic::Ordering::SeqCst) {
+            1 => Err(cometgate::store::StoreError::new("test: reads fail")),
+            2 => {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                self.inner.is_deleted(uid).await
+            }
+            _ => self.inner.is_deleted(uid).await,
+        }
+    }
+    async fn settle(
+        &self,
+        uid: &Uid,
+        applied: &cometgate::store::Verdict,
+    ) -> Result<(), cometgate::store::StoreError> {
+        self.inner.settle(uid, applied).await
+    }
+    async fn delivery_done(
+        &self,
+        key: &str,
+        now: u64,
+    ) -> Result<bool, cometgate::store::StoreError> {
+        self.inner.delivery_done(key, now).await
+    }
+    async fn complete_delivery(
+        &self,
+        key: &str,
+        until: u64,
+    ) -> Result<(), cometgate::store::StoreError> {
+        self.inner.complete_delivery(key, until).await
+    }
+}
+
+/// Another replica deletes `fay` while this one creates her just in time (a slow create), then
+/// this replica's tombstone reads turn `mode`; returns the token request's status once the
+/// user is gone from the fake, or fails if she is still there 5 s on.
+async fn deletion_during_a_create_then(mode: u8, deadline: std::time::Duration) -> u16 {
+    let cc = FakeCometChat::start().await;
+    let accounts = std::sync::Arc::new(cometgate::store::MemoryAccountStore::new());
+    let flaky = std::sync::Arc::new(Flaky {
+        inner: std::sync::Arc::clone(&accounts),
+        mode: std::sync::atomic::AtomicU8::new(0),
+    });
+    let minting = builder(fake_config(&cc))
+        .account_store(std::sync::Arc::clone(&flaky))
+        .retry_policy(
+            cometgate::retry::RetryPolicy::builder()
+                .initial_delay(std::time::Duration::from_millis(10))
+                .jitter(0.0)
+                .deadline(deadline)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    let deleting = builder(fake_config(&cc))
+        .account_store(accounts)
+        .build()
+        .unwrap();
+    cc.push_faults(CREATE, [Fault::Delay { ms: 400 }]);
+    let asked = tokio::spawn({
+        let minting = minting.clone();
+        async move { minting.answer_on(&request("good:fay"), "phone").await }
+    });
+    while cc.count("POST /users/{uid}/auth_tokens") == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(cc.count(CREATE), 0, "the create is still under way");
+    let principal = Principal::new("test", "fay");
+    assert_eq!(
+        deleting.delete_user(&principal).await.unwrap(),
+        Synced::Applied
+    );
+    flaky.set(mode);
+    let answer = asked.await.unwrap();
+    assert_ne!(answer.status(), 200, "no token for a deleted account");
+    let started = std::time::Instant::now();
+    while cc.user("fay").is_some() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the user created for a deleted account is still there"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(cc.tokens("fay").is_empty());
+    answer.status()
+}
+
+#[tokio::test]
+async fn a_just_in_time_user_is_deleted_again_when_the_look_after_the_create_fails() {
+    let status = deletion_during_a_create_then(1, std::time::Duration::from_secs(10)).await;
+    assert_eq!(status, 503, "the store failed");
+}
+
+#[tokio::test]
+async fn a_just_in_time_user_is_deleted_again_when_the_deadline_cuts_the_look_after_the_create() {
+    let status = deletion_during_a_create_then(2, std::time::Duration::from_secs(1)).await;
+    assert_eq!(status, 504, "the deadline passed");
+}

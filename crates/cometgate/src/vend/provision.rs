@@ -517,6 +517,10 @@ impl Vendor {
         if self.accounts.is_deleted(uid).await.map_err(Stop::Store)? {
             return Err(Stop::AccountDeleted);
         }
+        // Armed before the create is sent: from then on, whatever stops this request (an
+        // error, the deadline, a drop) before the account is known to live, the user is
+        // deleted again unless the account lives.
+        let mut guard = JustCreated::arm(self, uid);
         let token = match self
             .call(trace, Operation::CreateUser, || {
                 self.client.create_user(&user)
@@ -528,18 +532,32 @@ impl Vendor {
             // the user is deactivated: then the mint below fails, and the request with it. A
             // token request never reactivates: a deleted account was refused above, and a user
             // deactivated outside cometgate (by a moderator, say) stays so until an event of
-            // the account (`upsert_user`) says it is live.
-            Err(e) if e.is_uid_already_exists() => None,
-            Err(e) => return Err(Stop::Upstream(Step::CreateUser, e)),
+            // the account (`upsert_user`) says it is live. Not created by this request: not
+            // its to delete.
+            Err(e) if e.is_uid_already_exists() => {
+                guard.disarm();
+                None
+            }
+            Err(e) => {
+                // A refusal (4xx) created nothing; after a timeout or a 5xx the user may exist.
+                if e.status().is_some_and(|s| (400..500).contains(&s)) {
+                    guard.disarm();
+                }
+                return Err(Stop::Upstream(Step::CreateUser, e));
+            }
         };
         trace.provisioned = true;
         // The lock is this process's: another replica may have recorded the deletion since the
         // check above. Looking again now that the user exists closes that window: a deletion
         // recorded before this look is seen here, one recorded after it deletes the user itself.
+        // A look that fails leaves the guard armed: it looks again, in the background.
         if self.accounts.is_deleted(uid).await.map_err(Stop::Store)? {
-            self.undo_create(trace, uid).await;
+            if self.undo_create(trace, uid).await {
+                guard.disarm();
+            }
             return Err(Stop::AccountDeleted);
         }
+        guard.disarm();
         if let Some(token) = token {
             return Ok(token);
         }
@@ -554,20 +572,18 @@ impl Vendor {
         }
     }
 
-    /// Deletes the user a just-in-time create made for an account deleted meanwhile. Best
-    /// effort: the request is refused either way, and a failure is logged (the account's
-    /// deletion, delivered or called again, deletes the user).
-    async fn undo_create(&self, trace: &mut Trace, uid: &Uid) {
+    /// Deletes the user a just-in-time create made for an account deleted meanwhile; returns
+    /// whether it is gone (a failure leaves it to the create's [`JustCreated`] guard).
+    async fn undo_create(&self, trace: &mut Trace, uid: &Uid) -> bool {
         let deleted = self
             .call(trace, Operation::DeleteUser, || {
                 self.client.delete_user(uid, self.deletion)
             })
             .await;
-        if !matches!(deleted, Ok(Ok(()))) {
-            tracing::warn!(
-                target: "cometgate::sync",
-                "a user created just in time for an account deleted meanwhile could not be deleted again; deleting the account again (Gate::delete_user) does"
-            );
+        match deleted {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => e.status() == Some(404),
+            Err(_) => false,
         }
     }
 
@@ -610,6 +626,89 @@ impl Vendor {
         };
         telemetry::upstream(operation, trace.upstream_status, elapsed);
         Ok(result)
+    }
+}
+
+/// A user created just in time whose account is not yet known to live. Dropped armed (the
+/// request stopped between the create and the look that proves the account lives: an error,
+/// its deadline, a dropped flight), it looks again in the background, outside any request's
+/// deadline, and deletes the user unless the account lives: a deletion recorded meanwhile, or
+/// one that cannot be ruled out (the store failing), never leaves a user behind. Deleting a
+/// user this request itself just created costs nothing the next token request cannot redo.
+struct JustCreated {
+    armed: Option<Undo>,
+}
+
+/// What the background look needs, owned.
+struct Undo {
+    client: Client,
+    accounts: Arc<dyn crate::store::AccountStore>,
+    deletion: DeleteMode,
+    deadline: Duration,
+    uid: Uid,
+}
+
+impl JustCreated {
+    fn arm(vendor: &Vendor, uid: &Uid) -> Self {
+        Self {
+            armed: Some(Undo {
+                client: vendor.client.clone(),
+                accounts: Arc::clone(&vendor.accounts),
+                deletion: vendor.deletion,
+                deadline: vendor.deadline,
+                uid: uid.clone(),
+            }),
+        }
+    }
+
+    /// The user is not this guard's to delete (not created, proven live, or deleted already).
+    fn disarm(&mut self) {
+        self.armed = None;
+    }
+}
+
+impl Drop for JustCreated {
+    fn drop(&mut self) {
+        let Some(undo) = self.armed.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(
+                target: "cometgate::sync",
+                "a user created just in time could not be checked again (no runtime); deleting the account again (Gate::delete_user) removes it if the account is deleted"
+            );
+            return;
+        };
+        runtime.spawn(undo.run());
+    }
+}
+
+impl Undo {
+    async fn run(self) {
+        let Self {
+            client,
+            accounts,
+            deletion,
+            deadline,
+            uid,
+        } = self;
+        // A look that fails or takes too long cannot rule a deletion out: the user goes.
+        let looked = tokio::time::timeout(deadline, accounts.is_deleted(&uid)).await;
+        if matches!(looked, Ok(Ok(false))) {
+            return;
+        }
+        let deleted = tokio::time::timeout(deadline, client.delete_user(&uid, deletion)).await;
+        let gone = match deleted {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => e.status() == Some(404),
+            Err(_) => false,
+        };
+        if !gone {
+            tracing::warn!(
+                target: "cometgate::sync",
+                "a user created just in time for an account that may be deleted could not be deleted again; deleting the account again (Gate::delete_user) does"
+            );
+        }
     }
 }
 
