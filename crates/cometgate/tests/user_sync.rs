@@ -541,8 +541,8 @@ impl cometgate::store::AccountStore for Flaky {
 }
 
 /// Another replica deletes `fay` while this one creates her just in time (a slow create), then
-/// this replica's tombstone reads turn `mode`; returns the token request's answer once the
-/// user is gone from the fake, or fails if she is still there 5 s on.
+/// this replica's tombstone reads turn `mode` until the token request has answered; returns
+/// that answer once the user is gone from the fake, or fails if she is still there 5 s on.
 async fn deletion_during_a_create_then(
     mode: u8,
     deadline: std::time::Duration,
@@ -586,6 +586,8 @@ async fn deletion_during_a_create_then(
     );
     flaky.set(mode);
     let answer = asked.await.unwrap();
+    // The store recovers: the background look then finds the tombstone.
+    flaky.set(0);
     assert_ne!(answer.status(), 200, "no token for a deleted account");
     let started = std::time::Instant::now();
     while cc.user("fay").is_some() {
@@ -610,4 +612,39 @@ async fn a_just_in_time_user_is_deleted_again_when_the_deadline_cuts_the_look_af
     // The look (2 s) starts ~0.6 s in, past the create: the 1.5 s deadline cuts it.
     let answer = deletion_during_a_create_then(2, std::time::Duration::from_millis(1_500)).await;
     assert_eq!(answer.status(), 504, "the deadline passed");
+}
+
+/// A look after the create that fails must not cost a live account its user: in
+/// `DeleteMode::Deactivate` a deactivated user would be locked out of chat (a token request
+/// never reactivates).
+#[tokio::test]
+async fn a_failed_look_after_a_create_never_removes_a_live_accounts_user() {
+    let cc = FakeCometChat::start().await;
+    let flaky = std::sync::Arc::new(Flaky {
+        inner: std::sync::Arc::new(cometgate::store::MemoryAccountStore::new()),
+        mode: std::sync::atomic::AtomicU8::new(0),
+    });
+    let gate = builder(fake_config(&cc))
+        .account_store(std::sync::Arc::clone(&flaky))
+        .account_deletion(DeleteMode::Deactivate)
+        .build()
+        .unwrap();
+    cc.push_faults(CREATE, [Fault::Delay { ms: 300 }]);
+    let asked = tokio::spawn({
+        let gate = gate.clone();
+        async move { gate.answer_on(&request("good:fay"), "phone").await }
+    });
+    while cc.count("POST /users/{uid}/auth_tokens") == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    flaky.set(1);
+    assert_eq!(asked.await.unwrap().status(), 503, "the store failed");
+    // The store stays down a while (the background look keeps asking), then recovers.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    flaky.set(0);
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    assert!(cc.user("fay").is_some(), "the live account's user is kept");
+    let again = gate.answer_on(&request("good:fay"), "phone").await;
+    assert_eq!(again.status(), 200, "{again:?}");
 }

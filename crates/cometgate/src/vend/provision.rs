@@ -517,34 +517,30 @@ impl Vendor {
         if self.accounts.is_deleted(uid).await.map_err(Stop::Store)? {
             return Err(Stop::AccountDeleted);
         }
-        // Armed before the create is sent: from then on, whatever stops this request (an
-        // error, the deadline, a drop) before the account is known to live, the user is
-        // deleted again unless the account lives.
-        let mut guard = JustCreated::arm(self, uid);
+        // Armed as the create is sent (its budget taken): from then on, whatever stops this
+        // request (an error, the deadline, a drop) before the account is known to live, the
+        // user is looked at again in the background (see `JustCreated`).
+        let mut guard = JustCreated::default();
         let token = match self
             .call(trace, Operation::CreateUser, || {
+                guard.arm(self, uid);
                 self.client.create_user(&user)
             })
             .await?
         {
-            Ok(created) => created.auth_token,
+            Ok(created) => {
+                guard.created();
+                created.auth_token
+            }
             // A concurrent request (another process, or a retried create) made it first. Or
             // the user is deactivated: then the mint below fails, and the request with it. A
             // token request never reactivates: a deleted account was refused above, and a user
             // deactivated outside cometgate (by a moderator, say) stays so until an event of
-            // the account (`upsert_user`) says it is live. Not created by this request: not
-            // its to delete.
-            Err(e) if e.is_uid_already_exists() => {
-                guard.disarm();
-                None
-            }
-            Err(e) => {
-                // A refusal (4xx) created nothing; after a timeout or a 5xx the user may exist.
-                if e.status().is_some_and(|s| (400..500).contains(&s)) {
-                    guard.disarm();
-                }
-                return Err(Stop::Upstream(Step::CreateUser, e));
-            }
+            // the account (`upsert_user`) says it is live. The look below still runs.
+            Err(e) if e.is_uid_already_exists() => None,
+            // Any other failure (a timeout or a 5xx may come after CometChat created the user)
+            // leaves the guard armed: it looks at the tombstone again.
+            Err(e) => return Err(Stop::Upstream(Step::CreateUser, e)),
         };
         trace.provisioned = true;
         // The lock is this process's: another replica may have recorded the deletion since the
@@ -572,19 +568,28 @@ impl Vendor {
         }
     }
 
-    /// Deletes the user a just-in-time create made for an account deleted meanwhile; returns
-    /// whether it is gone (a failure leaves it to the create's [`JustCreated`] guard).
+    /// Deletes the user of an account deleted meanwhile, once the create is done; returns
+    /// whether it is gone (if not, the create's [`JustCreated`] guard, when armed, tries again
+    /// in the background).
     async fn undo_create(&self, trace: &mut Trace, uid: &Uid) -> bool {
         let deleted = self
             .call(trace, Operation::DeleteUser, || {
                 self.client.delete_user(uid, self.deletion)
             })
             .await;
-        match deleted {
+        let gone = match deleted {
             Ok(Ok(())) => true,
             Ok(Err(e)) => e.status() == Some(404),
             Err(_) => false,
+        };
+        if !gone {
+            tracing::warn!(
+                target: "cometgate::sync",
+                uid = uid.as_str(),
+                "the user of an account deleted during its just-in-time creation could not be deleted again yet; deleting the account again (Gate::delete_user) does"
+            );
         }
+        gone
     }
 
     /// Takes a budget cell, then runs one client call and records it in the trace and the
@@ -629,39 +634,40 @@ impl Vendor {
     }
 }
 
-/// A user created just in time whose account is not yet known to live. Dropped armed (the
-/// request stopped between the create and the look that proves the account lives: an error,
-/// its deadline, a dropped flight), it looks again in the background, outside any request's
-/// deadline, and deletes the user unless the account lives: a deletion recorded meanwhile, or
-/// one that cannot be ruled out (the store failing), never leaves a user behind. Deleting a
-/// user this request itself just created costs nothing the next token request cannot redo.
+/// A just-in-time create under way or done, whose account is not yet known to live. Dropped
+/// armed (the request stopped between sending the create and the look that proves the account
+/// lives: an error, its deadline, a dropped flight), it spawns [`Undo`]: a deletion recorded
+/// meanwhile never leaves a user behind.
+///
+/// Best effort past a runtime's shutdown: the spawned look is cancelled with it (deleting the
+/// account again, `Gate::delete_user`, then removes the user).
+#[derive(Default)]
 struct JustCreated {
     armed: Option<Undo>,
 }
 
-/// What the background look needs, owned.
-struct Undo {
-    client: Client,
-    accounts: Arc<dyn crate::store::AccountStore>,
-    deletion: DeleteMode,
-    deadline: Duration,
-    uid: Uid,
-}
-
 impl JustCreated {
-    fn arm(vendor: &Vendor, uid: &Uid) -> Self {
-        Self {
-            armed: Some(Undo {
-                client: vendor.client.clone(),
-                accounts: Arc::clone(&vendor.accounts),
-                deletion: vendor.deletion,
-                deadline: vendor.deadline,
-                uid: uid.clone(),
-            }),
+    /// The create is being sent.
+    fn arm(&mut self, vendor: &Vendor, uid: &Uid) {
+        self.armed = Some(Undo {
+            client: vendor.client.clone(),
+            accounts: Arc::clone(&vendor.accounts),
+            locks: Arc::clone(&vendor.locks),
+            deletion: vendor.deletion,
+            deadline: vendor.deadline,
+            uid: uid.clone(),
+            created: false,
+        });
+    }
+
+    /// CometChat answered that it created the user: this request made it.
+    fn created(&mut self) {
+        if let Some(undo) = &mut self.armed {
+            undo.created = true;
         }
     }
 
-    /// The user is not this guard's to delete (not created, proven live, or deleted already).
+    /// Nothing left to do: the account lives, or its user is deleted again.
     fn disarm(&mut self) {
         self.armed = None;
     }
@@ -672,42 +678,102 @@ impl Drop for JustCreated {
         let Some(undo) = self.armed.take() else {
             return;
         };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!(
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(undo.run())),
+            Err(_) => tracing::warn!(
                 target: "cometgate::sync",
-                "a user created just in time could not be checked again (no runtime); deleting the account again (Gate::delete_user) removes it if the account is deleted"
-            );
-            return;
-        };
-        runtime.spawn(undo.run());
+                uid = undo.uid.as_str(),
+                "a user created just in time could not be looked at again (no runtime); if the account is deleted, deleting it again (Gate::delete_user) removes the user"
+            ),
+        }
     }
 }
 
+/// The background look of a [`JustCreated`] guard, outside any request's deadline, under the
+/// account's lock (a sync of the account in this process waits for it):
+///
+/// - the tombstone is read, again and again while the store fails, for up to six deadlines;
+/// - the account lives: nothing is done;
+/// - it is deleted: the user is deleted (the gate's [`DeleteMode`]), and once more a deadline
+///   later when the create's outcome was unknown (a create cut mid-flight may commit after the
+///   first delete);
+/// - the store never answered: a user this request surely created (seconds old) is deleted for
+///   good, so that a live account's next token request creates it again; any other is left in
+///   place, and logged.
+///
+/// Its calls take no upstream budget cell and are not in the upstream metrics: at most one
+/// look and two deletes per failed create.
+struct Undo {
+    client: Client,
+    accounts: Arc<dyn crate::store::AccountStore>,
+    locks: Arc<crate::vend::sync::AccountLocks>,
+    deletion: DeleteMode,
+    deadline: Duration,
+    uid: Uid,
+    /// CometChat answered the create with the new user.
+    created: bool,
+}
+
 impl Undo {
+    /// How many deadlines the look keeps asking a failing store.
+    const LOOK_DEADLINES: u32 = 6;
+
     async fn run(self) {
-        let Self {
-            client,
-            accounts,
-            deletion,
-            deadline,
-            uid,
-        } = self;
-        // A look that fails or takes too long cannot rule a deletion out: the user goes.
-        let looked = tokio::time::timeout(deadline, accounts.is_deleted(&uid)).await;
-        if matches!(looked, Ok(Ok(false))) {
-            return;
-        }
-        let deleted = tokio::time::timeout(deadline, client.delete_user(&uid, deletion)).await;
-        let gone = match deleted {
-            Ok(Ok(())) => true,
-            Ok(Err(e)) => e.status() == Some(404),
-            Err(_) => false,
+        let _account = self.locks.lock(&self.uid).await;
+        let mode = match self.look().await {
+            Some(false) => return,
+            Some(true) => self.deletion,
+            None if self.created => DeleteMode::Permanent,
+            None => {
+                tracing::warn!(
+                    target: "cometgate::sync",
+                    uid = self.uid.as_str(),
+                    "a just-in-time create failed and the account store could not say whether the account was deleted meanwhile; the user, if CometChat made it, is left in place (deleting the account again, Gate::delete_user, removes it)"
+                );
+                return;
+            }
         };
+        let mut gone = self.delete(mode).await;
+        if !self.created {
+            tokio::time::sleep(self.deadline).await;
+            gone &= self.delete(mode).await;
+        }
         if !gone {
             tracing::warn!(
                 target: "cometgate::sync",
-                "a user created just in time for an account that may be deleted could not be deleted again; deleting the account again (Gate::delete_user) does"
+                uid = self.uid.as_str(),
+                "the user of an account deleted during its just-in-time creation could not be deleted again; deleting the account again (Gate::delete_user) does"
             );
+        }
+    }
+
+    /// Whether the account is deleted; `None` when the store did not say in time.
+    async fn look(&self) -> Option<bool> {
+        let until = tokio::time::Instant::now() + self.deadline * Self::LOOK_DEADLINES;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            if let Ok(Ok(deleted)) =
+                tokio::time::timeout(left.min(self.deadline), self.accounts.is_deleted(&self.uid))
+                    .await
+            {
+                return Some(deleted);
+            }
+            tokio::time::sleep(pause.min(left)).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// One delete within the deadline (the client retries a `5xx` in it); whether the user
+    /// is gone.
+    async fn delete(&self, mode: DeleteMode) -> bool {
+        match tokio::time::timeout(self.deadline, self.client.delete_user(&self.uid, mode)).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => e.status() == Some(404),
+            Err(_) => false,
         }
     }
 }
