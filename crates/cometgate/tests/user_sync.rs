@@ -491,6 +491,14 @@ struct Flaky {
 }
 
 impl Flaky {
+    /// Passing reads over `inner`.
+    fn over(inner: std::sync::Arc<cometgate::store::MemoryAccountStore>) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            inner,
+            mode: std::sync::atomic::AtomicU8::new(0),
+        })
+    }
+
     fn set(&self, mode: u8) {
         self.mode.store(mode, std::sync::atomic::Ordering::SeqCst);
     }
@@ -540,6 +548,23 @@ impl cometgate::store::AccountStore for Flaky {
     }
 }
 
+/// `fay`'s token request on `gate`, spawned; returns once her mint was refused (she is
+/// unknown) and the slow just-in-time create is under way.
+async fn ask_for_fay_until_her_create_is_sent(
+    cc: &FakeCometChat,
+    gate: &cometgate::vend::Gate<common::TestAuth>,
+) -> tokio::task::JoinHandle<cometgate::endpoint::Answer> {
+    let asked = tokio::spawn({
+        let gate = gate.clone();
+        async move { gate.answer_on(&request("good:fay"), "phone").await }
+    });
+    while cc.count("POST /users/{uid}/auth_tokens") == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    asked
+}
+
 /// Another replica deletes `fay` while this one creates her just in time (a slow create), then
 /// this replica's tombstone reads turn `mode` until the token request has answered; returns
 /// that answer once the user is gone from the fake, or fails if she is still there 5 s on.
@@ -549,10 +574,7 @@ async fn deletion_during_a_create_then(
 ) -> cometgate::endpoint::Answer {
     let cc = FakeCometChat::start().await;
     let accounts = std::sync::Arc::new(cometgate::store::MemoryAccountStore::new());
-    let flaky = std::sync::Arc::new(Flaky {
-        inner: std::sync::Arc::clone(&accounts),
-        mode: std::sync::atomic::AtomicU8::new(0),
-    });
+    let flaky = Flaky::over(std::sync::Arc::clone(&accounts));
     let minting = builder(fake_config(&cc))
         .account_store(std::sync::Arc::clone(&flaky))
         .retry_policy(
@@ -570,14 +592,7 @@ async fn deletion_during_a_create_then(
         .unwrap();
     // The create is slow: the other replica's whole deletion runs inside it.
     cc.push_faults(CREATE, [Fault::Delay { ms: 600 }]);
-    let asked = tokio::spawn({
-        let minting = minting.clone();
-        async move { minting.answer_on(&request("good:fay"), "phone").await }
-    });
-    while cc.count("POST /users/{uid}/auth_tokens") == 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let asked = ask_for_fay_until_her_create_is_sent(&cc, &minting).await;
     assert_eq!(cc.count(CREATE), 0, "the create is still under way");
     let principal = Principal::new("test", "fay");
     assert_eq!(
@@ -620,24 +635,14 @@ async fn a_just_in_time_user_is_deleted_again_when_the_deadline_cuts_the_look_af
 #[tokio::test]
 async fn a_failed_look_after_a_create_never_removes_a_live_accounts_user() {
     let cc = FakeCometChat::start().await;
-    let flaky = std::sync::Arc::new(Flaky {
-        inner: std::sync::Arc::new(cometgate::store::MemoryAccountStore::new()),
-        mode: std::sync::atomic::AtomicU8::new(0),
-    });
+    let flaky = Flaky::over(std::sync::Arc::default());
     let gate = builder(fake_config(&cc))
         .account_store(std::sync::Arc::clone(&flaky))
         .account_deletion(DeleteMode::Deactivate)
         .build()
         .unwrap();
     cc.push_faults(CREATE, [Fault::Delay { ms: 300 }]);
-    let asked = tokio::spawn({
-        let gate = gate.clone();
-        async move { gate.answer_on(&request("good:fay"), "phone").await }
-    });
-    while cc.count("POST /users/{uid}/auth_tokens") == 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let asked = ask_for_fay_until_her_create_is_sent(&cc, &gate).await;
     flaky.set(1);
     assert_eq!(asked.await.unwrap().status(), 503, "the store failed");
     // The store stays down a while (the background look keeps asking), then recovers.

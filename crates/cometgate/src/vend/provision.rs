@@ -577,11 +577,7 @@ impl Vendor {
                 self.client.delete_user(uid, self.deletion)
             })
             .await;
-        let gone = match deleted {
-            Ok(Ok(())) => true,
-            Ok(Err(e)) => e.status() == Some(404),
-            Err(_) => false,
-        };
+        let gone = matches!(&deleted, Ok(deleted) if is_gone(deleted));
         if !gone {
             tracing::warn!(
                 target: "cometgate::sync",
@@ -770,12 +766,15 @@ impl Undo {
     /// One delete within the deadline (the client retries a `5xx` in it); whether the user
     /// is gone.
     async fn delete(&self, mode: DeleteMode) -> bool {
-        match tokio::time::timeout(self.deadline, self.client.delete_user(&self.uid, mode)).await {
-            Ok(Ok(())) => true,
-            Ok(Err(e)) => e.status() == Some(404),
-            Err(_) => false,
-        }
+        let deleted =
+            tokio::time::timeout(self.deadline, self.client.delete_user(&self.uid, mode)).await;
+        matches!(&deleted, Ok(deleted) if is_gone(deleted))
     }
+}
+
+/// Whether a delete at CometChat left the thing gone: done, or already gone (`404`).
+fn is_gone(deleted: &Result<(), ClientError>) -> bool {
+    deleted.as_ref().is_ok() || deleted.as_ref().is_err_and(|e| e.status() == Some(404))
 }
 
 #[cfg(test)]

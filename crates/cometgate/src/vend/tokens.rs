@@ -160,20 +160,22 @@ impl Tokens {
     /// Refuses when `uid`'s account is deleted (tombstoned): another replica may have recorded
     /// the deletion since the request looked, and revoked the tokens it found then.
     async fn refuse_if_deleted(&self, uid: &Uid, trace: &Trace) -> Result<(), VendError> {
-        match self.vendor.accounts.is_deleted(uid).await {
-            Ok(false) => Ok(()),
-            Ok(true) => Err(VendError::AccountDeleted {
+        if self.is_deleted(uid, trace).await? {
+            return Err(VendError::AccountDeleted {
                 trace: trace.clone(),
-            }),
-            Err(error) => Err(self.accounts_failed(error, trace.clone())),
+            });
         }
+        Ok(())
     }
 
-    /// A tombstone read failed: counted (under the account store's backend), and the error
-    /// for the request.
-    fn accounts_failed(&self, error: StoreError, trace: Trace) -> VendError {
-        telemetry::store_error(self.vendor.accounts.backend());
-        VendError::store(error, trace)
+    /// Whether `uid`'s account is deleted; a failed read is counted (under the account
+    /// store's backend).
+    async fn is_deleted(&self, uid: &Uid, trace: &Trace) -> Result<bool, VendError> {
+        let accounts = &self.vendor.accounts;
+        accounts.is_deleted(uid).await.map_err(|error| {
+            telemetry::store_error(accounts.backend());
+            VendError::store(error, trace.clone())
+        })
     }
 
     /// Whether `uid`'s account is deleted and, unless it is, what the store holds for
@@ -191,10 +193,8 @@ impl Tokens {
                 .await
                 .map_err(|e| self.store_failed(e, Trace::default()));
         }
-        match self.vendor.accounts.is_deleted(uid).await {
-            Ok(true) => return Ok(DeviceReading::Deleted),
-            Ok(false) => {}
-            Err(error) => return Err(self.accounts_failed(error, Trace::default())),
+        if self.is_deleted(uid, &Trace::default()).await? {
+            return Ok(DeviceReading::Deleted);
         }
         Ok(DeviceReading::Live(match device {
             Some(device) => self.stored(uid, device, now).await?,
