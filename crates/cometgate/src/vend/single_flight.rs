@@ -112,13 +112,16 @@ where
             key: Some(key.clone()),
             id,
         };
-        let work = work();
-        let shared = async move {
-            let _guard = guard;
-            work.await
-        }
-        .boxed()
-        .shared();
+        // A combinator, not an async block: a block would hold `work` twice (its capture and
+        // the awaited copy). The guard goes with the closure: when the work finishes, or when
+        // the last caller drops it unfinished.
+        let shared = work()
+            .map(move |out| {
+                drop(guard);
+                out
+            })
+            .boxed()
+            .shared();
         if let Some(flight) = shared.downgrade() {
             map.insert(key.clone(), Entry { id, flight });
         }

@@ -785,15 +785,22 @@ fn keep_for_retry(retired: &Retired, error: &VendError) -> bool {
 /// goes away (a client disconnects, a timeout layer fires): a mint that is tracked but whose
 /// evictions are never deleted, or a revoke that forgot a token it never deleted, would leave
 /// tokens valid and untracked.
-pub(crate) async fn to_completion<T: Send + 'static>(
+///
+/// The task is spawned as this is called and only its handle is awaited. (As an `async fn`,
+/// this held `work` in its own state twice over, once as the argument and once for the
+/// no-runtime path's `.await`, and each layer of single-flight around it doubled that again:
+/// 16 KB moved per mint.)
+pub(crate) fn to_completion<T: Send + 'static>(
     work: impl Future<Output = Result<T, VendError>> + Send + 'static,
-) -> Result<T, VendError> {
+) -> impl Future<Output = Result<T, VendError>> + Send + 'static {
     match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => runtime.spawn(work).await.unwrap_or_else(|_| {
-            Err(VendError::Aborted {
-                trace: Trace::default(),
+        Ok(runtime) => Either::Left(runtime.spawn(work).map(|joined| {
+            joined.unwrap_or_else(|_| {
+                Err(VendError::Aborted {
+                    trace: Trace::default(),
+                })
             })
-        }),
-        Err(_) => work.await,
+        })),
+        Err(_) => Either::Right(work.boxed()),
     }
 }
