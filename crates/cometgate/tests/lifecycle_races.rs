@@ -135,6 +135,34 @@ async fn r2_a_cancelled_request_leaks_the_evicted_token() {
     );
 }
 
+/// R2 for a request that names no device (the gate makes one up and runs its mint without
+/// single-flight): dropped while its eviction delete is under way, the delete still happens.
+#[tokio::test]
+async fn r2_a_cancelled_request_for_a_new_device_still_deletes_what_it_evicted() {
+    let cc = FakeCometChat::start().await;
+    let gate = builder(fake_config(&cc))
+        .token_policy(policy(1))
+        .per_user_limit(RateLimit::unlimited())
+        .build()
+        .unwrap();
+    let a = token(&gate.answer_on(&request("good:dee"), "a").await);
+    cc.push_faults(DELETE, [Fault::Delay { ms: 500 }]);
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(150),
+        gate.answer_with(&request("good:dee"), String::new()),
+    )
+    .await;
+    assert!(dropped.is_err(), "the client went away");
+    assert!(cc.tokens("dee").contains(&a), "the delete is still delayed");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        cc.tokens("dee").len(),
+        1,
+        "the evicted token was deleted without the sweep"
+    );
+    assert!(!cc.tokens("dee").contains(&a));
+}
+
 /// R3: a revoke dropped between forget and the upstream delete: the token stays valid and a
 /// retried revoke answers 204 without deleting anything.
 #[tokio::test]

@@ -19,13 +19,14 @@ use crate::telemetry::{self, LimitScope, TokenEvent};
 use crate::uid::Uid;
 use crate::uid_mapper::UidMapper;
 use crate::vend::answer::TokenResponse;
+use crate::vend::completion::to_completion;
 use crate::vend::limit::{Limits, LimitsError, MemoryLimits, RateLimit, RateLimitError};
 use crate::vend::policy::{PolicyError, TokenPolicy};
 use crate::vend::problem::{DEFAULT_REALM, Problem};
 use crate::vend::provision::{Trace, VendError, Vendor};
 use crate::vend::single_flight::SingleFlight;
 use crate::vend::sync::{AccountLocks, DEFAULT_SYNC_DEADLINE, SyncParts};
-use crate::vend::tokens::{Issued, Lookup, SweepReport, Tokens, Want, to_completion};
+use crate::vend::tokens::{Issued, Lookup, SweepReport, Tokens, Want};
 use crate::webhook::Profile;
 
 type FlightResult = Result<Issued, VendError>;
@@ -726,7 +727,7 @@ impl<I> Gate<I> {
             name: principal.name().map(str::to_owned),
             avatar: principal.avatar().map(str::to_owned),
         };
-        let flight = self.inner.flights.join_or_start(&(uid.clone(), key), || {
+        let mint = || {
             let (tokens, uid) = (Arc::clone(tokens), uid.clone());
             let want = Want {
                 refresh: request.refresh,
@@ -734,9 +735,17 @@ impl<I> Gate<I> {
                 gone,
             };
             to_completion(async move { tokens.mint(uid, key, profile, want, until).await })
-        });
-        record.joined = flight.joined();
-        match flight.await {
+        };
+        let issued = if known {
+            let flight = self.inner.flights.join_or_start(&(uid.clone(), key), mint);
+            record.joined = flight.joined();
+            flight.await
+        } else {
+            // A device made up for this request: no other request can name it before this one
+            // answers, so there is no flight to join.
+            mint().await
+        };
+        match issued {
             Ok(issued) => {
                 record.trace.absorb(&issued.trace);
                 record.retired = issued.retired;

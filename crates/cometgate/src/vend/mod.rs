@@ -30,6 +30,7 @@
 //! requests from one device get one token from one mint and at most one user creation.
 
 mod answer;
+mod completion;
 pub(crate) mod gate;
 pub mod limit;
 pub mod policy;

@@ -28,10 +28,10 @@ use crate::identity::Principal;
 use crate::store::{ChangeTime, Verdict};
 use crate::uid::Uid;
 use crate::vend::Gate;
+use crate::vend::completion::to_completion;
 use crate::vend::gate::{Revoke, VendRecord};
 use crate::vend::problem::Problem;
 use crate::vend::provision::{Upserted, VendError};
-use crate::vend::tokens::to_completion;
 use crate::webhook::{Profile, UserChange};
 
 /// How long one user change may take unless the gate is told otherwise: below the 10 s in which

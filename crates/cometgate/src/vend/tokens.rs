@@ -780,27 +780,3 @@ fn keep_for_retry(retired: &Retired, error: &VendError) -> bool {
     }
     !permanent
 }
-
-/// Runs `work` as its own task, so that it finishes even when every request waiting for it
-/// goes away (a client disconnects, a timeout layer fires): a mint that is tracked but whose
-/// evictions are never deleted, or a revoke that forgot a token it never deleted, would leave
-/// tokens valid and untracked.
-///
-/// The task is spawned as this is called and only its handle is awaited. (As an `async fn`,
-/// this held `work` in its own state twice over, once as the argument and once for the
-/// no-runtime path's `.await`, and each layer of single-flight around it doubled that again:
-/// 16 KB moved per mint.)
-pub(crate) fn to_completion<T: Send + 'static>(
-    work: impl Future<Output = Result<T, VendError>> + Send + 'static,
-) -> impl Future<Output = Result<T, VendError>> + Send + 'static {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => Either::Left(runtime.spawn(work).map(|joined| {
-            joined.unwrap_or_else(|_| {
-                Err(VendError::Aborted {
-                    trace: Trace::default(),
-                })
-            })
-        })),
-        Err(_) => Either::Right(work.boxed()),
-    }
-}
