@@ -13,7 +13,7 @@ use cometgate::client::TokenValue;
 use cometgate::clock::ManualClock;
 use cometgate::device::DeviceKey;
 use cometgate::store::{MemoryStore, Retired, StoreError, TokenStore, TrackedToken};
-use cometgate::vend::{RateLimit, Revoke, TokenPolicy};
+use cometgate::vend::{Gate, RateLimit, Revoke, TokenPolicy};
 use cometgate::{Principal, Uid};
 use common::*;
 
@@ -106,24 +106,36 @@ async fn r1_revoke_all_racing_a_mint_leaves_an_untracked_live_token() {
     );
 }
 
-/// R2: a request dropped (client disconnect) after its mint tracked the new token but before
-/// the eviction delete finished: the evicted token is live, untracked, and over the cap.
-#[tokio::test]
-async fn r2_a_cancelled_request_leaks_the_evicted_token() {
+/// A gate capped at one device per user, `uid`'s token on device "a", and CometChat's next
+/// delete delayed by 500 ms; then `body` (a second device) sent and dropped after 150 ms,
+/// during the eviction delete. Returns the fake, the gate and the evicted token.
+async fn drop_a_request_during_its_eviction(
+    uid: &str,
+    body: &str,
+) -> (FakeCometChat, Gate<TestAuth>, String) {
     let cc = FakeCometChat::start().await;
     let gate = builder(fake_config(&cc))
         .token_policy(policy(1))
         .per_user_limit(RateLimit::unlimited())
         .build()
         .unwrap();
-    let a = token(&gate.answer_on(&request("good:bo"), "a").await);
+    let bearer = format!("good:{uid}");
+    let a = token(&gate.answer_on(&request(&bearer), "a").await);
     cc.push_faults(DELETE, [Fault::Delay { ms: 500 }]);
     let dropped = tokio::time::timeout(
         Duration::from_millis(150),
-        gate.answer_on(&request("good:bo"), "b"),
+        gate.answer_with(&request(&bearer), body.to_owned()),
     )
     .await;
     assert!(dropped.is_err(), "the client went away");
+    (cc, gate, a)
+}
+
+/// R2: a request dropped (client disconnect) after its mint tracked the new token but before
+/// the eviction delete finished: the evicted token is live, untracked, and over the cap.
+#[tokio::test]
+async fn r2_a_cancelled_request_leaks_the_evicted_token() {
+    let (cc, gate, a) = drop_a_request_during_its_eviction("bo", r#"{"deviceId": "b"}"#).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     gate.sweep().await;
     assert!(
@@ -136,31 +148,18 @@ async fn r2_a_cancelled_request_leaks_the_evicted_token() {
 }
 
 /// R2 for a request that names no device (the gate makes one up and runs its mint without
-/// single-flight): dropped while its eviction delete is under way, the delete still happens.
+/// single-flight): dropped while its eviction delete is under way, the delete still happens,
+/// without the sweep.
 #[tokio::test]
 async fn r2_a_cancelled_request_for_a_new_device_still_deletes_what_it_evicted() {
-    let cc = FakeCometChat::start().await;
-    let gate = builder(fake_config(&cc))
-        .token_policy(policy(1))
-        .per_user_limit(RateLimit::unlimited())
-        .build()
-        .unwrap();
-    let a = token(&gate.answer_on(&request("good:dee"), "a").await);
-    cc.push_faults(DELETE, [Fault::Delay { ms: 500 }]);
-    let dropped = tokio::time::timeout(
-        Duration::from_millis(150),
-        gate.answer_with(&request("good:dee"), String::new()),
-    )
-    .await;
-    assert!(dropped.is_err(), "the client went away");
+    let (cc, _gate, a) = drop_a_request_during_its_eviction("dee", "").await;
     assert!(cc.tokens("dee").contains(&a), "the delete is still delayed");
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(
-        cc.tokens("dee").len(),
-        1,
-        "the evicted token was deleted without the sweep"
+    assert_eq!(cc.tokens("dee").len(), 1, "one device, one live token");
+    assert!(
+        !cc.tokens("dee").contains(&a),
+        "the evicted token was deleted"
     );
-    assert!(!cc.tokens("dee").contains(&a));
 }
 
 /// R3: a revoke dropped between forget and the upstream delete: the token stays valid and a
