@@ -441,6 +441,36 @@ async fn connection_refused_is_retried_then_reported() {
     assert!(e.is_connect(), "{e:?}");
 }
 
+/// The connect timeout bounds the whole connection, TLS handshake included: a server that
+/// takes the TCP connection and never answers the handshake is a timeout once the connect
+/// timeout has passed, long before the request timeout.
+#[tokio::test]
+async fn a_tls_handshake_that_never_ends_is_cut_by_the_connect_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || listener.accept().map(|(stream, _)| stream));
+    let config = Config::builder()
+        .app_id("testapp")
+        .region(Region::Us)
+        .rest_api_key(KEY)
+        .api_base(format!("https://127.0.0.1:{port}/v3"))
+        .build()
+        .unwrap();
+    let c = Client::builder(config)
+        .connect_timeout(Duration::from_millis(200))
+        .request_timeout(Duration::from_secs(20))
+        .retry_policy(RetryPolicy::no_retry(Duration::from_secs(30)))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let e = c.create_auth_token(&uid("a")).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(e.is_timeout(), "{e:?}");
+    // Generous bound: the connect timeout is 0.2 s, the request timeout 20 s.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(held.join().unwrap().is_ok(), "the TCP connection was made");
+}
+
 #[tokio::test]
 async fn hung_upstream_ends_at_the_deadline() {
     let server = MockServer::start().await;

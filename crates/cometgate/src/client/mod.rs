@@ -21,6 +21,7 @@
 
 mod cooldown;
 mod error;
+mod transport;
 mod types;
 mod upstream_text;
 
@@ -28,8 +29,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::Method;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use http::Method;
+use http::header::{ACCEPT, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -48,11 +49,12 @@ use crate::telemetry::{self, HeadroomScope, LimitScope};
 use crate::uid::Uid;
 use cooldown::Cooldown;
 use error::Kind;
+use transport::{Reply, Transport, TransportError};
 
 /// Why a [`Client`] could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("could not build the CometChat HTTP client: {0}")]
-pub struct BuildError(#[source] reqwest::Error);
+pub struct BuildError(#[source] TransportError);
 
 /// A CometChat REST API client. Cheap to clone (it shares one connection pool).
 ///
@@ -73,7 +75,7 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    http: Transport,
     config: Config,
     retry: RetryPolicy,
     timer: Arc<dyn Timer>,
@@ -100,7 +102,7 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// How long to wait for a connection (default 3 s).
+    /// How long to wait for a connection, TCP and TLS handshake (default 3 s).
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -140,12 +142,11 @@ impl ClientBuilder {
             headers.insert("appid", app_id);
         }
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .connect_timeout(self.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("cometgate/", env!("CARGO_PKG_VERSION")))
-            .build()
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("cometgate/", env!("CARGO_PKG_VERSION"))),
+        );
+        let http = Transport::new(self.config.api_base(), headers, self.connect_timeout)
             .map_err(BuildError)?;
         Ok(Client {
             inner: Arc::new(Inner {
@@ -421,7 +422,7 @@ impl Client {
                 return Err((Error::new(Kind::Cooldown { remaining: left }), retried));
             }
             // One timer bounds the attempt (body included): the request timeout, or the
-            // deadline when it comes first. (reqwest's own `timeout` is not set: a second
+            // deadline when it comes first. (The transport sets no timeout of its own: a second
             // timer per call cost ~5 % of the token endpoint's throughput in `cargo xtask bench`.)
             let call = self.attempt(method.clone(), url.clone(), body.clone());
             let deadline_first = remaining <= self.inner.request_timeout;
@@ -460,22 +461,18 @@ impl Client {
     }
 
     async fn attempt(&self, method: Method, url: Url, body: Option<Bytes>) -> Result<Bytes, Error> {
-        let mut request = self.inner.http.request(method, url);
-        if let Some(body) = body {
-            request = request
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .body(body);
-        }
-        let response = request.send().await.map_err(transport_error)?;
-        let status = response.status();
-        record_headroom(response.headers());
-        let mut retry_after = response
-            .headers()
+        let Reply {
+            status,
+            headers,
+            body: bytes,
+        } = self.inner.http.send(method, url, body).await?;
+        record_headroom(&headers);
+        let mut retry_after = headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        if status == http::StatusCode::TOO_MANY_REQUESTS {
             telemetry::rate_limited(LimitScope::Cometchat);
             let window = cooldown::window(retry_after);
             self.inner.cooldown.open(self.inner.timer.now(), window);
@@ -485,7 +482,6 @@ impl Client {
             );
             retry_after = Some(window);
         }
-        let bytes = response.bytes().await.map_err(transport_error)?;
         if status.is_success() {
             return Ok(bytes);
         }
@@ -559,15 +555,4 @@ fn decode_error(e: serde_json::Error) -> Error {
             e.column()
         ),
     })
-}
-
-fn transport_error(e: reqwest::Error) -> Error {
-    let kind = if e.is_timeout() {
-        Kind::Timeout
-    } else if e.is_connect() {
-        Kind::Connect
-    } else {
-        Kind::Transport
-    };
-    Error::with_source(kind, e.without_url())
 }
