@@ -121,24 +121,18 @@ impl Transport {
                     .as_str()
                     .parse::<http::Uri>()
                     .map_err(|e| Error::with_source(Kind::Transport, e))?;
-                let mut request = Request::new(Full::new(body.clone().unwrap_or_default()));
+                let has_body = body.is_some();
+                let mut request = Request::new(Full::new(body.unwrap_or_default()));
                 *request.method_mut() = method;
                 *request.uri_mut() = uri;
                 *request.headers_mut() = headers.clone();
-                if body.is_some() {
+                if has_body {
                     request
                         .headers_mut()
                         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 }
                 let response = http.request(request).await.map_err(|e| {
-                    let kind = if is_timed_out(&e) {
-                        Kind::Timeout
-                    } else if e.is_connect() {
-                        Kind::Connect
-                    } else {
-                        Kind::Transport
-                    };
-                    Error::with_source(kind, e)
+                    Error::with_source(failure(is_timed_out(&e), e.is_connect()), e)
                 })?;
                 let (parts, incoming) = response.into_parts();
                 let body = incoming
@@ -236,14 +230,19 @@ fn is_timed_out(e: &(dyn StdError + 'static)) -> bool {
 }
 
 fn reqwest_error(e: reqwest::Error) -> Error {
-    let kind = if e.is_timeout() {
+    Error::with_source(failure(e.is_timeout(), e.is_connect()), e.without_url())
+}
+
+/// One rule for both transports: a timeout first (a connect timeout is also a connect error),
+/// then a connection that was never made, else the exchange broke.
+fn failure(timed_out: bool, connect: bool) -> Kind {
+    if timed_out {
         Kind::Timeout
-    } else if e.is_connect() {
+    } else if connect {
         Kind::Connect
     } else {
         Kind::Transport
-    };
-    Error::with_source(kind, e.without_url())
+    }
 }
 
 #[cfg(test)]
